@@ -1,0 +1,35 @@
+# Two commands for a new user: `make run` (the whole embedded stack) and `make test` (every test).
+# Only Python 3.11+ and make are needed: uv is installed into .tools/ when it is not on PATH.
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := .tools/bin/uv
+endif
+
+.PHONY: run test install lock clean-var benchmark
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+.venv/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	@touch $@
+
+install: .venv/.installed
+
+run: install
+	$(UV) run --frozen ramq-access run
+
+test: install
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+lock: $(UV)
+	$(UV) lock
+
+benchmark: install
+	$(UV) run --frozen python -m benchmarks.run
+
+clean-var:
+	rm -rf var/

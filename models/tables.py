@@ -1,0 +1,289 @@
+"""The application database: the source of truth for requests, human tasks, decisions and audit.
+
+Prefect only ever sees ``AccessRequest.id``. Times are stored as timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC on every backend (SQLite forgets the zone; this puts it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime refused: store timezone-aware UTC")
+            value = value.astimezone(timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def _ts(nullable: bool = True, **kw: Any) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable), **kw)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class RequestStatus(str, enum.Enum):
+    awaiting_authorizer = "awaiting_authorizer"
+    awaiting_respondent = "awaiting_respondent"
+    correction_requested = "correction_requested"
+    issuing_credentials = "issuing_credentials"
+    completed = "completed"
+    refused_by_authorizer = "refused_by_authorizer"
+    refused_by_ramq = "refused_by_ramq"
+    expired = "expired"
+    cancelled = "cancelled"
+
+
+FINAL_STATUSES = {
+    RequestStatus.completed,
+    RequestStatus.refused_by_authorizer,
+    RequestStatus.refused_by_ramq,
+    RequestStatus.expired,
+    RequestStatus.cancelled,
+}
+
+
+class AccessRequest(SQLModel, table=True):
+    """Sections 1, 2 and 5 of the form, plus the authorizer's name and email."""
+
+    __tablename__ = "access_request"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    reference: Optional[str] = Field(default=None, unique=True, index=True, max_length=20)
+    status: str = Field(default=RequestStatus.awaiting_authorizer.value, index=True, max_length=32)
+    # Bumped by each resubmission after a correction: links carry it, so older links are void.
+    revision: int = Field(default=1)
+    language: str = Field(default="fr", max_length=2)
+    flow_run_id: Optional[str] = Field(default=None, max_length=36, index=True)
+
+    # Section 1
+    applications: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    existing_username: Optional[str] = Field(default=None, max_length=100)
+    organization_type: str = Field(max_length=20)
+    register_scope: str = Field(max_length=30)
+    # Section 5
+    additional_establishment_numbers: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    # Section 2 (the user)
+    user_first_name: str = Field(max_length=100)
+    user_last_name: str = Field(max_length=100)
+    user_sex: str = Field(max_length=1)
+    user_function: str = Field(max_length=100)
+    user_email: str = Field(max_length=254, index=True)
+    user_phone: str = Field(max_length=20)
+    user_extension: Optional[str] = Field(default=None, max_length=10)
+    user_fax: Optional[str] = Field(default=None, max_length=20)
+    establishment_name: str = Field(max_length=200)
+    establishment_number: str = Field(max_length=5, index=True)
+    user_address: str = Field(max_length=200)
+    user_postal_code: str = Field(max_length=7)
+    user_commitments_accepted: bool = False
+    user_signature: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    user_signed_at: Optional[datetime] = _ts()
+    # The person who authorizes (section 3 is filled by them through the link)
+    authorizer_first_name: str = Field(max_length=100)
+    authorizer_last_name: str = Field(max_length=100)
+    authorizer_email: str = Field(max_length=254, index=True)
+
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    closed_at: Optional[datetime] = _ts()
+
+
+class Authorization(SQLModel, table=True):
+    """Section 3, one row per authorizer round (a correction asks for a new signature)."""
+
+    __tablename__ = "request_authorization"
+    __table_args__ = (UniqueConstraint("request_id", "revision"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="access_request.id", index=True)
+    revision: int
+    role: str = Field(max_length=40)
+    sex: str = Field(max_length=1)
+    function: str = Field(max_length=100)
+    phone: str = Field(max_length=20)
+    extension: Optional[str] = Field(default=None, max_length=10)
+    fax: Optional[str] = Field(default=None, max_length=20)
+    organization_name: str = Field(max_length=200)
+    address: str = Field(max_length=200)
+    postal_code: str = Field(max_length=7)
+    commitments_accepted: bool = False
+    signature: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    signed_at: Optional[datetime] = _ts()
+    board_resolution_number: Optional[str] = Field(default=None, max_length=50)
+    board_resolution_date: Optional[date] = None
+    created_at: datetime = _created()
+
+
+class RamqProcessing(SQLModel, table=True):
+    """Section 4 (à l'usage de la RAMQ)."""
+
+    __tablename__ = "ramq_processing"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="access_request.id", unique=True)
+    registration_date: Optional[date] = None
+    reference_number: Optional[str] = Field(default=None, max_length=20)
+    username: Optional[str] = Field(default=None, max_length=40)
+    valid_from: Optional[date] = None
+    valid_until: Optional[date] = None
+    respondent_id: Optional[str] = Field(default=None, max_length=40)
+    respondent_signed_at: Optional[datetime] = _ts()
+    soes_signed_by: Optional[str] = Field(default=None, max_length=40)
+    soes_signed_at: Optional[datetime] = _ts()
+
+
+class TaskKind(str, enum.Enum):
+    authorizer = "authorizer"
+    respondent = "respondent"
+    correction = "correction"
+
+
+class TaskStatus(str, enum.Enum):
+    open = "open"
+    done = "done"
+    expired = "expired"
+    cancelled = "cancelled"
+
+
+class HumanTask(SQLModel, table=True):
+    """A step waiting for a person. One per (request, kind, round)."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (UniqueConstraint("request_id", "kind", "round"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="access_request.id", index=True)
+    kind: str = Field(max_length=20, index=True)
+    round: int
+    status: str = Field(default=TaskStatus.open.value, index=True, max_length=20)
+    claimed_by: Optional[str] = Field(default=None, max_length=40, index=True)
+    claimed_at: Optional[datetime] = _ts()
+    due_at: Optional[datetime] = _ts()
+    reminded_at: Optional[datetime] = _ts()
+    created_at: datetime = _created()
+    closed_at: Optional[datetime] = _ts()
+
+
+class Decision(SQLModel, table=True):
+    """What a person decided on a task; at most one per task. ``resumed_at`` stays empty until
+    the flow run accepted the resume, so a sweeper can retry and nothing is lost."""
+
+    __tablename__ = "decision"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="human_task.id", unique=True)
+    request_id: int = Field(foreign_key="access_request.id", index=True)
+    outcome: str = Field(max_length=20)  # authorize, refuse, approve, send_back, resubmit, expire
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    actor: str = Field(max_length=120)
+    created_at: datetime = _created()
+    resumed_at: Optional[datetime] = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only history of a request: every step's timestamp lives here (manager charts)."""
+
+    __tablename__ = "audit_event"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="access_request.id", index=True)
+    at: datetime = _created()
+    actor: str = Field(max_length=120)
+    event: str = Field(max_length=40, index=True)
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class EmailStatus(str, enum.Enum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+class OutboxEmail(SQLModel, table=True):
+    """One email to send. ``key`` (request, kind, round, recipient role) is unique, so a retried
+    task never sends twice. The password email keeps no body: the password lives only in the
+    message that was sent."""
+
+    __tablename__ = "outbox_email"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=120)
+    request_id: int = Field(foreign_key="access_request.id", index=True)
+    kind: str = Field(max_length=40)
+    round: int = 1
+    recipient: str = Field(max_length=254)
+    language: str = Field(default="fr", max_length=2)
+    subject: str = Field(default="", max_length=300)
+    body_text: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    body_html: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    status: str = Field(default=EmailStatus.pending.value, max_length=20, index=True)
+    attempts: int = 0
+    message_id: Optional[str] = Field(default=None, max_length=200)
+    smtp_response: Optional[str] = Field(default=None, max_length=500)
+    last_error: Optional[str] = Field(default=None, max_length=500)
+    created_at: datetime = _created()
+    sent_at: Optional[datetime] = _ts()
+
+
+class AccountKind(str, enum.Enum):
+    staff = "staff"
+    issued = "issued"
+
+
+class Account(SQLModel, table=True):
+    """Staff accounts (respondent, manager) and the accounts issued to users. Passwords are
+    stored only as slow hashes (Argon2id)."""
+
+    __tablename__ = "account"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=40)
+    kind: str = Field(max_length=10)
+    role: str = Field(max_length=20)  # respondent, manager, user
+    display_name: str = Field(default="", max_length=200)
+    email: Optional[str] = Field(default=None, max_length=254)
+    password_hash: str = Field(max_length=200)
+    must_change_password: bool = False
+    request_id: Optional[int] = Field(default=None, foreign_key="access_request.id", index=True)
+    valid_from: Optional[date] = None
+    valid_until: Optional[date] = None
+    disabled: bool = False
+    created_at: datetime = _created()
+    password_changed_at: Optional[datetime] = _ts()
+
+
+class UsedLink(SQLModel, table=True):
+    """Signed-link ids already used: a link works once."""
+
+    __tablename__ = "used_link"
+
+    jti: str = Field(primary_key=True, max_length=64)
+    request_id: int = Field(foreign_key="access_request.id", index=True)
+    purpose: str = Field(max_length=20)
+    used_at: datetime = _created()
