@@ -92,7 +92,7 @@ class AccessRequest(SQLModel, table=True):
     user_first_name: str = Field(max_length=100)
     user_last_name: str = Field(max_length=100)
     user_sex: str = Field(max_length=1)
-    user_function: str = Field(max_length=100)
+    user_function: str = Field(max_length=200)
     user_email: str = Field(max_length=254, index=True)
     user_phone: str = Field(max_length=20)
     user_extension: Optional[str] = Field(default=None, max_length=10)
@@ -125,7 +125,7 @@ class Authorization(SQLModel, table=True):
     revision: int
     role: str = Field(max_length=40)
     sex: str = Field(max_length=1)
-    function: str = Field(max_length=100)
+    function: str = Field(max_length=200)
     phone: str = Field(max_length=20)
     extension: Optional[str] = Field(default=None, max_length=10)
     fax: Optional[str] = Field(default=None, max_length=20)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 23:38:20.738813
+Create Date: 2026-11-25 23:43:23.887492
 """
 from typing import Sequence, Union
 
@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.Column('user_first_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('user_last_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('user_sex', sqlmodel.sql.sqltypes.AutoString(length=1), nullable=False),
-    sa.Column('user_function', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('user_function', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('user_email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
     sa.Column('user_phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('user_extension', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
@@ -168,7 +168,7 @@ def upgrade() -> None:
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('sex', sqlmodel.sql.sqltypes.AutoString(length=1), nullable=False),
-    sa.Column('function', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('function', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('extension', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
     sa.Column('fax', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),

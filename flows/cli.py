@@ -1,0 +1,237 @@
+"""``ramq-access``: the command line of the product (administrators, imports, scripts).
+
+It fronts the same functions as the screens; no rule is written here. Exit codes: 0 success,
+1 invalid request or unknown reference, 2 unreadable input (file missing, not UTF-8, not JSON),
+3 unexpected failure (database down...). No command prints a traceback or personal data
+beyond what was asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+app = typer.Typer(
+    name="ramq-access",
+    help="Demandes d'accès aux services en ligne de la RAMQ.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Base de données de l'application.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILURE = 0, 1, 2, 3
+
+
+class Lang(str, Enum):
+    fr = "fr"
+    en = "en"
+
+
+TEXTS = {
+    "valid": {"fr": "Demande valide.", "en": "The request is valid."},
+    "submitted": {
+        "fr": "Demande enregistrée. Numéro de référence : {reference}",
+        "en": "Request recorded. Reference number: {reference}",
+    },
+    "unreadable": {
+        "fr": "Impossible de lire le fichier « {file} » : {reason}.",
+        "en": "Cannot read the file \"{file}\": {reason}.",
+    },
+    "missing": {"fr": "fichier introuvable", "en": "file not found"},
+    "directory": {"fr": "c'est un répertoire", "en": "it is a directory"},
+    "denied": {"fr": "accès refusé", "en": "permission denied"},
+    "os_error": {"fr": "erreur de lecture", "en": "read error"},
+    "not_utf8": {"fr": "le fichier n'est pas encodé en UTF-8", "en": "the file is not UTF-8"},
+    "not_json": {
+        "fr": "le contenu n'est pas du JSON valide (ligne {line}, colonne {column})",
+        "en": "the content is not valid JSON (line {line}, column {column})",
+    },
+    "not_json_plain": {
+        "fr": "le contenu n'est pas du JSON valide",
+        "en": "the content is not valid JSON",
+    },
+    "unknown_reference": {
+        "fr": "Aucune demande ne porte le numéro de référence « {reference} ».",
+        "en": "No request has the reference number \"{reference}\".",
+    },
+    "failure": {
+        "fr": "Erreur inattendue ({kind}). Rien n'a été enregistré.",
+        "en": "Unexpected error ({kind}). Nothing was recorded.",
+    },
+    "db_ready": {
+        "fr": "Base de données à jour.",
+        "en": "Database up to date.",
+    },
+}
+
+LANG_OPTION = typer.Option(Lang.fr, "--lang", help="Langue des messages (fr ou en).")
+
+
+def _t(key: str, lang: Lang | str = "fr", **params: Any) -> str:
+    lang = lang.value if isinstance(lang, Lang) else lang
+    return TEXTS[key].get(lang, TEXTS[key]["fr"]).format(**params)
+
+
+def _safe(text: str) -> str:
+    """Text that any terminal encoding can print (file names may hold anything)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _fail(code: int, text: str) -> NoReturn:
+    typer.echo(text, err=True)
+    raise typer.Exit(code)
+
+
+@app.callback()
+def _main() -> None:
+    """Demandes d'accès aux services en ligne de la RAMQ."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except Exception:
+            pass
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_int(text: str) -> int | float:
+    # Python refuses to convert integers of more than 4300 digits: keep them as (inf) floats.
+    return int(text) if len(text) <= 4000 else float(text)
+
+
+def read_json_file(file: str, lang: Lang | str = "fr") -> object:
+    """The JSON document of a file, or _Unreadable with a French (or English) reason."""
+    path = Path(file)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise _Unreadable(_t("missing", lang))
+    except IsADirectoryError:
+        raise _Unreadable(_t("directory", lang))
+    except PermissionError:
+        raise _Unreadable(_t("denied", lang))
+    except (OSError, ValueError):
+        raise _Unreadable(_t("os_error", lang))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _Unreadable(_t("not_utf8", lang))
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+    except json.JSONDecodeError as exc:
+        raise _Unreadable(_t("not_json", lang, line=exc.lineno, column=exc.colno))
+    except (ValueError, RecursionError, MemoryError):
+        raise _Unreadable(_t("not_json_plain", lang))
+
+
+def _load_or_exit(file: str, lang: Lang) -> object:
+    try:
+        return read_json_file(file, lang)
+    except _Unreadable as exc:
+        _fail(EXIT_UNREADABLE, _t("unreadable", lang, file=_safe(file), reason=str(exc)))
+
+
+def _validate_or_exit(data: object, lang: Lang) -> dict:
+    """The normalized request; otherwise every error printed, one per line, and exit 1."""
+    from models.rules import validate_request
+
+    result = validate_request(data, lang.value)
+    if result.ok:
+        return result.normalized  # type: ignore[return-value]
+    for error in result.errors:
+        typer.echo(f"{error.path}: {error.code}: {error.message}")
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _upgrade_db() -> None:
+    from models.db import upgrade
+
+    upgrade()
+
+
+@app.command()
+def validate(
+    file: str = typer.Argument(..., metavar="FILE", help="Demande au format JSON (UTF-8)."),
+    lang: Lang = LANG_OPTION,
+) -> None:
+    """Vérifier une demande : code 0 si valide, 1 si invalide, 2 si le fichier est illisible."""
+    data = _load_or_exit(file, lang)
+    _validate_or_exit(data, lang)
+    typer.echo(_t("valid", lang))
+
+
+@app.command()
+def submit(
+    file: str = typer.Argument(..., metavar="FILE", help="Demande au format JSON (UTF-8)."),
+    lang: Lang = LANG_OPTION,
+    actor: str = typer.Option("cli", help="Auteur inscrit au journal d'audit."),
+) -> None:
+    """Vérifier puis enregistrer une demande ; affiche son numéro de référence."""
+    data = _load_or_exit(file, lang)
+    normalized = _validate_or_exit(data, lang)
+    try:
+        from models.db import session_scope
+        from models.requests import submit_request
+
+        _upgrade_db()
+        with session_scope() as session:
+            request = submit_request(session, normalized, actor, lang.value)
+            reference = request.reference
+    except Exception as exc:  # database down, disk full...: no traceback, no personal data
+        _fail(EXIT_FAILURE, _t("failure", lang, kind=type(exc).__name__))
+    typer.echo(_t("submitted", lang, reference=reference))
+
+
+@app.command()
+def export(
+    reference: str = typer.Argument(..., metavar="REF", help="Numéro de référence, p. ex. SEL-2026-000123."),
+    lang: Lang = LANG_OPTION,
+) -> None:
+    """Afficher une demande enregistrée au format JSON canonique."""
+    try:
+        from models.db import session_scope
+        from models.requests import export_request
+
+        _upgrade_db()
+        with session_scope() as session:
+            data = export_request(session, reference=reference)
+    except Exception as exc:
+        _fail(EXIT_FAILURE, _t("failure", lang, kind=type(exc).__name__))
+    if data is None:
+        _fail(EXIT_INVALID, _t("unknown_reference", lang, reference=_safe(reference)))
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def schema() -> None:
+    """Afficher le schéma JSON de la demande canonique."""
+    from models.canonical import json_schema
+
+    typer.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Mettre le schéma de la base de données à jour (migrations Alembic)."""
+    try:
+        _upgrade_db()
+    except Exception as exc:
+        _fail(EXIT_FAILURE, _t("failure", "fr", kind=type(exc).__name__))
+    typer.echo(_t("db_ready"))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
