@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -25,9 +24,18 @@ def _normalize_url(url: str) -> str:
     return url
 
 
-@lru_cache
+_engines: dict[str, Engine] = {}
+
+
 def get_engine(url: str | None = None) -> Engine:
+    """One engine per database URL for the whole process."""
     url = _normalize_url(url or get_settings().effective_database_url)
+    if url not in _engines:
+        _engines[url] = _make_engine(url)
+    return _engines[url]
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -44,6 +52,13 @@ def get_engine(url: str | None = None) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def dispose_engines() -> None:
+    """Closes every pooled connection and forgets the engines (tests switch databases)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
 
 
 @contextmanager

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     # Public address of the Streamlit app, used to build the links in emails.
     base_url: str = "http://localhost:8501"
     prefect_ui_url: str = "http://127.0.0.1:4200"
+    prefect_api_url: str = "http://127.0.0.1:4200/api"
+    # Ports of the embedded stack started by `make run`.
+    prefect_port: int = 4200
+    ui_port: int = 8501
 
     # Outgoing mail. The embedded default is the local sink started by `make run`.
     smtp_host: str = "127.0.0.1"
