@@ -1,0 +1,306 @@
+"""Read-only queries for the screens: the respondents' queue, a request for review, the managers'
+overview, the access of an issued account. Nothing here changes the database or decides
+anything; every function opens its own short session and returns plain data (dicts and
+dataclasses of values, never ORM objects), so a screen keeps only ids in its session state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Iterable, Optional
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from models.db import session_scope
+from models.requests import latest_authorization, request_to_canonical
+from models.tables import (
+    Account,
+    AccountKind,
+    AccessRequest,
+    AuditEvent,
+    Decision,
+    HumanTask,
+    RamqProcessing,
+    TaskKind,
+    TaskStatus,
+    utcnow,
+)
+
+QUEUE_SORTS = ("due_at", "created_at", "reference", "establishment_number")
+CLAIM_FILTERS = ("any", "mine", "unclaimed")
+QUEUE_LIMIT = 500
+OVERVIEW_LIMIT = 200
+
+
+# --- Accounts ------------------------------------------------------------------------------------
+
+
+def staff_session(account_id: int | None) -> dict | None:
+    """The staff login behind a session, re-read on every page run: None once the account is
+    gone, disabled, or not a staff account (so a revoked login stops at the next click)."""
+    if not account_id:
+        return None
+    with session_scope() as s:
+        account = s.get(Account, account_id)
+        if account is None or account.kind != AccountKind.staff.value or account.disabled:
+            return None
+        return {"account_id": account.id, "username": account.username, "role": account.role,
+                "display_name": account.display_name or account.username}
+
+
+def issued_access(account_id: int | None, *, today: date | None = None) -> dict | None:
+    """What an issued account grants (Mon accès): applications, registers, establishments,
+    validity. None for an unknown, disabled, expired or non-issued account."""
+    if not account_id:
+        return None
+    today = today or utcnow().date()
+    with session_scope() as s:
+        account = s.get(Account, account_id)
+        if account is None or account.kind != AccountKind.issued.value or account.disabled:
+            return None
+        if (account.valid_from and today < account.valid_from) or (
+                account.valid_until and today > account.valid_until):
+            return None
+        req = s.get(AccessRequest, account.request_id) if account.request_id else None
+        return {
+            "account_id": account.id,
+            "username": account.username,
+            "display_name": account.display_name,
+            "must_change_password": bool(account.must_change_password),
+            "valid_from": account.valid_from,
+            "valid_until": account.valid_until,
+            "reference": req.reference if req else None,
+            "applications": list(req.applications or []) if req else [],
+            "organization_type": req.organization_type if req else None,
+            "register_scope": req.register_scope if req else None,
+            "establishment_name": req.establishment_name if req else None,
+            "establishment_number": req.establishment_number if req else None,
+            "additional_establishment_numbers":
+                list(req.additional_establishment_numbers or []) if req else [],
+        }
+
+
+# --- The respondents' queue ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    task_id: int
+    request_id: int
+    reference: str
+    round: int
+    organization_type: str
+    establishment_number: str
+    establishment_name: str
+    user_name: str
+    created_at: datetime  # when the task entered the queue
+    due_at: Optional[datetime]
+    claimed_by: Optional[str]
+    overdue: bool
+    age_days: int
+
+
+def list_queue(
+    *,
+    organization_types: Iterable[str] | None = None,
+    establishment_number: str | None = None,
+    min_age_days: int | None = None,
+    overdue_only: bool = False,
+    claim: str = "any",
+    staff: str | None = None,
+    sort: str = "due_at",
+    descending: bool = False,
+    limit: int = QUEUE_LIMIT,
+    now: datetime | None = None,
+) -> list[QueueRow]:
+    """Open respondent tasks with their request, filtered and sorted in the database."""
+    now = now or utcnow()
+    stmt = (
+        select(HumanTask, AccessRequest)
+        .join(AccessRequest, col(AccessRequest.id) == col(HumanTask.request_id))
+        .where(HumanTask.kind == TaskKind.respondent.value,
+               HumanTask.status == TaskStatus.open.value)
+    )
+    orgs = [o for o in (organization_types or []) if o]
+    if orgs:
+        stmt = stmt.where(col(AccessRequest.organization_type).in_(orgs))
+    number = (establishment_number or "").strip()
+    if number:
+        stmt = stmt.where(col(AccessRequest.establishment_number).startswith(number, autoescape=True))
+    if min_age_days:
+        stmt = stmt.where(col(HumanTask.created_at) <= now - timedelta(days=int(min_age_days)))
+    if overdue_only:
+        stmt = stmt.where(col(HumanTask.due_at).is_not(None), col(HumanTask.due_at) < now)
+    if claim == "mine":
+        stmt = stmt.where(HumanTask.claimed_by == (staff or ""))
+    elif claim == "unclaimed":
+        stmt = stmt.where(col(HumanTask.claimed_by).is_(None))
+    column = {
+        "due_at": col(HumanTask.due_at),
+        "created_at": col(HumanTask.created_at),
+        "reference": col(AccessRequest.reference),
+        "establishment_number": col(AccessRequest.establishment_number),
+    }.get(sort, col(HumanTask.due_at))
+    stmt = stmt.order_by(column.desc() if descending else column.asc(), col(HumanTask.id).asc())
+    stmt = stmt.limit(max(1, min(int(limit), QUEUE_LIMIT)))
+    rows: list[QueueRow] = []
+    with session_scope() as s:
+        for task, req in s.exec(stmt).all():
+            rows.append(QueueRow(
+                task_id=task.id, request_id=req.id, reference=req.reference or "",
+                round=task.round, organization_type=req.organization_type,
+                establishment_number=req.establishment_number,
+                establishment_name=req.establishment_name,
+                user_name=f"{req.user_first_name} {req.user_last_name}",
+                created_at=task.created_at, due_at=task.due_at, claimed_by=task.claimed_by,
+                overdue=bool(task.due_at and task.due_at < now),
+                age_days=max(0, (now - task.created_at).days),
+            ))
+    return rows
+
+
+def task_summary(task_id: int | None) -> dict | None:
+    """One human task and its request's headline (for the review screen)."""
+    if not task_id:
+        return None
+    with session_scope() as s:
+        task = s.get(HumanTask, task_id)
+        if task is None:
+            return None
+        req = s.get(AccessRequest, task.request_id)
+        return {"task_id": task.id, "kind": task.kind, "round": task.round, "status": task.status,
+                "claimed_by": task.claimed_by, "claimed_at": task.claimed_at,
+                "due_at": task.due_at, "created_at": task.created_at,
+                "overdue": bool(task.due_at and task.due_at < utcnow()),
+                "request_id": req.id, "reference": req.reference, "request_status": req.status}
+
+
+def request_review(request_id: int) -> dict | None:
+    """Everything a respondent reads before deciding: every section, both signatures (base64
+    inside the canonical request), when each was signed, section 4 if any, earlier decisions."""
+    with session_scope() as s:
+        req = s.get(AccessRequest, request_id)
+        if req is None:
+            return None
+        auth = latest_authorization(s, req.id)
+        section4 = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == req.id)).first()
+        decisions = s.exec(
+            select(Decision, HumanTask).join(HumanTask, col(HumanTask.id) == col(Decision.task_id))
+            .where(Decision.request_id == req.id).order_by(col(Decision.id))
+        ).all()
+        return {
+            "request_id": req.id,
+            "reference": req.reference,
+            "status": req.status,
+            "revision": req.revision,
+            "created_at": req.created_at,
+            "user_signed_at": req.user_signed_at,
+            "authorization_signed_at": auth.signed_at if auth else None,
+            "authorization_revision": auth.revision if auth else None,
+            "request": request_to_canonical(req, auth),
+            "section4": None if section4 is None else {
+                "registration_date": section4.registration_date,
+                "reference_number": section4.reference_number,
+                "username": section4.username,
+                "valid_from": section4.valid_from,
+                "valid_until": section4.valid_until,
+                "respondent_id": section4.respondent_id,
+                "respondent_signed_at": section4.respondent_signed_at,
+            },
+            "decisions": [
+                {"kind": task.kind, "round": task.round, "outcome": d.outcome, "reason": d.reason,
+                 "actor": d.actor, "at": d.created_at}
+                for d, task in decisions
+            ],
+        }
+
+
+# --- Managers --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    request_id: int
+    reference: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    last_event: Optional[str]
+    last_event_at: Optional[datetime]
+    flow_run_id: Optional[str]
+
+
+def requests_overview(*, statuses: Iterable[str] | None = None, reference_contains: str | None = None,
+                      limit: int = OVERVIEW_LIMIT) -> list[OverviewRow]:
+    """The most recent requests with their state and last step (read-only)."""
+    stmt = select(AccessRequest)
+    wanted = [x for x in (statuses or []) if x]
+    if wanted:
+        stmt = stmt.where(col(AccessRequest.status).in_(wanted))
+    ref = (reference_contains or "").strip().upper()
+    if ref:
+        stmt = stmt.where(col(AccessRequest.reference).contains(ref, autoescape=True))
+    stmt = stmt.order_by(col(AccessRequest.created_at).desc(), col(AccessRequest.id).desc())
+    stmt = stmt.limit(max(1, min(int(limit), 1000)))
+    with session_scope() as s:
+        reqs = s.exec(stmt).all()
+        ids = [r.id for r in reqs]
+        last: dict[int, AuditEvent] = {}
+        if ids:
+            latest_ids = select(func.max(AuditEvent.id)).where(
+                col(AuditEvent.request_id).in_(ids)).group_by(AuditEvent.request_id)
+            for ev in s.exec(select(AuditEvent).where(col(AuditEvent.id).in_(latest_ids))).all():
+                last[ev.request_id] = ev
+        return [
+            OverviewRow(
+                request_id=r.id, reference=r.reference or "", status=r.status,
+                created_at=r.created_at, updated_at=r.updated_at,
+                last_event=last[r.id].event if r.id in last else None,
+                last_event_at=last[r.id].at if r.id in last else None,
+                flow_run_id=r.flow_run_id,
+            )
+            for r in reqs
+        ]
+
+
+def status_counts() -> dict[str, int]:
+    with session_scope() as s:
+        rows = s.exec(select(AccessRequest.status, func.count()).group_by(AccessRequest.status)).all()
+        return {status: int(n) for status, n in rows}
+
+
+def open_task_counts(now: datetime | None = None) -> dict[str, dict[str, int]]:
+    """Open human tasks per kind: how many, and how many past their due date."""
+    now = now or utcnow()
+    result = {kind.value: {"open": 0, "overdue": 0} for kind in TaskKind}
+    with session_scope() as s:
+        for kind, n in s.exec(select(HumanTask.kind, func.count()).where(
+                HumanTask.status == TaskStatus.open.value).group_by(HumanTask.kind)).all():
+            result.setdefault(kind, {"open": 0, "overdue": 0})["open"] = int(n)
+        for kind, n in s.exec(select(HumanTask.kind, func.count()).where(
+                HumanTask.status == TaskStatus.open.value, col(HumanTask.due_at).is_not(None),
+                col(HumanTask.due_at) < now).group_by(HumanTask.kind)).all():
+            result.setdefault(kind, {"open": 0, "overdue": 0})["overdue"] = int(n)
+    return result
+
+
+def request_timeline(request_id: int) -> list[dict]:
+    """The audit events of one request in order, each with the time since the previous one."""
+    with session_scope() as s:
+        events = s.exec(select(AuditEvent).where(AuditEvent.request_id == request_id)
+                        .order_by(col(AuditEvent.at), col(AuditEvent.id))).all()
+        out: list[dict] = []
+        previous: datetime | None = None
+        for ev in events:
+            out.append({"at": ev.at, "event": ev.event, "actor": ev.actor,
+                        "since_previous": (ev.at - previous) if previous else None})
+            previous = ev.at
+        return out
+
+
+def request_id_by_reference(reference: str) -> int | None:
+    with session_scope() as s:
+        return s.exec(select(AccessRequest.id).where(
+            AccessRequest.reference == (reference or "").strip().upper())).first()

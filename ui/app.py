@@ -1,0 +1,89 @@
+"""The Streamlit entry point: ``streamlit run ui/app.py``.
+
+The navigation is built on every run from who is signed in: the public pages for everyone
+(the two email-link pages are hidden from the menu), the work queue for a signed-in respondent,
+the read-only tracking page for a signed-in manager, the Maildir viewer in development mode. A
+staff page that is not in the navigation cannot be opened, whatever the URL; each staff page also
+checks the login itself.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from models.settings import get_settings
+from ui import i18n
+from ui.common import STAFF_KEY, current_staff
+from ui.i18n import t
+
+st.set_page_config(page_title=i18n.STRINGS["app_title"]["fr"], page_icon="🏥", layout="centered")
+
+# A language asked for in the link (?lang=en) applies until the person changes it.
+if i18n.LANG_KEY not in st.session_state:
+    asked = st.query_params.get("lang")
+    st.session_state[i18n.LANG_KEY] = asked if asked in i18n.LANGUAGES else i18n.DEFAULT
+
+st.sidebar.radio(t("language"), list(i18n.LANGUAGES), key=i18n.LANG_KEY, horizontal=True,
+                 format_func={"fr": "Français", "en": "English"}.get)
+
+settings = get_settings()
+staff = current_staff()
+
+public = [
+    st.Page("submission.py", title=t("page_submission"), url_path="nouvelle-demande", default=True,
+            icon=":material/edit_document:"),
+    st.Page("authorization.py", title=t("page_authorization"), url_path="autoriser",
+            visibility="hidden", icon=":material/approval:"),
+    st.Page("correction.py", title=t("page_correction"), url_path="corriger", visibility="hidden",
+            icon=":material/edit_note:"),
+    st.Page("my_access.py", title=t("page_my_access"), url_path="mon-acces",
+            icon=":material/key:"),
+    st.Page("staff_login.py", title=t("page_staff_login"), url_path="connexion",
+            icon=":material/login:"),
+]
+pages: dict[str, list] = {t("nav_public"): public}
+
+
+
+def _gate(title_key: str):
+    """What a staff address shows without the right login: a French message, no data."""
+
+    def page() -> None:
+        st.title(t(title_key))
+        st.warning(t("staff_only"))
+        st.page_link("staff_login.py", label=t("page_staff_login"), icon=":material/login:")
+
+    return page
+
+
+role = staff["role"] if staff is not None else None
+if role == "respondent":
+    pages[t("nav_staff")] = [st.Page("work_queue.py", title=t("page_queue"),
+                                     url_path="file-de-travail", icon=":material/inbox:")]
+else:
+    public.append(st.Page(_gate("page_queue"), title=t("page_queue"), url_path="file-de-travail",
+                          visibility="hidden"))
+if role == "manager":
+    pages[t("nav_staff")] = [st.Page("runs.py", title=t("page_runs"), url_path="suivi",
+                                     icon=":material/monitoring:")]
+else:
+    public.append(st.Page(_gate("page_runs"), title=t("page_runs"), url_path="suivi",
+                          visibility="hidden"))
+
+if settings.is_dev:
+    pages[t("nav_dev")] = [st.Page("emails.py", title=t("page_emails"), url_path="courriels",
+                                   icon=":material/mail:")]
+
+if staff is not None:
+    role_name = t("role_respondent") if staff["role"] == "respondent" else t("role_manager")
+    st.sidebar.caption(t("signed_in_as", name=staff["display_name"], role=role_name))
+
+    def _logout() -> None:
+        st.session_state.pop(STAFF_KEY, None)
+
+    st.sidebar.button(t("logout"), key="logout", on_click=_logout)
+
+if settings.is_dev:
+    st.sidebar.caption(t("dev_mode"))
+
+st.navigation(pages).run()

@@ -1,0 +1,91 @@
+"""« Autoriser » (``/autoriser?t=…``, the link emailed to the authorizer).
+
+Opening the link only shows the request (mail scanners prefetch links); only a button decides.
+A used, expired, voided or forged link shows the API's French message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from flows.api import authorizer_decide, open_link
+from flows.errors import ActionError
+from ui import widgets as w
+from ui.common import flash_errors, guarded, unexpected
+from ui.i18n import lang, t
+
+st.title(t("page_authorization"))
+st.caption(t("form_subtitle"))
+
+token = st.query_params.get("t")
+if not token:
+    st.warning(t("link_missing"))
+    st.stop()
+
+link_id = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:16]
+DONE = f"aut_done:{link_id}"
+
+
+def _finish(outcome: str, reference: str) -> None:
+    st.session_state[DONE] = {"outcome": outcome, "reference": reference}
+
+
+@guarded
+def _authorize(prefix: str, request: dict, reference: str) -> None:
+    section3 = w.collect_authorization(prefix, request)
+    try:
+        authorizer_decide(token, outcome="authorize", section3=section3, lang=lang())
+    except ActionError as exc:
+        w.set_errors(prefix, exc.errors)
+        if not exc.errors:
+            st.session_state["_flash_error"] = exc.message(lang())
+        return
+    _finish("authorize", reference)
+
+
+@guarded
+def _refuse(prefix: str, reference: str) -> None:
+    reason = (st.session_state.get(w.key(prefix, "refuse_reason")) or "").strip()
+    try:
+        authorizer_decide(token, outcome="refuse", reason=reason, lang=lang())
+    except ActionError as exc:
+        st.session_state["_flash_error"] = exc.message(lang())
+        return
+    _finish("refuse", reference)
+
+
+done = st.session_state.get(DONE)
+if done:
+    key = "authorized_done" if done["outcome"] == "authorize" else "refused_done"
+    st.success(t(key, reference=done["reference"]))
+    st.stop()
+
+flash_errors()
+try:
+    view = open_link(token, purpose="authorize")
+except ActionError as exc:
+    st.error(exc.message(lang()))
+    st.stop()
+except Exception as exc:  # noqa: BLE001
+    unexpected(exc)
+    st.stop()
+
+prefix = f"aut{view.request_id}r{view.revision}"
+st.subheader(t("request_reference", reference=view.reference))
+st.info(t("opening_decides_nothing"))
+
+with st.expander(t("summary_title"), expanded=True):
+    w.request_summary(view.request)
+
+w.errors_banner(prefix)
+w.authorization_form(prefix, view.request)
+w.errors_summary(prefix)
+st.button(t("authorize"), key=f"{prefix}_authorize", type="primary",
+          on_click=_authorize, args=(prefix, view.request, view.reference))
+
+st.divider()
+with st.expander(t("refuse_title")):
+    st.text_area(t("refuse_reason"), key=w.key(prefix, "refuse_reason"), help=t("refuse_help"))
+    st.button(t("refuse"), key=f"{prefix}_refuse", on_click=_refuse, args=(prefix, view.reference))

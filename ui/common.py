@@ -1,0 +1,115 @@
+"""Small helpers shared by the screens: times in Québec, the staff login, safe calls.
+
+No business rule here: who may do what is decided by ``flows.api`` and ``models``; this module
+only remembers *ids* in the session and re-reads the account on every run.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import traceback
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from models.settings import get_settings
+from ui.i18n import t
+
+LOG = logging.getLogger("ramq.ui")
+
+STAFF_KEY = "staff_account_id"
+MY_ACCESS_KEY = "my_access_account_id"
+
+
+@lru_cache(maxsize=4)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_time(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(_zone(get_settings().timezone))
+
+
+def fmt_dt(value: datetime | None) -> str:
+    """``2026-03-04 09:15`` in America/Montreal (the product's timezone setting)."""
+    local = local_time(value)
+    return local.strftime("%Y-%m-%d %H:%M") if local else t("none")
+
+
+def fmt_date(value: date | datetime | None) -> str:
+    if value is None:
+        return t("none")
+    if isinstance(value, datetime):
+        value = local_time(value).date()
+    return value.isoformat()
+
+
+def decode_image(b64: str | None) -> bytes | None:
+    if not b64:
+        return None
+    try:
+        return base64.b64decode(b64, validate=False)
+    except Exception:
+        return None
+
+
+def current_staff() -> dict | None:
+    """The signed-in staff account, re-read from the database (None if revoked or absent)."""
+    from models.queries import staff_session
+
+    account_id = st.session_state.get(STAFF_KEY)
+    if not account_id:
+        return None
+    staff = staff_session(account_id)
+    if staff is None:
+        st.session_state.pop(STAFF_KEY, None)
+    return staff
+
+
+def require_staff(role: str) -> dict:
+    """Stops the page unless a staff account with ``role`` is signed in."""
+    staff = current_staff()
+    if staff is None or staff["role"] != role:
+        st.warning(t("staff_only"))
+        st.stop()
+    return staff
+
+
+def _log(where: str, exc: BaseException) -> None:
+    """Logs the error's type and where it happened, not its message: a database error's message
+    may quote the personal data it was given."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    LOG.error("unexpected %s in %s\n%s", type(exc).__name__, where, frames)
+
+
+def unexpected(exc: BaseException) -> None:
+    """Shows a plain French message instead of a traceback, and logs the error (no data)."""
+    _log("a screen", exc)
+    st.error(t("unexpected_error"))
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """For button callbacks: an unexpected error becomes a message stored for the next run."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the person must never see a traceback
+            _log(getattr(fn, "__name__", "a callback"), exc)
+            st.session_state["_flash_error"] = t("unexpected_error")
+            return None
+
+    return wrapper
+
+
+def flash_errors() -> None:
+    """Shows (once) an error a callback stored for this run."""
+    message = st.session_state.pop("_flash_error", None)
+    if message:
+        st.error(message)

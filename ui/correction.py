@@ -1,0 +1,71 @@
+"""« Corriger » (``/corriger?t=…``, the link emailed to the user when the RAMQ sends a request
+back): the request pre-filled, the respondent's comments, then ``resubmit_correction``."""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from flows.api import open_link, resubmit_correction
+from flows.errors import ActionError
+from ui import widgets as w
+from ui.common import flash_errors, guarded, unexpected
+from ui.i18n import lang, t
+
+st.title(t("page_correction"))
+st.caption(t("form_subtitle"))
+
+token = st.query_params.get("t")
+if not token:
+    st.warning(t("link_missing"))
+    st.stop()
+
+link_id = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:16]
+DONE = f"cor_done:{link_id}"
+
+
+@guarded
+def _resubmit(prefix: str, reference: str) -> None:
+    data = w.collect_request(prefix)
+    try:
+        resubmit_correction(token, data, lang=lang())
+    except ActionError as exc:
+        w.set_errors(prefix, exc.errors)
+        if not exc.errors:
+            st.session_state["_flash_error"] = exc.message(lang())
+        return
+    st.session_state[DONE] = {"reference": reference}
+
+
+done = st.session_state.get(DONE)
+if done:
+    st.success(t("resubmitted_done", reference=done["reference"]))
+    st.stop()
+
+flash_errors()
+try:
+    view = open_link(token, purpose="correct")
+except ActionError as exc:
+    st.error(exc.message(lang()))
+    st.stop()
+except Exception as exc:  # noqa: BLE001
+    unexpected(exc)
+    st.stop()
+
+prefix = f"cor{view.request_id}r{view.revision}"
+if not st.session_state.get(w.key(prefix, "__prefilled__")):
+    w.prefill_request(prefix, view.request)
+    st.session_state[w.key(prefix, "__prefilled__")] = True
+
+st.subheader(t("request_reference", reference=view.reference))
+st.info(t("correction_intro", reference=view.reference))
+if view.comments:
+    st.warning(f"**{t('respondent_comments')}**\n\n{w.md_escape(view.comments, multiline=True)}")
+
+w.errors_banner(prefix)
+w.request_form(prefix, existing_signature=(view.request.get("user") or {}).get("signature"))
+st.divider()
+w.errors_summary(prefix)
+st.button(t("resubmit"), key=f"{prefix}_resubmit", type="primary",
+          on_click=_resubmit, args=(prefix, view.reference))

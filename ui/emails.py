@@ -1,0 +1,40 @@
+"""« Courriels » (``/courriels``, development mode only): the messages the local SMTP sink wrote
+into the Maildir, newest first, with their links clickable, so one browser can follow a whole
+request (submission, authorization link, correction link, password, username)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from models.settings import get_settings
+from notifications.maildir import list_messages
+from ui.common import fmt_dt
+from ui.i18n import t
+from ui.widgets import md_escape
+
+settings = get_settings()
+st.title(t("page_emails"))
+if not settings.is_dev:
+    st.error(t("emails_dev_only"))
+    st.stop()
+
+st.caption(t("emails_intro"))
+c1, c2 = st.columns([3, 1])
+with c1:
+    wanted = (st.text_input(t("email_filter"), key="mail_filter") or "").strip().lower()
+with c2:
+    st.button(t("refresh"), key="mail_refresh")
+
+items = [m for m in list_messages(settings.maildir) if not wanted or wanted in m.to.lower()]
+if not items:
+    st.info(t("emails_none"))
+    st.stop()
+
+for i, item in enumerate(items):
+    with st.expander(f"{fmt_dt(item.date)} — {item.subject} — {item.to}", expanded=(i == 0)):
+        st.caption(t("email_to", to=item.to) + " · " + t("email_date", date=fmt_dt(item.date)))
+        if item.links:
+            st.markdown(f"**{t('email_links')}**")
+            for link in item.links:
+                st.markdown(f"- [{md_escape(link)}]({link.replace(')', '%29').replace(' ', '%20')})")
+        st.text(item.text)

@@ -1,0 +1,110 @@
+"""« Mon accès » (``/mon-acces``): the user signs in with the username (from the authorizer) and
+the temporary password (by email), must choose a new password the first time, then sees the
+access granted."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from models.accounts import MIN_PASSWORD_LENGTH, AccountError, authenticate, change_password
+from models.db import session_scope
+from models.queries import issued_access
+from models.tables import AccountKind
+from ui.common import MY_ACCESS_KEY, fmt_date, flash_errors, guarded
+from ui.i18n import label, t
+from ui.widgets import fields_table
+
+
+@guarded
+def _login() -> None:
+    ss = st.session_state
+    username = (ss.get("ma_username") or "").strip()
+    password = ss.get("ma_password") or ""
+    ss["ma_password"] = ""
+    account_id = None
+    if username and password:
+        with session_scope() as s:
+            account = authenticate(s, username=username, password=password)
+            if account is not None and account.kind == AccountKind.issued.value:
+                account_id = account.id
+    if account_id is None:
+        ss["_flash_error"] = t("bad_credentials")
+        return
+    ss[MY_ACCESS_KEY] = account_id
+
+
+@guarded
+def _change() -> None:
+    ss = st.session_state
+    current, new, confirm = (ss.get(k) or "" for k in ("ma_current", "ma_new", "ma_confirm"))
+    for k in ("ma_current", "ma_new", "ma_confirm"):
+        ss[k] = ""
+    if new != confirm:
+        ss["_flash_error"] = t("passwords_differ")
+        return
+    try:
+        with session_scope() as s:
+            change_password(s, account_id=ss[MY_ACCESS_KEY], current=current, new=new)
+    except AccountError as exc:
+        ss["_flash_error"] = t(exc.code, n=MIN_PASSWORD_LENGTH)
+        return
+    ss["_ma_flash_success"] = t("password_changed")
+
+
+def _logout() -> None:
+    st.session_state.pop(MY_ACCESS_KEY, None)
+
+
+st.title(t("page_my_access"))
+flash_errors()
+
+account_id = st.session_state.get(MY_ACCESS_KEY)
+access = issued_access(account_id) if account_id else None
+if account_id and access is None:  # disabled or expired since the login
+    st.session_state.pop(MY_ACCESS_KEY, None)
+
+if access is None:
+    st.caption(t("my_access_intro"))
+    with st.form("my_access_login"):
+        st.text_input(t("username"), key="ma_username", autocomplete="username")
+        st.text_input(t("password"), key="ma_password", type="password",
+                      autocomplete="current-password")
+        st.form_submit_button(t("sign_in"), type="primary", on_click=_login)
+    st.stop()
+
+if access["must_change_password"]:
+    st.warning(t("must_change_password"))
+    with st.form("my_access_change"):
+        st.text_input(t("current_password"), key="ma_current", type="password",
+                      autocomplete="current-password")
+        st.text_input(t("new_password"), key="ma_new", type="password",
+                      help=t("new_password_help", n=MIN_PASSWORD_LENGTH), autocomplete="new-password")
+        st.text_input(t("confirm_password"), key="ma_confirm", type="password",
+                      autocomplete="new-password")
+        st.form_submit_button(t("change_password"), type="primary", on_click=_change)
+    st.button(t("logout"), key="ma_logout", on_click=_logout)
+    st.stop()
+
+success = st.session_state.pop("_ma_flash_success", None)
+if success:
+    st.success(success)
+st.subheader(t("access_granted"))
+fields_table([
+    (t("username"), access["username"]),
+    (t("reference_number"), access["reference"]),
+    (t("applications"), ", ".join(label("application", a) for a in access["applications"])),
+    (t("organization_type"), label("organization_type", access["organization_type"])),
+    (t("registers"), label("register_scope", access["register_scope"])),
+    (t("establishment"), f"{access['establishment_name']} ({access['establishment_number']})"),
+    (t("additional_numbers"), ", ".join(access["additional_establishment_numbers"])),
+    (t("validity"), t("validity_value", start=fmt_date(access["valid_from"]),
+                      end=fmt_date(access["valid_until"]))),
+])
+with st.expander(t("change_password")):
+    with st.form("my_access_change_again"):
+        st.text_input(t("current_password"), key="ma_current", type="password")
+        st.text_input(t("new_password"), key="ma_new", type="password",
+                      help=t("new_password_help", n=MIN_PASSWORD_LENGTH))
+        st.text_input(t("confirm_password"), key="ma_confirm", type="password")
+        st.form_submit_button(t("change_password"), on_click=_change)
+st.button(t("logout"), key="ma_logout", on_click=_logout)

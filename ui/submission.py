@@ -1,0 +1,57 @@
+"""« Nouvelle demande »: sections 1, 2 and 5, the authorizer, commitments and signature.
+
+The page builds the canonical request from its widgets and calls ``flows.api.submit_request``;
+the rules' errors come back as FieldErrors and show under their fields, with what was typed kept.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from flows.api import submit_request
+from flows.errors import ActionError
+from ui import widgets as w
+from ui.common import flash_errors, guarded
+from ui.i18n import lang, t
+
+PREFIX = "sub"
+DONE = w.key(PREFIX, "__done__")
+
+
+@guarded
+def _submit() -> None:
+    data = w.collect_request(PREFIX)
+    try:
+        submitted = submit_request(data, actor="formulaire", lang=lang())
+    except ActionError as exc:
+        w.set_errors(PREFIX, exc.errors)
+        if not exc.errors:
+            st.session_state["_flash_error"] = exc.message(lang())
+        return
+    # Right after the call, with no Streamlit element in between: a second click cannot find
+    # the form still filled in and send it twice.
+    st.session_state[DONE] = {"reference": submitted.reference}
+    w.clear_errors(PREFIX)
+
+
+def _new_request() -> None:
+    w.forget(PREFIX)
+
+
+st.title(t("form_title"))
+st.caption(t("form_subtitle"))
+flash_errors()
+
+done = st.session_state.get(DONE)
+if done:
+    st.success(f"### {t('submitted_title')}\n\n" + t("submitted_reference", reference=done["reference"]))
+    st.markdown(t("submitted_next"))
+    st.button(t("new_request"), key="sub_new", on_click=_new_request)
+    st.stop()
+
+st.info(t("directives"))
+w.errors_banner(PREFIX)
+w.request_form(PREFIX)
+st.divider()
+w.errors_summary(PREFIX)
+st.button(t("submit"), key="sub_submit", type="primary", on_click=_submit)

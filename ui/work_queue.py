@@ -1,0 +1,207 @@
+"""« File de travail » (``/file-de-travail``, respondents only): the open review tasks with
+filters and sorting; claim or release a task; review every section with both signatures; fill in
+section 4 and decide (approve, refuse, send back). Every change goes through ``flows.api``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from flows.api import claim_task, proposed_section4, respondent_decide, unclaim_task
+from flows.errors import ActionError
+from models.canonical import ORGANIZATION_TYPES
+from models.queries import CLAIM_FILTERS, QUEUE_SORTS, list_queue, request_review, task_summary
+from ui import widgets as w
+from ui.common import fmt_date, fmt_dt, flash_errors, guarded, require_staff
+from ui.i18n import label, lang, t
+
+SELECTED = "queue_task_id"
+SUCCESS = "_queue_flash_success"
+
+staff = require_staff("respondent")
+me = staff["username"]
+
+
+def _open() -> None:
+    # Read the choice from the state: the box may have changed in the same click.
+    st.session_state[SELECTED] = st.session_state.get("q_pick")
+
+
+def _close() -> None:
+    st.session_state.pop(SELECTED, None)
+
+
+@guarded
+def _claim(task_id: int) -> None:
+    try:
+        claim_task(task_id, staff=me)
+    except ActionError as exc:
+        st.session_state["_flash_error"] = exc.message(lang())
+
+
+@guarded
+def _unclaim(task_id: int) -> None:
+    try:
+        unclaim_task(task_id, staff=me)
+    except ActionError as exc:
+        st.session_state["_flash_error"] = exc.message(lang())
+
+
+@guarded
+def _decide(task_id: int, reference: str) -> None:
+    ss = st.session_state
+    k = lambda name: f"s4:{task_id}:{name}"  # noqa: E731
+    outcome = ss.get(k("outcome"))
+    section4 = None
+    reason = None
+    if outcome == "approve":
+        section4 = {"username": ss.get(k("username")), "valid_from": ss.get(k("valid_from")),
+                    "valid_until": ss.get(k("valid_until"))}
+    else:
+        reason = ss.get(k("reason"))
+    try:
+        respondent_decide(task_id, staff=me, outcome=outcome or "", section4=section4, reason=reason)
+    except ActionError as exc:
+        ss["_flash_error"] = exc.message(lang())
+        return
+    for name in [n for n in ss.keys() if isinstance(n, str) and n.startswith(f"s4:{task_id}:")]:
+        del ss[name]
+    ss.pop(SELECTED, None)
+    ss[SUCCESS] = t("decision_recorded", reference=reference)
+
+
+def _queue() -> None:
+    st.caption(t("queue_intro"))
+    success = st.session_state.pop(SUCCESS, None)
+    if success:
+        st.success(success)
+    with st.expander(t("filters"), expanded=True):
+        c1, c2 = st.columns(2)
+        with c1:
+            orgs = st.multiselect(t("filter_org"), list(ORGANIZATION_TYPES), key="q_org",
+                                  format_func=lambda v: label("organization_type", v),
+                                  placeholder=t("choose"))
+            number = st.text_input(t("filter_establishment"), key="q_est")
+            min_age = st.number_input(t("filter_min_age"), min_value=0, max_value=3650, step=1,
+                                      key="q_age")
+        with c2:
+            overdue = st.checkbox(t("filter_overdue"), key="q_overdue")
+            claim = st.radio(t("filter_claim"), list(CLAIM_FILTERS), key="q_claim", horizontal=True,
+                             format_func=lambda v: t(f"claim_{v}"))
+            sort = st.selectbox(t("sort_by"), list(QUEUE_SORTS), key="q_sort",
+                                format_func=lambda v: t(f"sort_{v}"))
+            descending = st.checkbox(t("descending"), key="q_desc")
+    rows = list_queue(organization_types=orgs, establishment_number=number,
+                      min_age_days=int(min_age or 0), overdue_only=overdue, claim=claim, staff=me,
+                      sort=sort, descending=descending)
+    if not rows:
+        st.info(t("queue_empty"))
+        return
+    st.caption(t("queue_count", n=len(rows)))
+    st.dataframe(
+        [{t("col_reference"): r.reference,
+          t("col_org"): label("organization_type", r.organization_type),
+          t("col_establishment"): f"{r.establishment_number} — {r.establishment_name}",
+          t("col_user"): r.user_name,
+          t("col_arrived"): fmt_dt(r.created_at),
+          t("col_age_days"): r.age_days,
+          t("col_due"): fmt_dt(r.due_at),
+          t("col_overdue"): "⚠️" if r.overdue else "",
+          t("col_claimed_by"): r.claimed_by or ""}
+         for r in rows],
+        hide_index=True, width="stretch",
+    )
+    choices = {r.task_id: r for r in rows}
+    st.selectbox(
+        t("open_task"), list(choices), key="q_pick",
+        format_func=lambda tid: f"{choices[tid].reference} — {choices[tid].user_name} — "
+                                f"{choices[tid].establishment_number}")
+    st.button(t("open_task"), key="q_open", type="primary", on_click=_open)
+
+
+def _section4(task_id: int) -> None:
+    ss = st.session_state
+    k = lambda name: f"s4:{task_id}:{name}"  # noqa: E731
+    if k("proposal") not in ss:
+        proposal = proposed_section4(task_id)
+        ss[k("proposal")] = proposal
+        ss[k("username")] = proposal["username"]
+        ss[k("valid_from")] = proposal["valid_from"]
+        ss[k("valid_until")] = proposal["valid_until"]
+    proposal = ss[k("proposal")]
+    st.subheader(t("section4"))
+    w.fields_table([
+        (t("registration_date"), fmt_date(proposal["registration_date"])),
+        (t("reference_number"), proposal["reference_number"]),
+        (t("respondent_id"), me),
+    ])
+    st.text_input(t("s4_username"), key=k("username"), help=t("s4_username_help"))
+    c1, c2 = st.columns(2)
+    with c1:
+        st.date_input(t("valid_from"), key=k("valid_from"), min_value=date(2000, 1, 1),
+                      format="YYYY-MM-DD")
+    with c2:
+        st.date_input(t("valid_until"), key=k("valid_until"), min_value=date(2000, 1, 1),
+                      format="YYYY-MM-DD")
+
+
+def _review(task_id: int) -> None:
+    st.button(t("back_to_queue"), key="q_back", on_click=_close, icon=":material/arrow_back:")
+    task = task_summary(task_id)
+    if task is None or task["kind"] != "respondent":
+        st.error(t("task_missing"))
+        return
+    st.subheader(t("request_reference", reference=task["reference"]))
+    due = fmt_dt(task["due_at"])
+    if task["overdue"] and task["status"] == "open":
+        st.warning(t("task_overdue", due=due))
+    else:
+        st.caption(t("task_due", due=due))
+
+    is_open = task["status"] == "open"
+    mine = task["claimed_by"] == me
+    if not is_open:
+        st.info(t("task_not_open"))
+    elif mine:
+        st.success(t("claimed_by_you"))
+        st.button(t("unclaim"), key="q_unclaim", on_click=_unclaim, args=(task_id,))
+    elif task["claimed_by"]:
+        st.info(t("claimed_by_other", who=task["claimed_by"]))
+    else:
+        st.info(t("claim_first"))
+        st.button(t("claim"), key="q_claim_btn", type="primary", on_click=_claim, args=(task_id,))
+
+    review = request_review(task["request_id"])
+    w.request_summary(review["request"], user_signed_at=review["user_signed_at"],
+                      authorization_signed_at=review["authorization_signed_at"], with_section3=True)
+    earlier = [d for d in review["decisions"] if d["reason"]]
+    if earlier:
+        st.markdown(f"#### {t('previous_comments')}")
+        for d in earlier:
+            st.markdown(f"- {fmt_dt(d['at'])} — {w.md_escape(d['actor'])} : "
+                        f"{w.md_escape(d['reason'])}")
+
+    if not (is_open and mine):
+        return
+    st.divider()
+    outcome_key = f"s4:{task_id}:outcome"
+    outcome = st.radio(t("respondent_decision"), ["approve", "refuse", "send_back"], key=outcome_key,
+                       format_func=lambda v: t(f"outcome_{v}"))
+    if outcome == "approve":
+        _section4(task_id)
+    elif outcome == "refuse":
+        st.text_area(t("refuse_reason"), key=f"s4:{task_id}:reason", help=t("refuse_help"))
+    else:
+        st.text_area(t("send_back_comments"), key=f"s4:{task_id}:reason", help=t("send_back_help"))
+    st.button(t("confirm_decision"), key="q_decide", type="primary", on_click=_decide,
+              args=(task_id, task["reference"]))
+
+
+st.title(t("page_queue"))
+flash_errors()
+selected = st.session_state.get(SELECTED)
+if selected:
+    _review(int(selected))
+else:
+    _queue()
