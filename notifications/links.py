@@ -1,0 +1,176 @@
+"""Signed links sent by email (authorize, correct). All the JOSE code of the product lives here.
+
+HS256 only, algorithm pinned on decode and checked in the header before anything else, so a
+forged ``alg: none`` or an asymmetric-algorithm token never reaches a verifier. A token names
+its purpose (``aud``), its request (``sub``) and the request's revision (``rev``: a correction
+voids earlier links). Whether a link was already used is a database fact: see
+:func:`consume_link`, which the caller runs in the transaction that records the decision.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+from urllib.parse import quote
+
+from jose import jwt
+from jose.exceptions import ExpiredSignatureError, JWTError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from models.settings import get_settings
+from models.tables import UsedLink
+from notifications._sql import savepoint
+
+Purpose = Literal["authorize", "correct"]
+
+ALGORITHM = "HS256"
+ISSUER = "ramq-access"
+PURPOSES: tuple[str, ...] = ("authorize", "correct")
+# The Streamlit page (url path) that opens each kind of link.
+PAGES: dict[str, str] = {"authorize": "autoriser", "correct": "corriger"}
+MAX_TOKEN_LENGTH = 2048
+
+
+class LinkError(Exception):
+    """A link that cannot be honoured. ``code``: expired, invalid, wrong_purpose, used.
+
+    The message is the code only: a token never ends up in an exception or a log."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class SignedLink:
+    token: str
+    jti: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    request_id: int
+    revision: int
+    jti: str
+    expires_at: datetime
+
+
+def _check_purpose(purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown link purpose: {purpose!r}")
+
+
+def make_link_token(
+    *,
+    request_id: int,
+    purpose: Purpose,
+    revision: int,
+    ttl: timedelta | None = None,
+    now: datetime | None = None,
+) -> SignedLink:
+    """Sign a link for one request, purpose and revision; valid ``ttl`` (default from settings)."""
+    _check_purpose(purpose)
+    settings = get_settings()
+    now = now or datetime.now(timezone.utc)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    ttl = ttl if ttl is not None else timedelta(hours=settings.link_ttl_hours)
+    iat = int(now.timestamp())
+    exp = int((now + ttl).timestamp())
+    jti = uuid.uuid4().hex
+    claims = {
+        "iss": ISSUER,
+        "aud": purpose,
+        "sub": str(int(request_id)),
+        "rev": int(revision),
+        "iat": iat,
+        "exp": exp,
+        "jti": jti,
+    }
+    token = jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
+    return SignedLink(token=token, jti=jti, expires_at=datetime.fromtimestamp(exp, timezone.utc))
+
+
+def read_link_token(token: str, *, purpose: Purpose) -> LinkClaims:
+    """Verify a token and return its claims, or raise :class:`LinkError`.
+
+    Order matters: header algorithm, then signature, then expiry, then purpose, so an attacker
+    learns nothing but ``invalid`` from a forged token."""
+    _check_purpose(purpose)
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        raise LinkError("invalid")
+    try:
+        header = jwt.get_unverified_header(token)
+    except (JWTError, ValueError, TypeError):
+        raise LinkError("invalid") from None
+    if not isinstance(header, dict) or header.get("alg") != ALGORITHM:
+        raise LinkError("invalid")
+    try:
+        claims = jwt.decode(
+            token,
+            get_settings().secret_key,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={
+                "verify_aud": False,  # checked below, to tell wrong_purpose from invalid
+                "require_aud": False,
+                "require_exp": True,
+                "require_iat": True,
+                "require_iss": True,
+                "require_sub": True,
+                "require_jti": True,
+            },
+        )
+    except ExpiredSignatureError:
+        raise LinkError("expired") from None
+    except (JWTError, ValueError, TypeError):
+        raise LinkError("invalid") from None
+
+    aud, sub, rev, jti, exp = (claims.get(k) for k in ("aud", "sub", "rev", "jti", "exp"))
+    if not isinstance(aud, str) or aud not in PURPOSES:
+        raise LinkError("invalid")
+    if not (isinstance(sub, str) and sub.isascii() and sub.isdigit() and len(sub) < 19):
+        raise LinkError("invalid")
+    if not isinstance(rev, int) or isinstance(rev, bool) or rev < 1:
+        raise LinkError("invalid")
+    if not (isinstance(jti, str) and 0 < len(jti) <= 64):
+        raise LinkError("invalid")
+    if not isinstance(exp, int) or isinstance(exp, bool):
+        raise LinkError("invalid")
+    if aud != purpose:
+        raise LinkError("wrong_purpose")
+    return LinkClaims(
+        request_id=int(sub),
+        revision=rev,
+        jti=jti,
+        expires_at=datetime.fromtimestamp(exp, timezone.utc),
+    )
+
+
+def link_url(token: str, purpose: Purpose) -> str:
+    """The address in the email: ``{base_url}/autoriser?t=…`` or ``{base_url}/corriger?t=…``."""
+    _check_purpose(purpose)
+    base = get_settings().base_url.rstrip("/")
+    return f"{base}/{PAGES[purpose]}?t={quote(token, safe='')}"
+
+
+def consume_link(session: Session, *, claims: LinkClaims, purpose: Purpose) -> UsedLink:
+    """Mark the link used in the caller's transaction; ``LinkError("used")`` if it already was.
+
+    The primary key on ``jti`` decides races: of two concurrent decisions, one insert fails.
+    A SAVEPOINT keeps the caller's transaction usable after that failure."""
+    _check_purpose(purpose)
+    row = UsedLink(jti=claims.jti, request_id=claims.request_id, purpose=purpose)
+    try:
+        with savepoint(session):
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        if session.get(UsedLink, claims.jti, populate_existing=True) is not None:
+            raise LinkError("used") from None
+        raise LinkError("invalid") from None  # e.g. no such request
+    return row

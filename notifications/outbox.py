@@ -1,0 +1,314 @@
+"""The email outbox: every email is a row with a unique key, sent at most once per key.
+
+A sender *claims* a row (``UPDATE … SET status='sending' WHERE status IN ('pending','failed')``
+and checks the row count) before talking to SMTP, so two concurrent senders never both send
+it; the claim is committed before the network call, so no database lock is held while the
+SMTP server answers. A row whose send failed goes back to ``failed`` and the next call (a
+Prefect task retry) tries it again.
+
+The temporary-password email goes through :func:`send_secret_once`: its row keeps no body,
+the message is sent from memory, and nothing it raises carries the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from contextlib import AbstractContextManager
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Any, Callable, Coroutine, TypeVar
+
+import aiosmtplib
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from models.db import session_scope
+from models.settings import get_settings
+from models.tables import EmailStatus, OutboxEmail
+from notifications._sql import savepoint
+from notifications.templates import Message
+
+log = logging.getLogger(__name__)
+
+SENDING = "sending"  # claimed by a sender; the SMTP conversation is in progress
+_SENDABLE = (EmailStatus.pending.value, EmailStatus.failed.value)
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+T = TypeVar("T")
+
+
+class OutboxError(Exception):
+    """Some emails were not sent. They stay ``failed`` and the next call retries them.
+    The message names outbox keys only (request id, kind, round, role): no personal data."""
+
+
+class SecretEmailError(Exception):
+    """The password email was not sent. Deliberately raised without cause or context, so no
+    traceback can show the message it was carrying."""
+
+
+def outbox_key(*, request_id: int, kind: str, round: int, recipient_role: str) -> str:
+    return f"{request_id}:{kind}:{round}:{recipient_role}"
+
+
+def _sender_address() -> str:
+    return parseaddr(get_settings().mail_from)[1]
+
+
+def _new_message_id() -> str:
+    domain = _sender_address().rpartition("@")[2] or "ramq-access.localhost"
+    return make_msgid(domain=domain)
+
+
+def _check_recipient_role(kind: str, recipient_role: str) -> None:
+    # One credential per person: the password to the user, the username to the authorizer.
+    if kind == "temporary_password" and recipient_role != "user":
+        raise ValueError("the temporary password goes to the user only")
+    if kind == "username" and recipient_role != "authorizer":
+        raise ValueError("the username goes to the authorizer only")
+
+
+def _get_by_key(session: Session, key: str) -> OutboxEmail | None:
+    stmt = select(OutboxEmail).where(OutboxEmail.key == key).execution_options(
+        populate_existing=True)
+    return session.exec(stmt).first()
+
+
+def _enqueue(
+    session: Session, *, request_id: int, kind: str, round: int, recipient_role: str,
+    recipient: str, message: Message, lang: str, store_body: bool,
+) -> OutboxEmail:
+    _check_recipient_role(kind, recipient_role)
+    key = outbox_key(request_id=request_id, kind=kind, round=round, recipient_role=recipient_role)
+    existing = _get_by_key(session, key)
+    if existing is not None:
+        return existing
+    row = OutboxEmail(
+        key=key, request_id=request_id, kind=kind, round=round, recipient=recipient,
+        language=lang, subject=message.subject[:300],
+        body_text=message.text if store_body else None,
+        body_html=message.html if store_body else None,
+        message_id=_new_message_id(),
+    )
+    try:
+        with savepoint(session):
+            session.add(row)
+            session.flush()
+    except IntegrityError as exc:
+        existing = _get_by_key(session, key)  # a concurrent enqueue won the race
+        if existing is not None:
+            return existing
+        # e.g. no such request. Say so without the SQL parameters (they hold the body).
+        raise OutboxError(f"cannot enqueue {key}: {type(exc.orig).__name__}") from None
+    return row
+
+
+def enqueue(
+    session: Session, *, request_id: int, kind: str, round: int, recipient_role: str,
+    recipient: str, message: Message, lang: str,
+) -> OutboxEmail:
+    """Add an email to the outbox in the caller's transaction; idempotent on its key: a
+    second call returns the existing row unchanged."""
+    if kind == "temporary_password":
+        raise ValueError("the password email is never stored: use send_secret_once")
+    return _enqueue(
+        session, request_id=request_id, kind=kind, round=round, recipient_role=recipient_role,
+        recipient=recipient, message=message, lang=lang, store_body=True,
+    )
+
+
+def build_message(
+    *, to: str, subject: str, text: str, html: str, message_id: str | None = None
+) -> EmailMessage:
+    """``multipart/alternative`` (text, then HTML), UTF-8, with Date and Message-ID."""
+    msg = EmailMessage()
+    msg["From"] = get_settings().mail_from
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(datetime.now(timezone.utc))
+    msg["Message-ID"] = message_id or _new_message_id()
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies to us
+    msg.set_content(text, charset="utf-8")
+    msg.add_alternative(html, subtype="html", charset="utf-8")
+    return msg
+
+
+async def send_email(
+    *, to: str, subject: str, text: str, html: str, message_id: str | None = None
+) -> str:
+    """Send one email with the SMTP settings; returns the server's final answer."""
+    s = get_settings()
+    msg = build_message(to=to, subject=subject, text=text, html=html, message_id=message_id)
+    _, response = await aiosmtplib.send(
+        msg,
+        sender=_sender_address(),
+        recipients=[to],
+        hostname=s.smtp_host,
+        port=s.smtp_port,
+        use_tls=s.smtp_tls,
+        start_tls=s.smtp_starttls,
+        username=s.smtp_username or None,
+        password=s.smtp_password or None,
+        timeout=s.smtp_timeout_seconds,
+    )
+    return response
+
+
+def _describe(exc: BaseException, *, with_text: bool = True) -> str:
+    """What went wrong, for ``last_error``. SMTP errors carry the server's answer, never ours."""
+    name = type(exc).__name__
+    code = getattr(exc, "code", None)
+    if not with_text:
+        return f"{name} {code}" if isinstance(code, int) else name
+    detail = getattr(exc, "message", None) or str(exc)
+    return (f"{name}: {code} {detail}" if isinstance(code, int) else f"{name}: {detail}")[:500]
+
+
+def _claim(row_id: int, session_factory: SessionFactory) -> OutboxEmail | None:
+    """Take the row for this sender; ``None`` when another sender has it or it was sent."""
+    with session_factory() as s:
+        result = s.exec(
+            update(OutboxEmail)
+            .where(OutboxEmail.id == row_id, OutboxEmail.status.in_(_SENDABLE))
+            .values(status=SENDING, attempts=OutboxEmail.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            return None
+        return s.get(OutboxEmail, row_id, populate_existing=True)
+
+
+def _finish(
+    row_id: int, session_factory: SessionFactory, *, response: str | None = None,
+    error: str | None = None,
+) -> OutboxEmail:
+    values: dict[str, Any]
+    if error is None:
+        values = {"status": EmailStatus.sent.value, "sent_at": datetime.now(timezone.utc),
+                  "smtp_response": (response or "")[:500], "last_error": None}
+    else:
+        values = {"status": EmailStatus.failed.value, "last_error": error[:500]}
+    with session_factory() as s:
+        s.exec(
+            update(OutboxEmail)
+            .where(OutboxEmail.id == row_id, OutboxEmail.status == SENDING)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return s.get(OutboxEmail, row_id, populate_existing=True)
+
+
+async def send_pending(
+    *, request_id: int | None = None, keys: list[str] | None = None,
+    session_factory: SessionFactory = session_scope,
+) -> list[OutboxEmail]:
+    """Send every pending or failed email (of one request, or with these keys; all if
+    neither). Returns the rows this call sent; raises :class:`OutboxError` after trying all
+    of them if any failed, so a task retry sends the rest."""
+    stmt = select(OutboxEmail.id).where(
+        OutboxEmail.status.in_(_SENDABLE),
+        OutboxEmail.body_text.is_not(None),  # the password email is never sent from the DB
+    ).order_by(OutboxEmail.id)
+    if request_id is not None:
+        stmt = stmt.where(OutboxEmail.request_id == request_id)
+    if keys is not None:
+        stmt = stmt.where(OutboxEmail.key.in_(list(keys)))
+    with session_factory() as s:
+        ids = list(s.exec(stmt).all())
+
+    sent: list[OutboxEmail] = []
+    failed: list[str] = []
+    for row_id in ids:
+        row = _claim(row_id, session_factory)
+        if row is None:
+            continue
+        try:
+            response = await send_email(
+                to=row.recipient, subject=row.subject, text=row.body_text or "",
+                html=row.body_html or "", message_id=row.message_id,
+            )
+        except Exception as exc:
+            _finish(row_id, session_factory, error=_describe(exc))
+            failed.append(row.key)
+            log.warning("outbox email %s not sent (%s)", row.key, type(exc).__name__)
+            continue
+        except BaseException:  # cancelled mid-send: let the next call retry it
+            _finish(row_id, session_factory, error="interrupted")
+            raise
+        sent.append(_finish(row_id, session_factory, response=response))
+        log.info("outbox email %s sent", row.key)
+    if failed:
+        raise OutboxError(f"{len(failed)} email(s) not sent: {', '.join(failed)}")
+    return sent
+
+
+async def send_secret_once(
+    session_factory: SessionFactory = session_scope, *, request_id: int, kind: str, round: int,
+    recipient_role: str, recipient: str, message: Message, lang: str,
+) -> bool:
+    """Send an email whose body must never be stored (the temporary password).
+
+    Records a body-less outbox row, claims it, sends ``message`` from memory and marks it
+    sent. Returns ``False`` without sending when that key was already sent (never twice).
+    Raises :class:`SecretEmailError` (no cause, no body) when sending fails or another sender
+    holds the row; the row is then ``failed`` and a retry with a fresh password may send."""
+    key = outbox_key(request_id=request_id, kind=kind, round=round, recipient_role=recipient_role)
+    with session_factory() as s:
+        row = _enqueue(
+            s, request_id=request_id, kind=kind, round=round, recipient_role=recipient_role,
+            recipient=recipient, message=message, lang=lang, store_body=False,
+        )
+        row_id, status = row.id, row.status
+    if status == EmailStatus.sent.value:
+        return False
+    claimed = _claim(row_id, session_factory)
+    if claimed is None:
+        with session_factory() as s:
+            now_sent = s.get(OutboxEmail, row_id).status == EmailStatus.sent.value
+        if now_sent:
+            return False
+        raise SecretEmailError(f"email {key} is being sent by another task")
+
+    error: str | None = None
+    try:
+        response = await send_email(
+            to=recipient, subject=message.subject, text=message.text, html=message.html,
+            message_id=claimed.message_id,
+        )
+    except Exception as exc:
+        error = _describe(exc, with_text=False)
+    except BaseException:
+        _finish(row_id, session_factory, error="interrupted")
+        raise
+    if error is not None:
+        # Raised outside the except block: no __context__ pointing at the original error.
+        _finish(row_id, session_factory, error=error)
+        raise SecretEmailError(f"email {key} not sent: {error}")
+    _finish(row_id, session_factory, response=response)
+    return True
+
+
+def is_sent(session: Session, key: str) -> bool:
+    """Whether the email with this key went out (check before making a new password)."""
+    row = _get_by_key(session, key)
+    return row is not None and row.status == EmailStatus.sent.value
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from sync code, even when an event loop is already running here."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def send_pending_sync(
+    *, request_id: int | None = None, keys: list[str] | None = None
+) -> list[OutboxEmail]:
+    return run_sync(send_pending(request_id=request_id, keys=keys))

@@ -1,0 +1,258 @@
+import base64
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings, strategies as st
+from jose import jwt
+from sqlmodel import select
+
+from models.db import session_scope
+from models.settings import get_settings
+from models.tables import AuditEvent, UsedLink
+from notifications.links import (
+    LinkError, consume_link, link_url, make_link_token, read_link_token,
+)
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _claims(**over):
+    now = int(datetime.now(timezone.utc).timestamp())
+    claims = {"iss": "ramq-access", "aud": "authorize", "sub": "42", "rev": 1, "iat": now,
+              "exp": now + 3600, "jti": "a" * 32}
+    claims.update(over)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _code(token, purpose="authorize") -> str:
+    with pytest.raises(LinkError) as info:
+        read_link_token(token, purpose=purpose)
+    assert token not in str(info.value) or not token
+    return info.value.code
+
+
+def test_round_trip():
+    now = datetime.now(timezone.utc)
+    link = make_link_token(request_id=42, purpose="authorize", revision=3,
+                           ttl=timedelta(hours=2), now=now)
+    claims = read_link_token(link.token, purpose="authorize")
+    assert (claims.request_id, claims.revision, claims.jti) == (42, 3, link.jti)
+    assert claims.expires_at == link.expires_at
+    assert link.expires_at.tzinfo is not None
+    assert abs((link.expires_at - now) - timedelta(hours=2)) < timedelta(seconds=1)
+    assert len(link.jti) == 32 and int(link.jti, 16) >= 0
+    header = jwt.get_unverified_header(link.token)
+    assert header["alg"] == "HS256"
+    raw = jwt.get_unverified_claims(link.token)
+    assert raw["aud"] == "authorize" and raw["sub"] == "42" and raw["iss"] == "ramq-access"
+    assert raw["rev"] == 3 and raw["iat"] <= raw["exp"]
+
+
+def test_each_link_is_unique_and_default_ttl_comes_from_settings():
+    a = make_link_token(request_id=1, purpose="correct", revision=1)
+    b = make_link_token(request_id=1, purpose="correct", revision=1)
+    assert a.jti != b.jti and a.token != b.token
+    expected = datetime.now(timezone.utc) + timedelta(hours=get_settings().link_ttl_hours)
+    assert abs(a.expires_at - expected) < timedelta(seconds=5)
+
+
+def test_link_url_uses_the_page_of_the_purpose(monkeypatch):
+    monkeypatch.setenv("RAMQ_BASE_URL", "https://acces.example.qc.ca/")
+    get_settings.cache_clear()
+    try:
+        link = make_link_token(request_id=7, purpose="authorize", revision=1)
+        assert link_url(link.token, "authorize") == f"https://acces.example.qc.ca/autoriser?t={link.token}"
+        assert link_url("x.y.z", "correct") == "https://acces.example.qc.ca/corriger?t=x.y.z"
+    finally:
+        get_settings.cache_clear()
+
+
+def test_expired():
+    past = datetime.now(timezone.utc) - timedelta(hours=3)
+    link = make_link_token(request_id=1, purpose="authorize", revision=1,
+                           ttl=timedelta(hours=1), now=past)
+    assert _code(link.token) == "expired"
+
+
+def test_expired_and_forged_is_invalid_not_expired():
+    past = datetime.now(timezone.utc) - timedelta(hours=3)
+    token = jwt.encode(_claims(exp=int(past.timestamp())), "another-key-0123456789abcdef0123",
+                       algorithm="HS256")
+    assert _code(token) == "invalid"
+
+
+def test_tampered_signature_and_payload():
+    token = make_link_token(request_id=5, purpose="authorize", revision=1).token
+    head, payload, sig = token.split(".")
+    flipped = sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:]
+    assert _code(f"{head}.{payload}.{flipped}") == "invalid"
+    other = jwt.get_unverified_claims(token) | {"sub": "6"}
+    assert _code(f"{head}.{_b64(other)}.{sig}") == "invalid"
+
+
+def test_signed_with_another_key():
+    token = jwt.encode(_claims(), "not-our-key-0123456789abcdef012345", algorithm="HS256")
+    assert _code(token) == "invalid"
+
+
+def test_wrong_purpose():
+    token = make_link_token(request_id=5, purpose="correct", revision=1).token
+    assert _code(token, purpose="authorize") == "wrong_purpose"
+    assert read_link_token(token, purpose="correct").request_id == 5
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
+def test_alg_none_refused(alg):
+    token = f"{_b64({'alg': alg, 'typ': 'JWT'})}.{_b64(_claims())}."
+    assert _code(token) == "invalid"
+
+
+def test_other_hmac_algorithms_refused_even_with_our_key():
+    key = get_settings().secret_key
+    for alg in ("HS384", "HS512"):
+        assert _code(jwt.encode(_claims(), key, algorithm=alg)) == "invalid"
+
+
+def test_asymmetric_tokens_refused():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    assert _code(jwt.encode(_claims(), pem.decode(), algorithm="RS256")) == "invalid"
+    # An RS256 header over an HMAC made with our key: the header check refuses it first.
+    hs = jwt.encode(_claims(), get_settings().secret_key, algorithm="HS256").split(".")
+    assert _code(f"{_b64({'alg': 'RS256', 'typ': 'JWT'})}.{hs[1]}.{hs[2]}") == "invalid"
+
+
+@pytest.mark.parametrize("claims", [
+    _claims(jti=None), _claims(sub=None), _claims(exp=None), _claims(iat=None),
+    _claims(iss=None), _claims(aud=None), _claims(rev=None),
+    _claims(rev="1"), _claims(rev=True), _claims(rev=0), _claims(sub="forty-two"),
+    _claims(sub=42), _claims(iss="someone-else"), _claims(aud="admin"),
+    _claims(aud=["authorize"]), _claims(jti=7),
+], ids=lambda c: ",".join(f"{k}={c.get(k)!r}" for k in ("sub", "rev", "aud", "iss", "jti")))
+def test_missing_or_bad_claims_are_invalid(claims):
+    token = jwt.encode(claims, get_settings().secret_key, algorithm="HS256")
+    assert _code(token) == "invalid"
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "...", "x" * 5000, None, 42])
+def test_garbage_is_invalid(token):
+    with pytest.raises(LinkError) as info:
+        read_link_token(token, purpose="authorize")
+    assert info.value.code == "invalid"
+
+
+def test_unknown_purpose_is_a_programming_error():
+    with pytest.raises(ValueError):
+        make_link_token(request_id=1, purpose="admin", revision=1)
+    with pytest.raises(ValueError):
+        read_link_token("a.b.c", purpose="admin")
+
+
+def test_consume_link_works_once(make_request):
+    rid = make_request()
+    link = make_link_token(request_id=rid, purpose="authorize", revision=1)
+    claims = read_link_token(link.token, purpose="authorize")
+    with session_scope() as s:
+        consume_link(s, claims=claims, purpose="authorize")
+    with session_scope() as s:
+        with pytest.raises(LinkError) as info:
+            consume_link(s, claims=claims, purpose="authorize")
+        assert info.value.code == "used"
+        # The caller's transaction is still usable: the SAVEPOINT took the failure.
+        s.add(AuditEvent(request_id=rid, actor="test", event="link_reused"))
+    with session_scope() as s:
+        assert s.exec(select(AuditEvent).where(AuditEvent.request_id == rid)).one().event == "link_reused"
+        used = s.get(UsedLink, link.jti)
+        assert (used.request_id, used.purpose) == (rid, "authorize")
+
+
+def test_consume_link_rolls_back_with_the_caller(make_request):
+    rid = make_request()
+    claims = read_link_token(make_link_token(request_id=rid, purpose="correct", revision=2).token,
+                             purpose="correct")
+    with pytest.raises(RuntimeError):
+        with session_scope() as s:
+            consume_link(s, claims=claims, purpose="correct")
+            raise RuntimeError("decision failed")
+    with session_scope() as s:  # nothing was recorded: the link still works
+        consume_link(s, claims=claims, purpose="correct")
+
+
+def test_consume_link_for_a_missing_request_is_invalid(app_env):
+    claims = read_link_token(make_link_token(request_id=999_999_999, purpose="authorize",
+                                             revision=1).token, purpose="authorize")
+    with session_scope() as s:
+        with pytest.raises(LinkError) as info:
+            consume_link(s, claims=claims, purpose="authorize")
+        assert info.value.code == "invalid"
+
+
+def test_concurrent_consumers_one_wins(make_request):
+    rid = make_request()
+    claims = read_link_token(make_link_token(request_id=rid, purpose="authorize", revision=1).token,
+                             purpose="authorize")
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def consume():
+        barrier.wait()
+        try:
+            with session_scope() as s:
+                consume_link(s, claims=claims, purpose="authorize")
+            result = "ok"
+        except LinkError as exc:
+            result = exc.code
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=consume) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["ok", "used", "used", "used"]
+
+
+_TOKEN = None
+
+
+def _valid_token():
+    global _TOKEN
+    if _TOKEN is None:
+        link = make_link_token(request_id=77, purpose="authorize", revision=2,
+                               ttl=timedelta(days=365))
+        _TOKEN = (link.token, read_link_token(link.token, purpose="authorize"))
+    return _TOKEN
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_any_altered_token_is_refused_or_unchanged(data):
+    token, claims = _valid_token()
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+    pos = data.draw(st.integers(0, len(token) - 1))
+    char = data.draw(st.sampled_from(alphabet))
+    altered = token[:pos] + char + token[pos + 1:]
+    try:
+        got = read_link_token(altered, purpose="authorize")
+    except LinkError as exc:
+        assert exc.code == "invalid"
+    else:  # only the unused low bits of the last base64 character can change harmlessly
+        assert got == claims
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_random_text_is_invalid(text):
+    with pytest.raises(LinkError) as info:
+        read_link_token(text, purpose="correct")
+    assert info.value.code == "invalid"

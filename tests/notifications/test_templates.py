@@ -1,0 +1,161 @@
+from datetime import date, datetime, timezone
+
+import jinja2
+import pytest
+
+from notifications.templates import KINDS, LANGS, Message, compose, format_when, full_name
+
+REF = "RAMQ-2026-000123"
+PASSWORD = "Xq7-vT2p!mR9zLk4"
+USERNAME = "mtrem0042"
+LINK = "http://localhost:8501/autoriser?t=aaa.bbb.ccc"
+DEADLINE = datetime(2026, 12, 9, 22, 0, tzinfo=timezone.utc)  # 17 h in Québec (EST)
+
+CONTEXT = {
+    "submission_confirmation": dict(user_name="Marie Tremblay", authorizer_name="Jean Gagnon"),
+    "authorization_request": dict(
+        authorizer_name="Jean Gagnon", user_name="Marie Tremblay",
+        applications=["online_payment_authorization", "authorizer_professional_association"],
+        organization="CISSS de la Capitale", link_url=LINK, deadline=DEADLINE),
+    "authorization_reminder": dict(
+        authorizer_name="Jean Gagnon", user_name="Marie Tremblay",
+        organization="CISSS de la Capitale", link_url=LINK, deadline=DEADLINE),
+    "refused_by_authorizer": dict(user_name="Marie Tremblay", reason="Pas dans mon service."),
+    "correction_requested": dict(
+        user_name="Marie Tremblay", comments="Le code postal est erroné.",
+        link_url=LINK.replace("autoriser", "corriger"), deadline=DEADLINE),
+    "refused_by_ramq": dict(recipient_role="user", recipient_name="Marie Tremblay",
+                            user_name="Marie Tremblay", reason="Résolution manquante."),
+    "temporary_password": dict(user_name="Marie Tremblay", authorizer_name="Jean Gagnon",
+                               temporary_password=PASSWORD),
+    "username": dict(authorizer_name="Jean Gagnon", user_name="Marie Tremblay", username=USERNAME),
+    "request_expired": dict(recipient_role="authorizer", recipient_name="Jean Gagnon",
+                            user_name="Marie Tremblay"),
+    "request_cancelled": dict(recipient_role="user", recipient_name="Marie Tremblay",
+                              user_name="Marie Tremblay"),
+}
+GREETING = {"fr": "Bonjour", "en": "Hello"}
+SIGNATURE = {"fr": "Régie de l'assurance maladie du Québec — Services en ligne",
+             "en": "Régie de l'assurance maladie du Québec — Online services"}
+
+
+def test_every_kind_has_a_context():
+    assert set(CONTEXT) == set(KINDS)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_renders(kind, lang):
+    msg = compose(kind, lang=lang, reference=REF, **CONTEXT[kind])
+    assert REF in msg.subject and REF in msg.text and REF in msg.html
+    assert "\n" not in msg.subject and len(msg.subject) < 120
+    recipient = CONTEXT[kind].get("recipient_name") or CONTEXT[kind].get(
+        "authorizer_name" if kind.startswith("authorization") or kind == "username" else "user_name")
+    assert msg.text.startswith(f"{GREETING[lang]} {recipient},")
+    assert SIGNATURE[lang] in msg.text
+    assert msg.html.startswith("<!DOCTYPE html>") and f'<html lang="{lang}">' in msg.html
+    assert f"{GREETING[lang]} {recipient}," in msg.html
+    for part in (msg.subject, msg.text, msg.html):
+        assert "{{" not in part and "{%" not in part and "None" not in part
+    if "link_url" in CONTEXT[kind]:
+        assert CONTEXT[kind]["link_url"] in msg.text
+        assert f'href="{CONTEXT[kind]["link_url"]}"' in msg.html
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_french_and_english_differ(lang):
+    other = "en" if lang == "fr" else "fr"
+    a = compose("submission_confirmation", lang=lang, reference=REF, **CONTEXT["submission_confirmation"])
+    b = compose("submission_confirmation", lang=other, reference=REF, **CONTEXT["submission_confirmation"])
+    assert a.subject != b.subject and a.text != b.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_password_email_has_no_username(lang):
+    msg = compose("temporary_password", lang=lang, reference=REF, **CONTEXT["temporary_password"])
+    assert PASSWORD in msg.text and PASSWORD in msg.html
+    assert USERNAME not in msg.text + msg.html
+    assert "http://localhost:8501/mon-acces" in msg.text
+    assert "Jean Gagnon" in msg.text  # the username comes from the authorizer
+    with pytest.raises(ValueError):
+        compose("temporary_password", lang=lang, reference=REF, username=USERNAME,
+                **CONTEXT["temporary_password"])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_username_email_has_no_password(lang):
+    msg = compose("username", lang=lang, reference=REF, **CONTEXT["username"])
+    assert USERNAME in msg.text and USERNAME in msg.html
+    assert PASSWORD not in msg.text + msg.html
+    commitment = {"fr": "à transmettre à cet utilisateur, en toute sécurité",
+                  "en": "to pass on securely to this user"}[lang]
+    assert commitment in msg.text
+    for key in ("temporary_password", "password"):
+        with pytest.raises(ValueError):
+            compose("username", lang=lang, reference=REF, **CONTEXT["username"], **{key: PASSWORD})
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "temporary_password"])
+def test_no_other_kind_accepts_a_password(kind):
+    with pytest.raises(ValueError):
+        compose(kind, reference=REF, temporary_password=PASSWORD, **CONTEXT[kind])
+
+
+def test_html_is_escaped_and_text_is_not():
+    reason = 'Mauvais <script>alert("x")</script> & cie\n\nDeuxième paragraphe'
+    msg = compose("refused_by_authorizer", reference=REF, user_name="Marie <b>Tremblay</b>",
+                  reason=reason)
+    assert "<script>" not in msg.html and "&lt;script&gt;" in msg.html
+    assert "Marie &lt;b&gt;Tremblay&lt;/b&gt;" in msg.html
+    assert "<script>" in msg.text and "    Deuxième paragraphe" in msg.text
+    assert "<blockquote" in msg.html
+
+
+def test_role_variants():
+    ctx = dict(CONTEXT["refused_by_ramq"], recipient_role="authorizer", recipient_name="Jean Gagnon")
+    to_authorizer = compose("refused_by_ramq", reference=REF, **ctx)
+    to_user = compose("refused_by_ramq", reference=REF, **CONTEXT["refused_by_ramq"])
+    assert "de Marie Tremblay" in to_authorizer.text and "votre demande" in to_user.text
+    with pytest.raises(ValueError):
+        compose("refused_by_ramq", reference=REF, **dict(ctx, recipient_role="respondent"))
+
+
+def test_optional_context():
+    cancelled = compose("request_cancelled", reference=REF, reason="Demande en double.",
+                        **CONTEXT["request_cancelled"])
+    assert "Demande en double." in cancelled.text
+    corrected = compose("authorization_request", reference=REF, corrected=True,
+                        **CONTEXT["authorization_request"])
+    assert "corrigée" in corrected.text
+    valid = compose("username", reference=REF, valid_until=date(2027, 12, 1), **CONTEXT["username"])
+    assert "1er décembre 2027" in valid.text
+
+
+def test_missing_context_and_unknown_kind_or_language_fail_loudly():
+    with pytest.raises(jinja2.UndefinedError):
+        compose("authorization_request", reference=REF, user_name="Marie Tremblay")
+    with pytest.raises(ValueError):
+        compose("welcome", reference=REF)
+    with pytest.raises(ValueError):
+        compose("submission_confirmation", lang="de", reference=REF, **CONTEXT["submission_confirmation"])
+    with pytest.raises(ValueError):
+        compose("submission_confirmation", reference="", **CONTEXT["submission_confirmation"])
+
+
+def test_message_repr_hides_the_bodies():
+    msg = compose("temporary_password", reference=REF, **CONTEXT["temporary_password"])
+    assert isinstance(msg, Message) and PASSWORD not in repr(msg) and PASSWORD not in str(msg)
+
+
+def test_dates_are_shown_in_quebec_time():
+    assert format_when(DEADLINE, "fr") == "9 décembre 2026 à 17 h"
+    assert format_when(datetime(2026, 7, 1, 13, 5, tzinfo=timezone.utc), "fr") == "1er juillet 2026 à 9 h 05"
+    assert format_when(DEADLINE, "en") == "December 9, 2026 at 5:00 PM"
+    with pytest.raises(ValueError):
+        format_when(datetime(2026, 1, 1), "fr")
+
+
+def test_full_name_softens_capitals():
+    assert full_name("MARIE-ÈVE", "CÔTÉ") == "Marie-Ève Côté"
+    assert full_name("JEAN", "D'AMOUR") == "Jean D'Amour"
+    assert full_name("Jean", "McDonald") == "Jean McDonald"
