@@ -1,0 +1,20 @@
+"""The workflow: the access-request flow, its steps, the human-step API and the sweeper.
+
+Importing this package points Prefect at the product's own server (settings) unless the
+environment already says otherwise; it must happen before Prefect is first imported.
+"""
+
+import os as _os
+
+from models.settings import get_settings as _get_settings
+
+
+def _prefect_defaults() -> None:
+    settings = _get_settings()
+    _os.environ.setdefault("PREFECT_API_URL", settings.prefect_api_url)
+    _os.environ.setdefault("PREFECT_HOME", str(settings.var_dir / "prefect"))
+    _os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    _os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(settings.var_dir / "prefect" / "storage"))
+
+
+_prefect_defaults()

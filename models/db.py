@@ -36,22 +36,31 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def _make_engine(url: str) -> Engine:
+    # hide_parameters: a database error never prints the values (they hold personal data).
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, hide_parameters=True,
+                               connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+        def _sqlite_connect(dbapi_conn, _record):  # pragma: no cover - trivial
+            # SQLAlchemy's documented pysqlite recipe: let SQLAlchemy own BEGIN, so that
+            # SAVEPOINTs nest inside the real transaction instead of committing on release.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # pragma: no cover - trivial
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def dispose_engines() -> None:

@@ -22,7 +22,6 @@ from sqlmodel import Session
 
 from models.settings import get_settings
 from models.tables import UsedLink
-from notifications._sql import savepoint
 
 Purpose = Literal["authorize", "correct"]
 
@@ -166,7 +165,7 @@ def consume_link(session: Session, *, claims: LinkClaims, purpose: Purpose) -> U
     _check_purpose(purpose)
     row = UsedLink(jti=claims.jti, request_id=claims.request_id, purpose=purpose)
     try:
-        with savepoint(session):
+        with session.begin_nested():
             session.add(row)
             session.flush()
     except IntegrityError:

@@ -29,7 +29,6 @@ from sqlmodel import Session, select
 from models.db import session_scope
 from models.settings import get_settings
 from models.tables import EmailStatus, OutboxEmail
-from notifications._sql import savepoint
 from notifications.templates import Message
 
 log = logging.getLogger(__name__)
@@ -95,7 +94,7 @@ def _enqueue(
         message_id=_new_message_id(),
     )
     try:
-        with savepoint(session):
+        with session.begin_nested():
             session.add(row)
             session.flush()
     except IntegrityError as exc:

@@ -4,23 +4,42 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Iterator
 
-import pytest
-from sqlalchemy.engine import make_url
+# Prefect reads its settings once, at import: point it at the test server before anything
+# imports it (the server itself starts lazily, once per session, when a test needs it).
+from flows.stack import Stack, free_port  # noqa: E402  (imports no Prefect)
 
-from models import db as models_db
-from models.settings import get_settings
+PREFECT_HOME = Path(tempfile.mkdtemp(prefix="ramq-test-prefect-"))
+PREFECT_PORT = free_port()
+os.environ.update({
+    "PREFECT_HOME": str(PREFECT_HOME),
+    "PREFECT_API_URL": f"http://127.0.0.1:{PREFECT_PORT}/api",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOCAL_STORAGE_PATH": str(PREFECT_HOME / "storage"),
+    "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "RAMQ_ENV": "test",
+})
+
+import pytest  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from models import db as models_db  # noqa: E402
+from models.settings import get_settings  # noqa: E402
 
 PG_URL = os.environ.get("RAMQ_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
 def _reset_caches() -> None:
+    """Forgets the settings and disposes the engines, so the next lookup reads the environment."""
     get_settings.cache_clear()
-    models_db.get_engine.cache_clear()
+    models_db.dispose_engines()
 
 
 def _create_pg_database(base_url: str) -> tuple[str, str]:
@@ -65,7 +84,7 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
             models_db.upgrade(url)
             yield url
         finally:
-            models_db.get_engine.cache_clear()
+            models_db.dispose_engines()
             _drop_pg_database(PG_URL, name)
 
 
@@ -83,3 +102,47 @@ def app_env(database_url, var_dir, monkeypatch) -> str:
 @pytest.fixture
 def engine(app_env):
     return models_db.get_engine()
+
+
+# --- The real stack: Prefect server, SMTP server (aiosmtpd), runner --------------------------------
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory) -> Iterator[Stack]:
+    """One real Prefect server (SQLite, temporary PREFECT_HOME) for the whole test session."""
+    stack = Stack(var_dir=tmp_path_factory.mktemp("stack"), prefect_port=PREFECT_PORT)
+    stack.start(("prefect",), timeout=180)
+    yield stack
+    stack.stop()
+    shutil.rmtree(PREFECT_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def smtp_server(tmp_path_factory):
+    """A real SMTP server (aiosmtpd) whose received messages the tests read."""
+    from tests.smtp_server import start_smtp_server
+
+    server = start_smtp_server(maildir=tmp_path_factory.mktemp("maildir"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def runner(database_url, prefect_server, smtp_server, tmp_path_factory) -> Iterator[Stack]:
+    """The runner serving the deployment, on the session's application database."""
+    var_dir = tmp_path_factory.mktemp("runner-var")
+    stack = Stack(var_dir=var_dir, prefect_port=PREFECT_PORT, smtp_port=smtp_server.port,
+                  extra_env={"RAMQ_DATABASE_URL": database_url, "RAMQ_ENV": "test"})
+    stack.start(("runner",), timeout=180)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def live(app_env, runner, smtp_server, monkeypatch):
+    """Everything a workflow test needs: test DB, Prefect server and runner, SMTP server."""
+    monkeypatch.setenv("RAMQ_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("RAMQ_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("RAMQ_VAR_DIR", str(runner.var_dir))
+    _reset_caches()
+    return runner

@@ -1,0 +1,106 @@
+"""One access request, as a Prefect flow that reads like the paper process.
+
+The flow's only parameter is the request id; its run is named after the request's reference.
+It suspends (holding no process) while a person works, and replays from the top when resumed:
+the steps before a suspension come back cached, and the decisions already taken are read from
+the application database, which is the source of truth.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.flow_runs import suspend_flow_run
+from prefect.input import RunInput
+from prefect.runtime import flow_run
+from sqlmodel import select
+
+from flows.steps import (
+    close_request,
+    complete_request,
+    deliver_emails,
+    issue_credentials,
+    open_authorizer_step,
+    open_correction_step,
+    open_respondent_step,
+    record_submission,
+    send_username,
+)
+from models.db import session_scope
+from models.tables import Decision, HumanTask, utcnow
+
+
+class DecisionInput(RunInput):
+    """What a resume carries: the id of the decision stored in the application database."""
+
+    decision_id: int
+
+
+def wait_for_decision(task_id: int, key: str) -> tuple[int, str]:
+    """The (decision id, outcome) of a human task; suspends the run until there is one."""
+    found = _decision_of(task_id)
+    if found is None:
+        suspend_flow_run(wait_for_input=DecisionInput, key=key)
+        found = _decision_of(task_id)
+        if found is None:  # a resume always follows a stored decision
+            raise RuntimeError(f"resumed without a decision for task {task_id}")
+    return found
+
+
+def _decision_of(task_id: int) -> tuple[int, str] | None:
+    with session_scope() as s:
+        d = s.exec(select(Decision).where(Decision.task_id == task_id)).first()
+        if d is None:
+            return None
+        if d.resumed_at is None:  # the flow has it now: nothing left for the sweeper to resume
+            d.resumed_at = utcnow()
+            s.add(d)
+        return d.id, d.outcome
+
+
+@flow(name="access-request", persist_result=True, log_prints=False)
+def access_request(request_id: int) -> str:
+    # 1. Submission: the user is told; sections 1, 2 and 5 are already stored.
+    record_submission(request_id, str(flow_run.get_id()))
+    deliver_emails(request_id, "submitted")
+
+    round = 1
+    while True:
+        # 2. Section 3: the authorizer reviews and signs (or refuses).
+        task_id = open_authorizer_step(request_id, round)
+        deliver_emails(request_id, f"authorizer-{round}")
+        decision_id, outcome = wait_for_decision(task_id, f"authorizer-{round}")
+        if outcome == "refuse":
+            return _close(request_id, "refused_by_authorizer", round, decision_id)
+        if outcome == "expire":
+            return _close(request_id, "expired", round, decision_id)
+
+        # 3. Section 4: a RAMQ respondent reviews, then approves, refuses or sends back.
+        task_id = open_respondent_step(request_id, round)
+        decision_id, outcome = wait_for_decision(task_id, f"respondent-{round}")
+        if outcome == "approve":
+            break
+        if outcome == "refuse":
+            return _close(request_id, "refused_by_ramq", round, decision_id)
+        if outcome == "expire":
+            return _close(request_id, "expired", round, decision_id)
+
+        # Sent back for correction: the user corrects, then the authorizer signs again.
+        task_id = open_correction_step(request_id, round, decision_id)
+        deliver_emails(request_id, f"correction-{round}")
+        decision_id, outcome = wait_for_decision(task_id, f"correction-{round}")
+        if outcome != "resubmit":
+            return _close(request_id, "expired" if outcome == "expire" else "cancelled", round, decision_id)
+        round += 1
+
+    # 4. Credentials: the password to the user, the username to the authorizer, never both.
+    issue_credentials(request_id)
+    send_username(request_id)
+    deliver_emails(request_id, "credentials")
+    # 5. Done.
+    return complete_request(request_id)
+
+
+def _close(request_id: int, outcome: str, round: int, decision_id: int) -> str:
+    result = close_request(request_id, outcome, round, decision_id)
+    deliver_emails(request_id, f"closed-{outcome}")
+    return result

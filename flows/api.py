@@ -1,0 +1,386 @@
+"""The human-step API: what the screens and the CLI call when a person acts.
+
+Each action is one database transaction (check the task is open and the actor may act, store the
+decision, close the task, write the audit event), then a resume of the flow run whose answer is
+checked. A resume that cannot happen now is retried by the sweeper: a stored decision is never
+lost, and a task accepts one decision only, so a double click is never applied twice.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from flows.errors import ActionError
+from models import requests as request_store
+from models.accounts import USERNAME_RE, propose_username, username_available
+from models.db import session_scope
+from models.rules import validate_authorization, validate_request
+from models.settings import get_settings
+from models.tables import (
+    Account,
+    AccessRequest,
+    AuditEvent,
+    Authorization,
+    Decision,
+    HumanTask,
+    RamqProcessing,
+    RequestStatus,
+    TaskKind,
+    TaskStatus,
+    utcnow,
+)
+from notifications.links import LinkClaims, LinkError, consume_link, read_link_token
+
+AUTHORIZER_OUTCOMES = ("authorize", "refuse")
+RESPONDENT_OUTCOMES = ("approve", "refuse", "send_back")
+
+
+@dataclass(frozen=True)
+class Submitted:
+    request_id: int
+    reference: str
+    flow_run_id: str | None
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """What a link opens: the request as it stands, read-only. Opening decides nothing."""
+
+    request_id: int
+    reference: str
+    revision: int
+    status: str
+    request: dict
+    task_id: int
+    comments: str | None = None  # the respondent's comments, for a correction
+
+
+# --- Submission ---------------------------------------------------------------------------------
+
+
+def submit_request(data: Any, *, actor: str = "formulaire", lang: str = "fr", start: bool = True) -> Submitted:
+    """Validates, stores with an audit event in one transaction, then starts the flow run."""
+    result = validate_request(data, lang=lang)
+    if not result.ok:
+        raise ActionError("invalid_form", result.errors)
+    with session_scope() as s:
+        req = request_store.store_request(s, normalized=result.normalized, actor=actor, language=lang)
+        request_id, reference = req.id, req.reference
+    flow_run_id = start_flow(request_id) if start else None
+    return Submitted(request_id, reference, flow_run_id)
+
+
+def start_flow(request_id: int) -> str | None:
+    """Starts the request's flow run (parameters: the id only; run name: the reference).
+
+    Returns None when Prefect cannot be reached; the sweeper starts it later.
+    """
+    from prefect.deployments import run_deployment
+
+    with session_scope() as s:
+        req = s.get(AccessRequest, request_id)
+        if req.flow_run_id:
+            return req.flow_run_id
+        reference = req.reference
+    try:
+        run = run_deployment(get_settings().deployment_name, parameters={"request_id": request_id},
+                             flow_run_name=reference, timeout=0, as_subflow=False)
+    except Exception:
+        return None
+    with session_scope() as s:
+        req = s.get(AccessRequest, request_id)
+        req.flow_run_id = req.flow_run_id or str(run.id)
+        s.add(req)
+        return req.flow_run_id
+
+
+# --- Signed links (authorizer, correction) --------------------------------------------------------
+
+
+def _claims(token: str, purpose: str) -> LinkClaims:
+    try:
+        return read_link_token(token, purpose=purpose)
+    except LinkError as exc:
+        raise ActionError({"expired": "link_expired", "wrong_purpose": "wrong_purpose"}
+                          .get(exc.code, "link_invalid")) from None
+
+
+def _linked_task(s: Session, claims: LinkClaims, kind: TaskKind) -> tuple[AccessRequest, HumanTask]:
+    from models.tables import UsedLink
+
+    req = s.get(AccessRequest, claims.request_id)
+    if req is None:
+        raise ActionError("link_invalid")
+    if s.get(UsedLink, claims.jti) is not None:
+        raise ActionError("link_used")
+    task = s.exec(select(HumanTask).where(HumanTask.request_id == req.id, HumanTask.kind == kind.value,
+                                          HumanTask.round == claims.revision)).first()
+    if claims.revision != req.revision or task is None:
+        raise ActionError("link_void")
+    if task.status != TaskStatus.open.value:
+        raise ActionError("link_used" if task.status == TaskStatus.done.value else "task_closed")
+    return req, task
+
+
+def _canonical(s: Session, req: AccessRequest) -> dict:
+    auth = s.exec(select(Authorization).where(Authorization.request_id == req.id)
+                  .order_by(Authorization.revision.desc())).first()
+    return request_store.request_to_canonical(req, auth)
+
+
+def open_link(token: str, *, purpose: str) -> LinkView:
+    """Checks a link and shows its request; changes nothing (mail scanners prefetch links)."""
+    claims = _claims(token, purpose)
+    kind = TaskKind.authorizer if purpose == "authorize" else TaskKind.correction
+    with session_scope() as s:
+        req, task = _linked_task(s, claims, kind)
+        comments = None
+        if kind is TaskKind.correction:
+            sent_back = s.exec(select(Decision).join(HumanTask, Decision.task_id == HumanTask.id).where(
+                HumanTask.request_id == req.id, HumanTask.kind == TaskKind.respondent.value,
+                HumanTask.round == task.round)).first()
+            comments = sent_back.reason if sent_back else None
+        return LinkView(req.id, req.reference, req.revision, req.status, _canonical(s, req), task.id,
+                        comments)
+
+
+def authorizer_decide(token: str, *, outcome: str, section3: Any = None, reason: str | None = None,
+                      lang: str = "fr") -> int:
+    """The authorizer authorizes (section 3 completed and signed) or refuses (reason required)."""
+    if outcome not in AUTHORIZER_OUTCOMES:
+        raise ActionError("invalid_outcome")
+    claims = _claims(token, "authorize")
+    with session_scope() as s:
+        req, task = _linked_task(s, claims, TaskKind.authorizer)
+        actor = "autorisateur"
+        if outcome == "refuse":
+            if not (reason or "").strip():
+                raise ActionError("reason_required")
+        else:
+            result = validate_authorization(section3, request_store.request_to_canonical(req, None), lang=lang)
+            if not result.ok:
+                raise ActionError("invalid_form", result.errors)
+            s.add(request_store.authorization_from_canonical(
+                result.normalized, request_id=req.id, revision=req.revision))
+        try:
+            consume_link(s, claims=claims, purpose="authorize")
+        except LinkError:
+            raise ActionError("link_used") from None
+        decision_id = _decide(s, task, outcome=outcome, reason=reason, actor=actor)
+    resume(decision_id)
+    return decision_id
+
+
+def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
+    """The user's corrected request: a new revision (earlier links void), back to the authorizer."""
+    claims = _claims(token, "correct")
+    result = validate_request(data, lang=lang)
+    if not result.ok:
+        raise ActionError("invalid_form", result.errors)
+    with session_scope() as s:
+        req, task = _linked_task(s, claims, TaskKind.correction)
+        try:
+            consume_link(s, claims=claims, purpose="correct")
+        except LinkError:
+            raise ActionError("link_used") from None
+        request_store.update_request_from_canonical(s, request=req, normalized=result.normalized,
+                                                    actor="utilisateur")
+        decision_id = _decide(s, task, outcome="resubmit", reason=None,
+                              actor="utilisateur")
+    resume(decision_id)
+    return decision_id
+
+
+# --- RAMQ respondents ----------------------------------------------------------------------------
+
+
+def _norm_person(text: str | None) -> str:
+    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
+    return " ".join(text.lower().split())
+
+
+def _mailbox(email: str | None) -> str:
+    local, _, domain = (email or "").strip().lower().partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def _respondent(s: Session, staff: str) -> Account:
+    account = s.exec(select(Account).where(Account.username == staff)).first()
+    if account is None or account.kind != "staff" or account.role != "respondent" or account.disabled:
+        raise ActionError("not_allowed")
+    return account
+
+
+def _check_no_conflict(account: Account, req: AccessRequest) -> None:
+    """A respondent never processes a request in which they are the user or the authorizer."""
+    mine = {_mailbox(account.email)} if account.email else set()
+    theirs = {_mailbox(req.user_email), _mailbox(req.authorizer_email)}
+    names = {_norm_person(f"{req.user_first_name} {req.user_last_name}"),
+             _norm_person(f"{req.authorizer_first_name} {req.authorizer_last_name}")}
+    if mine & theirs or (account.display_name and _norm_person(account.display_name) in names):
+        raise ActionError("conflict_of_interest")
+
+
+def _respondent_task(s: Session, task_id: int, staff: str) -> tuple[Account, HumanTask, AccessRequest]:
+    account = _respondent(s, staff)
+    task = s.get(HumanTask, task_id)
+    if task is None or task.kind != TaskKind.respondent.value:
+        raise ActionError("task_not_found")
+    if task.status != TaskStatus.open.value:
+        raise ActionError("task_closed")
+    req = s.get(AccessRequest, task.request_id)
+    _check_no_conflict(account, req)
+    return account, task, req
+
+
+def claim_task(task_id: int, *, staff: str) -> None:
+    """Two clerks racing for one task: one wins, the other gets ``already_claimed``."""
+    with session_scope() as s:
+        account, task, req = _respondent_task(s, task_id, staff)
+        if task.claimed_by == account.username:
+            return
+        won = s.execute(update(HumanTask).where(
+            HumanTask.id == task_id, HumanTask.status == TaskStatus.open.value,
+            HumanTask.claimed_by.is_(None)).values(claimed_by=account.username, claimed_at=utcnow()))
+        if won.rowcount != 1:
+            raise ActionError("already_claimed")
+        s.add(AuditEvent(request_id=req.id, actor=account.username, event="claimed", detail={"task_id": task_id}))
+
+
+def unclaim_task(task_id: int, *, staff: str) -> None:
+    with session_scope() as s:
+        account, task, req = _respondent_task(s, task_id, staff)
+        done = s.execute(update(HumanTask).where(
+            HumanTask.id == task_id, HumanTask.status == TaskStatus.open.value,
+            HumanTask.claimed_by == account.username).values(claimed_by=None, claimed_at=None))
+        if done.rowcount != 1:
+            raise ActionError("not_claimed_by_you")
+        s.add(AuditEvent(request_id=req.id, actor=account.username, event="unclaimed", detail={"task_id": task_id}))
+
+
+def proposed_section4(task_id: int) -> dict:
+    """Section 4 as the system proposes it: a unique username and the default validity."""
+    from flows.steps import validity_period
+
+    with session_scope() as s:
+        task = s.get(HumanTask, task_id)
+        req = s.get(AccessRequest, task.request_id)
+        valid_from, valid_until = validity_period()
+        return {"username": propose_username(s, first_name=req.user_first_name, last_name=req.user_last_name),
+                "valid_from": valid_from, "valid_until": valid_until,
+                "reference_number": req.reference, "registration_date": utcnow().date()}
+
+
+def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict | None = None,
+                      reason: str | None = None) -> int:
+    """Approve (section 4 completed), refuse (reason) or send back for correction (comments)."""
+    if outcome not in RESPONDENT_OUTCOMES:
+        raise ActionError("invalid_outcome")
+    if outcome == "refuse" and not (reason or "").strip():
+        raise ActionError("reason_required")
+    if outcome == "send_back" and not (reason or "").strip():
+        raise ActionError("comments_required")
+    with session_scope() as s:
+        account, task, req = _respondent_task(s, task_id, staff)
+        if task.claimed_by != account.username:
+            raise ActionError("not_claimed_by_you")
+        if outcome == "approve":
+            _store_section4(s, req, account, section4 or {})
+        decision_id = _decide(s, task, outcome=outcome, reason=reason, actor=account.username)
+    resume(decision_id)
+    return decision_id
+
+
+def _store_section4(s: Session, req: AccessRequest, account: Account, section4: dict) -> None:
+    username = str(section4.get("username") or "").strip().lower()
+    if not USERNAME_RE.match(username):
+        raise ActionError("invalid_username")
+    if not username_available(s, username):
+        raise ActionError("username_taken")
+    valid_from, valid_until = section4.get("valid_from"), section4.get("valid_until")
+    if isinstance(valid_from, str):
+        valid_from = date.fromisoformat(valid_from)
+    if isinstance(valid_until, str):
+        valid_until = date.fromisoformat(valid_until)
+    if not (isinstance(valid_from, date) and isinstance(valid_until, date) and valid_until > valid_from):
+        raise ActionError("invalid_validity")
+    now = utcnow()
+    row = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == req.id)).first() \
+        or RamqProcessing(request_id=req.id)
+    row.registration_date = now.date()
+    row.reference_number = req.reference
+    row.username = username
+    row.valid_from, row.valid_until = valid_from, valid_until
+    row.respondent_id = account.username
+    row.respondent_signed_at = now
+    s.add(row)
+
+
+# --- Decisions and resumes ------------------------------------------------------------------------
+
+
+def _decide(s: Session, task: HumanTask, *, outcome: str, reason: str | None, actor: str) -> int:
+    """Closes the task and stores its one decision; a second click finds the task closed."""
+    closed = s.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.status == TaskStatus.open.value)
+                       .values(status=TaskStatus.done.value, closed_at=utcnow()))
+    if closed.rowcount != 1:
+        raise ActionError("task_closed")
+    decision = Decision(task_id=task.id, request_id=task.request_id, outcome=outcome,
+                        reason=(reason or "").strip() or None, actor=actor)
+    s.add(decision)
+    s.flush()
+    s.add(AuditEvent(request_id=task.request_id, actor=actor, event=f"{task.kind}_{outcome}",
+                     detail={"task_id": task.id, "round": task.round, "decision_id": decision.id}))
+    return decision.id
+
+
+def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
+    """Resumes the flow run waiting for this decision; True once the flow has it.
+
+    The decision may land before the run reached its suspension: then either the run reads it
+    on its way (and marks it), or it suspends and this resumes it. Anything left is the sweeper's.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.responses import SetStateStatus
+
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        with session_scope() as s:
+            decision = s.get(Decision, decision_id)
+            if decision.resumed_at is not None:
+                return True
+            flow_run_id = s.get(AccessRequest, decision.request_id).flow_run_id
+        if not flow_run_id:
+            return False  # the run is not started yet: it will read the decision when it is
+        try:
+            with get_client(sync_client=True) as client:
+                run = client.read_flow_run(UUID(flow_run_id))
+                if run.state and run.state.type == StateType.PAUSED:
+                    answer = client.resume_flow_run(UUID(flow_run_id), run_input={"decision_id": decision_id})
+                    if answer.status == SetStateStatus.ACCEPT:  # a REJECT also comes back as HTTP 200
+                        _mark_resumed(decision_id)
+                        return True
+                elif run.state and run.state.is_final():
+                    return False
+        except Exception:  # Prefect unreachable: the sweeper retries
+            return False
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def _mark_resumed(decision_id: int) -> None:
+    with session_scope() as s:
+        s.execute(update(Decision).where(Decision.id == decision_id, Decision.resumed_at.is_(None))
+                  .values(resumed_at=utcnow()))

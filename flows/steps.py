@@ -1,0 +1,262 @@
+"""The side effects of the access-request flow, one Prefect task each.
+
+Every task takes identifiers only and returns identifiers only (Prefect stores parameters and
+results in clear). Every task is idempotent: it checks the database and the email outbox before
+acting, so a retry or a replay after a resume never does anything twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlmodel import Session, select
+
+from models.accounts import generate_temporary_password, hash_password
+from models.db import session_scope
+from models.settings import get_settings
+from models.tables import (
+    Account,
+    AccessRequest,
+    AccountKind,
+    AuditEvent,
+    Decision,
+    HumanTask,
+    OutboxEmail,
+    RamqProcessing,
+    RequestStatus,
+    TaskKind,
+    TaskStatus,
+    utcnow,
+)
+from notifications import outbox
+from notifications.links import link_url, make_link_token
+from notifications.templates import compose, request_context
+
+SYSTEM = "système"
+RETRY = dict(retries=4, retry_delay_seconds=[1, 5, 15, 60])
+
+
+class DeliveryError(RuntimeError):
+    """Email delivery failed; carries no address nor content (Prefect logs it in clear)."""
+
+
+def _request(session: Session, request_id: int) -> AccessRequest:
+    req = session.get(AccessRequest, request_id)
+    if req is None:
+        raise LookupError(f"request {request_id} not found")
+    return req
+
+
+def _audit(session: Session, request_id: int, event: str, actor: str = SYSTEM, **detail) -> None:
+    session.add(AuditEvent(request_id=request_id, actor=actor, event=event, detail=detail))
+
+
+def _set_status(session: Session, req: AccessRequest, status: RequestStatus) -> None:
+    req.status = status.value
+    req.updated_at = utcnow()
+    if status in (RequestStatus.completed, RequestStatus.refused_by_authorizer,
+                  RequestStatus.refused_by_ramq, RequestStatus.expired, RequestStatus.cancelled):
+        req.closed_at = req.closed_at or utcnow()
+    session.add(req)
+
+
+def _enqueue(session: Session, req: AccessRequest, kind: str, round: int, role: str, **context) -> None:
+    """Composes one email in the request's language and puts it in the outbox (once per key)."""
+    ctx = request_context(req)
+    ctx.update(recipient_role=role,
+               recipient_name=ctx["user_name"] if role == "user" else ctx["authorizer_name"])
+    ctx.update(context)
+    recipient = req.user_email if role == "user" else req.authorizer_email
+    outbox.enqueue(session, request_id=req.id, kind=kind, round=round, recipient_role=role,
+                   recipient=recipient, message=compose(kind, lang=req.language, **ctx), lang=req.language)
+
+
+def _enqueue_authorization_request(session: Session, req: AccessRequest, task_: HumanTask,
+                                   kind: str = "authorization_request") -> None:
+    link = make_link_token(request_id=req.id, purpose="authorize", revision=task_.round)
+    _enqueue(session, req, kind, task_.round, "authorizer", link_url=link_url(link.token, "authorize"),
+             deadline=task_.due_at, corrected=task_.round > 1)
+
+
+def _open_task(session: Session, req: AccessRequest, kind: TaskKind, round: int, days: int) -> HumanTask:
+    existing = session.exec(
+        select(HumanTask).where(HumanTask.request_id == req.id, HumanTask.kind == kind.value,
+                                HumanTask.round == round)
+    ).first()
+    if existing:
+        return existing
+    t = HumanTask(request_id=req.id, kind=kind.value, round=round,
+                  due_at=utcnow() + timedelta(days=days))
+    session.add(t)
+    session.flush()
+    _audit(session, req.id, f"{kind.value}_task_opened", round=round, task_id=t.id)
+    return t
+
+
+# --- Steps of the paper process, in order -----------------------------------------------------
+
+
+@task(persist_result=True, **RETRY)
+def record_submission(request_id: int, flow_run_id: str) -> int:
+    """Links the request to its flow run and tells the user it was received."""
+    with session_scope() as s:
+        req = _request(s, request_id)
+        if req.flow_run_id is None:
+            req.flow_run_id = flow_run_id
+            s.add(req)
+        if not s.exec(select(AuditEvent.id).where(AuditEvent.request_id == request_id,
+                                                  AuditEvent.event == "flow_started")).first():
+            _audit(s, request_id, "flow_started", flow_run_id=flow_run_id)
+        _enqueue(s, req, "submission_confirmation", 1, "user")
+    return request_id
+
+
+@task(persist_result=True, **RETRY)
+def deliver_emails(request_id: int, step: str) -> int:
+    """Sends what the outbox holds for this request and is not sent yet (never twice)."""
+    try:
+        sent = asyncio.run(outbox.send_pending(request_id=request_id))
+    except Exception:
+        raise DeliveryError(f"email delivery failed for request {request_id} ({step})") from None
+    return len(sent)
+
+
+@task(persist_result=True, **RETRY)
+def open_authorizer_step(request_id: int, round: int) -> int:
+    """Section 3: a task for the authorizer and an email with a signed link bound to this round."""
+    settings = get_settings()
+    with session_scope() as s:
+        req = _request(s, request_id)
+        task_ = _open_task(s, req, TaskKind.authorizer, round, settings.authorizer_deadline_days)
+        _set_status(s, req, RequestStatus.awaiting_authorizer)
+        key = f"{request_id}:authorization_request:{round}:authorizer"
+        if not s.exec(select(OutboxEmail.id).where(OutboxEmail.key == key)).first():
+            _enqueue_authorization_request(s, req, task_)
+        return task_.id
+
+
+@task(persist_result=True, **RETRY)
+def open_respondent_step(request_id: int, round: int) -> int:
+    """Section 4: the request joins the RAMQ respondents' queue."""
+    with session_scope() as s:
+        req = _request(s, request_id)
+        task_ = _open_task(s, req, TaskKind.respondent, round, get_settings().respondent_deadline_days)
+        _set_status(s, req, RequestStatus.awaiting_respondent)
+        return task_.id
+
+
+@task(persist_result=True, **RETRY)
+def open_correction_step(request_id: int, round: int, decision_id: int) -> int:
+    """Sent back: the user gets the respondent's comments and a link to correct the request."""
+    with session_scope() as s:
+        req = _request(s, request_id)
+        task_ = _open_task(s, req, TaskKind.correction, round, get_settings().correction_deadline_days)
+        _set_status(s, req, RequestStatus.correction_requested)
+        key = f"{request_id}:correction_requested:{round}:user"
+        if not s.exec(select(OutboxEmail.id).where(OutboxEmail.key == key)).first():
+            comments = s.get(Decision, decision_id).reason or ""
+            link = make_link_token(request_id=request_id, purpose="correct", revision=round)
+            _enqueue(s, req, "correction_requested", round, "user", comments=comments,
+                     link_url=link_url(link.token, "correct"), deadline=task_.due_at)
+        return task_.id
+
+
+@task(persist_result=True, **RETRY)
+def close_request(request_id: int, outcome: str, round: int, decision_id: int) -> str:
+    """Ends a request that will not get credentials and tells the people concerned."""
+    status = RequestStatus(outcome)
+    with session_scope() as s:
+        req = _request(s, request_id)
+        reason = s.get(Decision, decision_id).reason or ""
+        _set_status(s, req, status)
+        for t in s.exec(select(HumanTask).where(HumanTask.request_id == request_id,
+                                                HumanTask.status == TaskStatus.open.value)):
+            t.status = TaskStatus.cancelled.value
+            t.closed_at = utcnow()
+            s.add(t)
+        if status is RequestStatus.refused_by_authorizer:
+            _enqueue(s, req, "refused_by_authorizer", round, "user", reason=reason)
+        elif status is RequestStatus.refused_by_ramq:
+            _enqueue(s, req, "refused_by_ramq", round, "user", reason=reason)
+            _enqueue(s, req, "refused_by_ramq", round, "authorizer", reason=reason)
+        elif status is RequestStatus.expired:
+            _enqueue(s, req, "request_expired", round, "user")
+            _enqueue(s, req, "request_expired", round, "authorizer")
+        elif status is RequestStatus.cancelled:
+            _enqueue(s, req, "request_cancelled", round, "user", reason=reason or None)
+            _enqueue(s, req, "request_cancelled", round, "authorizer", reason=reason or None)
+        _audit(s, request_id, "closed", outcome=outcome, round=round)
+    return outcome
+
+
+@task(persist_result=False, cache_policy=NO_CACHE, **RETRY)
+def issue_credentials(request_id: int) -> int:
+    """Creates the account and emails the temporary password to the user, and to nobody else.
+
+    The password exists only in this function's memory and in that one email. If sending fails
+    after the hash was set, the retry makes a new password. Nothing here persists a result.
+    """
+    key = f"{request_id}:temporary_password:1:user"
+    with session_scope() as s:
+        if s.exec(select(OutboxEmail.status).where(OutboxEmail.key == key)).first() == "sent":
+            return request_id  # already delivered: never a second password email
+        req = _request(s, request_id)
+        section4 = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == request_id)).one()
+        account = s.exec(select(Account).where(Account.request_id == request_id)).first()
+        password = generate_temporary_password()
+        if account is None:
+            account = Account(username=section4.username, kind=AccountKind.issued.value, role="user",
+                              display_name=request_context(req)["user_name"], email=req.user_email,
+                              request_id=request_id, password_hash="")
+        account.password_hash = hash_password(password)
+        account.must_change_password = True
+        account.valid_from = section4.valid_from
+        account.valid_until = section4.valid_until
+        s.add(account)
+        _set_status(s, req, RequestStatus.issuing_credentials)
+        message = compose("temporary_password", lang=req.language, **request_context(req),
+                          temporary_password=password, valid_until=section4.valid_until)
+        recipient, lang = req.user_email, req.language
+    del password
+    try:
+        asyncio.run(outbox.send_secret_once(
+            request_id=request_id, kind="temporary_password", round=1, recipient_role="user",
+            recipient=recipient, message=message, lang=lang))
+    except Exception:
+        raise DeliveryError(f"temporary password email failed for request {request_id}") from None
+    finally:
+        del message
+    with session_scope() as s:
+        if not s.exec(select(AuditEvent.id).where(AuditEvent.request_id == request_id,
+                                                  AuditEvent.event == "password_sent")).first():
+            _audit(s, request_id, "password_sent")
+    return request_id
+
+
+@task(persist_result=True, **RETRY)
+def send_username(request_id: int) -> int:
+    """The username goes to the authorizer only, who transmits it securely (form, section 3)."""
+    with session_scope() as s:
+        req = _request(s, request_id)
+        section4 = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == request_id)).one()
+        _enqueue(s, req, "username", 1, "authorizer", username=section4.username,
+                 valid_until=section4.valid_until)
+    return request_id
+
+
+@task(persist_result=True, **RETRY)
+def complete_request(request_id: int) -> str:
+    with session_scope() as s:
+        req = _request(s, request_id)
+        if req.status != RequestStatus.completed.value:
+            _set_status(s, req, RequestStatus.completed)
+            _audit(s, request_id, "completed")
+    return RequestStatus.completed.value
+
+
+def validity_period(start: date | None = None) -> tuple[date, date]:
+    start = start or utcnow().date()
+    return start, start + timedelta(days=get_settings().credential_validity_days)
