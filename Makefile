@@ -20,10 +20,10 @@ $(UV):
 install: .venv/.installed
 
 run: install
-	$(UV) run --frozen ramq-access run
+	.venv/bin/ramq-access run
 
 test: install
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	.venv/bin/pytest $(PYTEST_ARGS)
 
 lock: $(UV)
 	$(UV) lock

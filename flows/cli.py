@@ -69,6 +69,22 @@ TEXTS = {
         "fr": "Base de données à jour.",
         "en": "Database up to date.",
     },
+    "flow_started": {
+        "fr": "Traitement démarré : la personne qui autorise recevra un courriel.",
+        "en": "Processing started: the authorizer will receive an email.",
+    },
+    "flow_deferred": {
+        "fr": "Prefect est injoignable : le traitement démarrera dès son retour (balayeur).",
+        "en": "Prefect is unreachable: processing will start once it is back (sweeper).",
+    },
+    "staff_added": {
+        "fr": "Compte « {username} » créé (rôle : {role}).",
+        "en": "Account \"{username}\" created (role: {role}).",
+    },
+    "staff_refused": {
+        "fr": "Compte refusé : {reason}.",
+        "en": "Account refused: {reason}.",
+    },
 }
 
 LANG_OPTION = typer.Option(Lang.fr, "--lang", help="Langue des messages (fr ou en).")
@@ -178,21 +194,21 @@ def submit(
     file: str = typer.Argument(..., metavar="FILE", help="Demande au format JSON (UTF-8)."),
     lang: Lang = LANG_OPTION,
     actor: str = typer.Option("cli", help="Auteur inscrit au journal d'audit."),
+    start: bool = typer.Option(True, "--start/--no-start", help="Démarrer le traitement (flux Prefect)."),
 ) -> None:
-    """Vérifier puis enregistrer une demande ; affiche son numéro de référence."""
+    """Vérifier puis enregistrer une demande, démarrer son traitement ; affiche sa référence."""
     data = _load_or_exit(file, lang)
     normalized = _validate_or_exit(data, lang)
     try:
-        from models.db import session_scope
-        from models.requests import submit_request
+        from flows.api import submit_request
 
         _upgrade_db()
-        with session_scope() as session:
-            request = submit_request(session, normalized, actor, lang.value)
-            reference = request.reference
+        submitted = submit_request(normalized, actor=actor, lang=lang.value, start=start)
     except Exception as exc:  # database down, disk full...: no traceback, no personal data
         _fail(EXIT_FAILURE, _t("failure", lang, kind=type(exc).__name__))
-    typer.echo(_t("submitted", lang, reference=reference))
+    typer.echo(_t("submitted", lang, reference=submitted.reference))
+    if start:
+        typer.echo(_t("flow_started" if submitted.flow_run_id else "flow_deferred", lang))
 
 
 @app.command()
@@ -231,6 +247,76 @@ def db_upgrade() -> None:
     except Exception as exc:
         _fail(EXIT_FAILURE, _t("failure", "fr", kind=type(exc).__name__))
     typer.echo(_t("db_ready"))
+
+
+staff_app = typer.Typer(help="Comptes du personnel de la RAMQ.", no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
+
+
+class StaffRole(str, Enum):
+    respondent = "respondent"
+    manager = "manager"
+
+
+@staff_app.command("add")
+def staff_add(
+    username: str = typer.Argument(..., help="Nom d'utilisateur (minuscules)."),
+    role: StaffRole = typer.Option(..., "--role", help="respondent (répondant) ou manager (gestionnaire)."),
+    name: str = typer.Option("", "--name", help="Nom affiché."),
+    email: str = typer.Option("", "--email", help="Adresse électronique professionnelle."),
+    password: str = typer.Option(..., prompt="Mot de passe", hide_input=True, confirmation_prompt=True,
+                                 envvar="RAMQ_STAFF_PASSWORD", help="Demandé si absent."),
+) -> None:
+    """Créer un compte du personnel (répondant ou gestionnaire)."""
+    from models.accounts import AccountError, create_staff
+    from models.db import session_scope
+
+    _upgrade_db()
+    try:
+        with session_scope() as session:
+            create_staff(session, username=username, role=role.value, password=password,
+                         display_name=name, email=email or None)
+    except AccountError as exc:
+        _fail(EXIT_INVALID, _t("staff_refused", "fr", reason=exc.code))
+    typer.echo(_t("staff_added", "fr", username=username.strip().lower(), role=role.value))
+
+
+@app.command()
+def run() -> None:
+    """Démarrer toute la pile locale : Prefect, exécuteur, SMTP local (Maildir), application."""
+    from flows.stack import Stack, run_forever
+    from models.settings import get_settings
+
+    settings = get_settings()
+    _upgrade_db()
+    run_forever(Stack(var_dir=settings.var_dir, prefect_port=settings.prefect_port,
+                      smtp_port=settings.smtp_port, ui_port=settings.ui_port))
+
+
+@app.command()
+def sweep() -> None:
+    """Passer le balayeur une fois : rappels, échéances, reprises en attente."""
+    from flows.sweeper import sweep as run_sweep
+
+    _upgrade_db()
+    report = run_sweep()
+    typer.echo(json.dumps({k: len(v) for k, v in report.__dict__.items()}))
+
+
+@app.command()
+def simulate(
+    requests: int = typer.Option(20, "--requests", "-n", min=1, help="Nombre de demandes."),
+    seed: int = typer.Option(1, "--seed", help="Graine du hasard (répétable)."),
+    timeout: float = typer.Option(300, "--timeout", help="Attente maximale par étape (s)."),
+) -> None:
+    """Jouer toutes les personnes contre la pile en marche (`make run`) et mesurer les délais."""
+    from flows.simulate import Simulation
+
+    _upgrade_db()
+    summary = Simulation(requests=requests, seed=seed, timeout=timeout, progress=typer.echo).run()
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    if summary["as_expected"] != summary["requests"]:
+        raise typer.Exit(EXIT_INVALID)
 
 
 if __name__ == "__main__":  # pragma: no cover

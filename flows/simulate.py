@@ -118,7 +118,7 @@ class Simulation:
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             for m in find_messages(self.maildir, to=to):
-                if reference in m.subject and contains.lower() in (m.subject + m.text).lower():
+                if reference in m.subject and contains.lower() in m.subject.lower():
                     return m, time.monotonic() - since
             time.sleep(0.05)
         raise TimeoutError(f"{reference}: no email '{contains}' for a participant")
@@ -153,11 +153,11 @@ class Simulation:
             t0 = time.monotonic()
             sub = api.submit_request(data, actor="simulation")
             trace.reference = ref = sub.reference
-            self.wait_mail(to=user, contains=ref, reference=ref, since=t0)
+            self.wait_mail(to=user, contains="accusé de réception", reference=ref, since=t0)
             round = 1
             while True:
                 since = t0 if round == 1 else since
-                msg, dt = self.wait_mail(to=authorizer, contains="autoris", reference=ref, since=since) \
+                msg, dt = self.wait_mail(to=authorizer, contains="autorisation est requise", reference=ref, since=since) \
                     if round == 1 else self._round_mail(authorizer, ref, round, since)
                 trace.add("submission→authorizer email" if round == 1 else "resubmission→authorizer email", dt)
                 token = self.token_of(msg)
@@ -165,7 +165,7 @@ class Simulation:
                 if plan == "refused_by_authorizer":
                     t = time.monotonic()
                     api.authorizer_decide(token, outcome="refuse", reason="Demande non justifiée.")
-                    _, dt = self.wait_mail(to=user, contains="refus", reference=ref, since=t)
+                    _, dt = self.wait_mail(to=user, contains="demande refusée", reference=ref, since=t)
                     trace.add("decision→next email", dt)
                     trace.outcome = RequestStatus.refused_by_authorizer.value
                     return trace
@@ -177,7 +177,7 @@ class Simulation:
                 if plan == "refused_by_ramq":
                     t = time.monotonic()
                     api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome="refuse", reason="Dossier incomplet.")
-                    _, dt = self.wait_mail(to=user, contains="refus", reference=ref, since=t)
+                    _, dt = self.wait_mail(to=user, contains="refusée par la RAMQ", reference=ref, since=t)
                     trace.add("decision→next email", dt)
                     trace.outcome = RequestStatus.refused_by_ramq.value
                     return trace
@@ -185,7 +185,7 @@ class Simulation:
                     t = time.monotonic()
                     api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome="send_back",
                                           reason="Précisez votre fonction.")
-                    msg, dt = self.wait_mail(to=user, contains="correction", reference=ref, since=t)
+                    msg, dt = self.wait_mail(to=user, contains="correction demandée", reference=ref, since=t)
                     trace.add("decision→next email", dt)
                     data["user"]["function"] = "Technicienne en administration"
                     since = time.monotonic()
@@ -196,9 +196,9 @@ class Simulation:
                 section4["username"] = f"{section4['username']}{n}"[:40]
                 t = time.monotonic()
                 api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome="approve", section4=section4)
-                pw_msg, dt = self.wait_mail(to=user, contains="mot de passe", reference=ref, since=t)
+                pw_msg, dt = self.wait_mail(to=user, contains="mot de passe temporaire", reference=ref, since=t)
                 trace.add("decision→next email", dt)
-                un_msg, _ = self.wait_mail(to=authorizer, contains="nom d'utilisateur", reference=ref, since=t)
+                un_msg, _ = self.wait_mail(to=authorizer, contains="nom d'utilisateur à transmettre", reference=ref, since=t)
                 self._check_credentials(pw_msg, un_msg, section4["username"])
                 trace.outcome = RequestStatus.completed.value
                 return trace
@@ -210,7 +210,7 @@ class Simulation:
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             msgs = [m for m in find_messages(self.maildir, to=authorizer)
-                    if ref in m.subject and any("t=" in link for link in m.links)]
+                    if ref in m.subject and "autorisation est requise" in m.subject]
             if len(msgs) >= round:
                 return msgs[0], time.monotonic() - since  # newest first
             time.sleep(0.05)

@@ -194,7 +194,8 @@ def run_forever(stack: Stack) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, _stop)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)  # set explicitly: a background start may have ignored SIGINT
     try:
         while not stopping:
             dead = [n for n, ok in stack.alive().items() if not ok]

@@ -95,4 +95,7 @@ def upgrade(url: str | None = None) -> None:
     """Bring the schema to the newest migration (the app calls this on start)."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
+    cfg = alembic_config(url)
+    with get_engine(url).begin() as connection:  # get_engine makes var/ for SQLite
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
