@@ -8,6 +8,7 @@ lost, and a task accepts one decision only, so a double click is never applied t
 
 from __future__ import annotations
 
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -168,15 +169,29 @@ def authorizer_decide(token: str, *, outcome: str, section3: Any = None, reason:
             result = validate_authorization(section3, request_store.request_to_canonical(req, None), lang=lang)
             if not result.ok:
                 raise ActionError("invalid_form", result.errors)
-            s.add(request_store.authorization_from_canonical(
-                result.normalized, request_id=req.id, revision=req.revision))
+            _store_section3(s, req, result.normalized)
         try:
             consume_link(s, claims=claims, purpose="authorize")
         except LinkError:
             raise ActionError("link_used") from None
         decision_id = _decide(s, task, outcome=outcome, reason=reason, actor=actor)
-    resume(decision_id)
+        flow_run_id = req.flow_run_id
+    resume_soon(decision_id, flow_run_id)
     return decision_id
+
+
+def _store_section3(s: Session, req: AccessRequest, section3: dict) -> None:
+    """Section 3 as signed now; replaces a section 3 imported from a paper form, since the
+    authorizer signs again what they authorize."""
+    existing = s.exec(select(Authorization).where(Authorization.request_id == req.id,
+                                                  Authorization.revision == req.revision)).first()
+    if existing is None:
+        s.add(request_store.authorization_from_canonical(section3, request_id=req.id, revision=req.revision))
+        return
+    for name, value in request_store.authorization_columns(section3).items():
+        setattr(existing, name, value)
+    existing.signed_at = utcnow()
+    s.add(existing)
 
 
 def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
@@ -195,7 +210,8 @@ def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
                                                     actor="utilisateur")
         decision_id = _decide(s, task, outcome="resubmit", reason=None,
                               actor="utilisateur")
-    resume(decision_id)
+        flow_run_id = req.flow_run_id
+    resume_soon(decision_id, flow_run_id)
     return decision_id
 
 
@@ -295,7 +311,8 @@ def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict 
         if outcome == "approve":
             _store_section4(s, req, account, section4 or {})
         decision_id = _decide(s, task, outcome=outcome, reason=reason, actor=account.username)
-    resume(decision_id)
+        flow_run_id = req.flow_run_id
+    resume_soon(decision_id, flow_run_id)
     return decision_id
 
 
@@ -378,6 +395,17 @@ def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
             return False
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
+
+
+def resume_soon(decision_id: int, flow_run_id: str | None) -> threading.Thread | None:
+    """Resumes in the background, so a click returns as soon as the decision is stored. The
+    thread is not a daemon: a short-lived process (the CLI) waits for it before exiting.
+    Without a flow run there is nothing to resume: the run reads the decision when it starts."""
+    if not flow_run_id:
+        return None
+    thread = threading.Thread(target=resume, args=(decision_id,), name=f"resume-{decision_id}")
+    thread.start()
+    return thread
 
 
 def _mark_resumed(decision_id: int) -> None:

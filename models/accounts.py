@@ -10,7 +10,7 @@ import re
 import secrets
 import string
 import unicodedata
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -22,6 +22,9 @@ _hasher = PasswordHasher()  # Argon2id, library defaults (64 MiB, 3 passes)
 
 STAFF_ROLES = ("respondent", "manager")
 MIN_PASSWORD_LENGTH = 12
+# Guessing: five wrong passwords in a row lock the account for fifteen minutes.
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
 TEMP_PASSWORD_LENGTH = 16
 # No look-alike characters (0/O, 1/l/I): the user types it from an email.
 _PASSWORD_ALPHABET = "".join(
@@ -126,7 +129,21 @@ def authenticate(session: Session, *, username: str, password: str, today: date 
     if account is None:
         verify_password(_DUMMY_HASH, password)
         return None
-    if not verify_password(account.password_hash, password) or account.disabled:
+    now = utcnow()
+    if account.locked_until and account.locked_until > now:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not verify_password(account.password_hash, password):
+        account.failed_logins += 1
+        if account.failed_logins >= MAX_FAILED_LOGINS:
+            account.locked_until = now + LOCKOUT
+            account.failed_logins = 0
+        session.add(account)
+        return None
+    account.failed_logins = 0
+    account.locked_until = None
+    session.add(account)
+    if account.disabled:
         return None
     today = today or datetime.now(timezone.utc).date()
     if account.valid_from and today < account.valid_from:

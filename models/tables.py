@@ -248,6 +248,8 @@ class OutboxEmail(SQLModel, table=True):
     smtp_response: Optional[str] = Field(default=None, max_length=500)
     last_error: Optional[str] = Field(default=None, max_length=500)
     created_at: datetime = _created()
+    # When a sender took the row; a row left "sending" by a crashed sender is taken again later.
+    claimed_at: Optional[datetime] = _ts()
     sent_at: Optional[datetime] = _ts()
 
 
@@ -274,6 +276,9 @@ class Account(SQLModel, table=True):
     valid_from: Optional[date] = None
     valid_until: Optional[date] = None
     disabled: bool = False
+    # Password guessing: after too many failures in a row the account waits a while.
+    failed_logins: int = 0
+    locked_until: Optional[datetime] = _ts()
     created_at: datetime = _created()
     password_changed_at: Optional[datetime] = _ts()
 

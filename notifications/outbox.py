@@ -16,13 +16,13 @@ import asyncio
 import concurrent.futures
 import logging
 from contextlib import AbstractContextManager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any, Callable, Coroutine, TypeVar
 
 import aiosmtplib
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 SENDING = "sending"  # claimed by a sender; the SMTP conversation is in progress
 _SENDABLE = (EmailStatus.pending.value, EmailStatus.failed.value)
+# A sender that died mid-conversation leaves its row "sending"; after this long another may
+# take it. (At-least-once: if the dead sender's message did go out, it goes out twice.)
+STALE_CLAIM = timedelta(minutes=10)
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 T = TypeVar("T")
@@ -167,13 +170,21 @@ def _describe(exc: BaseException, *, with_text: bool = True) -> str:
     return (f"{name}: {code} {detail}" if isinstance(code, int) else f"{name}: {detail}")[:500]
 
 
+def _claimable():
+    """Pending or failed rows, and rows a crashed sender left "sending" for too long."""
+    stale = datetime.now(timezone.utc) - STALE_CLAIM
+    return or_(OutboxEmail.status.in_(_SENDABLE),
+               and_(OutboxEmail.status == SENDING, OutboxEmail.claimed_at < stale))
+
+
 def _claim(row_id: int, session_factory: SessionFactory) -> OutboxEmail | None:
     """Take the row for this sender; ``None`` when another sender has it or it was sent."""
     with session_factory() as s:
         result = s.exec(
             update(OutboxEmail)
-            .where(OutboxEmail.id == row_id, OutboxEmail.status.in_(_SENDABLE))
-            .values(status=SENDING, attempts=OutboxEmail.attempts + 1)
+            .where(OutboxEmail.id == row_id, _claimable())
+            .values(status=SENDING, attempts=OutboxEmail.attempts + 1,
+                    claimed_at=datetime.now(timezone.utc))
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
@@ -209,7 +220,7 @@ async def send_pending(
     neither). Returns the rows this call sent; raises :class:`OutboxError` after trying all
     of them if any failed, so a task retry sends the rest."""
     stmt = select(OutboxEmail.id).where(
-        OutboxEmail.status.in_(_SENDABLE),
+        _claimable(),
         OutboxEmail.body_text.is_not(None),  # the password email is never sent from the DB
     ).order_by(OutboxEmail.id)
     if request_id is not None:

@@ -241,3 +241,12 @@ def compose(kind: str, *, lang: str = "fr", **context: Any) -> Message:
         signature=SIGNATURE[lang], footer=footer,
     )
     return Message(subject=subject, text=text, html=html)
+
+
+def read_secret(text: str) -> str | None:
+    """The secret line of a text part (the inverse of the ``secret`` helper), for the simulation
+    and the tests that log in with an emailed password as a person would."""
+    for line in text.splitlines():
+        if line.startswith("    ") and line.strip() and " " not in line.strip():
+            return line.strip()
+    return None

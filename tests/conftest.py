@@ -26,8 +26,17 @@ os.environ.update({
     "RAMQ_ENV": "test",
 })
 
+import signal  # noqa: E402
+
 import pytest  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # pytest then tears the fixtures down: no server is left behind
+
+
+signal.signal(signal.SIGTERM, _interrupt)
 
 from models import db as models_db  # noqa: E402
 from models.settings import get_settings  # noqa: E402

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from flows import api
+from notifications.templates import read_secret
 from tests.flows.test_access_request import _approve, _authorize, authenticate_ok
 from tests.flows.workflow_helpers import mail, text_of, unique_request, wait_run_final
 
@@ -41,7 +42,8 @@ def test_no_personal_data_nor_password_reaches_prefect(live, prefect_server, smt
     assert wait_run_final(sub.request_id).state.is_completed()
 
     pw_text = text_of(mail(smtp_server, data["user"]["email"], "mot de passe temporaire")[0])
-    password = next(w for w in pw_text.split() if len(w) >= 14 and authenticate_ok(section4["username"], w))
+    password = read_secret(pw_text)
+    assert authenticate_ok(section4["username"], password)
 
     secrets = {
         "password": password,

@@ -314,3 +314,26 @@ def test_send_email_returns_the_server_answer(app_env, smtp_server):
     (msg,) = smtp_server.wait_for(1)
     assert msg["Subject"] == "Sujet éè" and msg["Message-ID"] == "<abc@test>"
     assert msg.get_body(("plain",)).get_content().strip() == "Texte é"
+
+
+def test_a_row_left_sending_by_a_dead_sender_is_sent_later(make_request, smtp_server):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from models.tables import utcnow
+    from notifications.outbox import SENDING, STALE_CLAIM
+
+    rid = make_request()
+    row = _enqueue(rid)
+    with session_scope() as s:  # a sender claimed it, then its process died
+        s.exec(update(OutboxEmail).where(OutboxEmail.id == row.id)
+               .values(status=SENDING, claimed_at=utcnow()))
+    assert asyncio.run(send_pending(request_id=rid)) == []  # still fresh: someone may be sending
+    assert smtp_server.messages == []
+    with session_scope() as s:
+        s.exec(update(OutboxEmail).where(OutboxEmail.id == row.id)
+               .values(claimed_at=utcnow() - STALE_CLAIM - timedelta(seconds=1)))
+    sent = asyncio.run(send_pending(request_id=rid))
+    assert [r.key for r in sent] == [row.key] and _row(row.key).status == "sent"
+    assert len(smtp_server.wait_for(1)) == 1

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 23:43:23.887492
+Create Date: 2026-11-26 00:29:49.284306
 """
 from typing import Sequence, Union
 
@@ -75,6 +75,8 @@ def upgrade() -> None:
     sa.Column('valid_from', sa.Date(), nullable=True),
     sa.Column('valid_until', sa.Date(), nullable=True),
     sa.Column('disabled', sa.Boolean(), nullable=False),
+    sa.Column('failed_logins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('password_changed_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['request_id'], ['access_request.id'], ),
@@ -137,6 +139,7 @@ def upgrade() -> None:
     sa.Column('smtp_response', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['request_id'], ['access_request.id'], ),
     sa.PrimaryKeyConstraint('id'),
