@@ -132,7 +132,8 @@ class Stack:
                 p = self._spawn("ui", [py, "-m", "streamlit", "run", str(PROJECT_ROOT / "ui" / "app.py"),
                                        "--server.port", str(self.ui_port), "--server.headless", "true",
                                        "--server.address", "127.0.0.1",
-                                       "--browser.gatherUsageStats", "false"])
+                                       "--browser.gatherUsageStats", "false",
+                                       "--client.toolbarMode", "viewer"])
                 wait_until(lambda: http_ok(f"http://127.0.0.1:{self.ui_port}/_stcore/health"),
                            timeout=timeout, what="Streamlit", proc=p, log=self.log("ui"))
         except BaseException:
