@@ -253,6 +253,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "signature_upload": {"fr": "Image de la signature (PNG ou JPEG, 1 Mo au maximum)",
                          "en": "Signature image (PNG or JPEG, 1 MB at most)"},
     "signature_preview": {"fr": "Aperçu de la signature", "en": "Signature preview"},
+    "signature_captured": {"fr": "Signature captée.", "en": "Signature captured."},
     "signature_date_note": {"fr": "La date de la signature est celle de l'envoi du formulaire.",
                             "en": "The signature date is the date the form is sent."},
     "signed_on": {"fr": "Signé le {date}", "en": "Signed on {date}"},

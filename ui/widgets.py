@@ -108,7 +108,7 @@ def path_label(path: str, slotmap: list[int] | None = None) -> str:
     probe = path
     while probe:
         if probe in PATH_LABELS:
-            return t(PATH_LABELS[probe]).rstrip(" *")
+            return t(PATH_LABELS[probe]).rstrip(" *:")
         probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe) if ("." in probe or "[" in probe) else ""
     return path
 
@@ -205,9 +205,42 @@ def _signature_pad(prefix: str, path: str) -> dict | None:
                        height=170, width=560, drawing_mode="freedraw", return_image_data=True,
                        key=key(prefix, path + ".pad"))
     try:
-        return signature_from_canvas(result.json_data, result.image_bytes)
+        value = signature_from_canvas(result.json_data, result.image_bytes)
     except Exception:
         return None
+    if value is not None:  # the signer sees that the pad's drawing reached the form
+        st.caption(t("signature_captured"))
+    return value
+
+
+def _pad_now(prefix: str, path: str) -> dict | None:
+    """The drawn signature as the pad's widget state holds it now. A button's callback runs
+    before the script, so the value the previous run derived from the pad can miss a drawing
+    that reached the server with the click (sign, then click at once)."""
+    state = _ss().get(key(prefix, path + ".pad"))
+    try:
+        drawing = state.get("drawing") or {}
+        data_url = drawing.get("data")
+        png = base64.b64decode(data_url.split(";base64,", 1)[1]) if data_url else None
+        return signature_from_canvas(drawing.get("raw"), png)
+    except Exception:
+        return None
+
+
+def current_signature(prefix: str, path: str) -> dict | None:
+    """The canonical signature from the widgets' current state (for the buttons' callbacks)."""
+    ss = _ss()
+    stored = ss.get(key(prefix, path + ".value"))
+    choice = ss.get(key(prefix, path + ".choice"))
+    if choice == "drawn" and key(prefix, path + ".pad") in ss:
+        return _pad_now(prefix, path)
+    if choice == "image":
+        upload = ss.get(key(prefix, path + ".upload"))
+        try:
+            return signature_from_upload(upload.getvalue()) if upload is not None else None
+        except Exception:
+            return stored
+    return stored
 
 
 def show_signature(signature: dict | None, caption: str) -> None:
@@ -353,7 +386,7 @@ def collect_request(prefix: str) -> dict:
     ss[key(prefix, SLOTMAP)] = slotmap
     user = {f: get(f"user.{f}") for f in USER_FIELDS}
     user["commitments_accepted"] = bool(ss.get(key(prefix, "user.commitments_accepted")))
-    user["signature"] = ss.get(key(prefix, "user.signature.value"))
+    user["signature"] = current_signature(prefix, "user.signature")
     return {
         "applications": [a for a in APPLICATIONS if ss.get(key(prefix, f"applications.{a}"))],
         "existing_username": get("existing_username") if get("existing_access") == "yes" else None,
@@ -443,7 +476,7 @@ def collect_authorization(prefix: str, request: dict) -> dict:
     get = lambda path: _clean(ss.get(key(prefix, f"authorization.{path}")))  # noqa: E731
     section3: dict[str, Any] = {f: get(f) for f in SECTION3_FIELDS}
     section3["commitments_accepted"] = bool(ss.get(key(prefix, "authorization.commitments_accepted")))
-    section3["signature"] = ss.get(key(prefix, "authorization.signature.value"))
+    section3["signature"] = current_signature(prefix, "authorization.signature")
     section3["board_resolution"] = None
     if board_resolution_required(request.get("applications"), section3["role"]):
         number, when = get("board_resolution.number"), get("board_resolution.date")
@@ -461,7 +494,7 @@ def fields_table(rows: list[tuple[str, Any]]) -> None:
     lines = [f"| {t('field')} | {t('value')} |", "|---|---|"]
     for name, value in rows:
         shown = t("none") if value in (None, "", []) else md_escape(value)
-        lines.append(f"| {md_escape(name.rstrip(' *'))} | {shown} |")
+        lines.append(f"| {md_escape(name.rstrip(' *:'))} | {shown} |")
     st.markdown("\n".join(lines))
 
 

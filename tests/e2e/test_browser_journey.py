@@ -1,0 +1,387 @@
+"""A request's whole journey in a real browser, against the whole stack (Prefect server, runner,
+SMTP sink writing a Maildir, Streamlit), as the people of SPEC §1 would do it:
+
+the user fills sections 1, 2 and 5, names the authorizer, accepts the commitments, signs on the
+pad and submits → the authorizer opens the emailed link, completes section 3 (with the board
+resolution), signs and authorizes → a respondent signs in, claims the task, reviews it, keeps the
+proposed username in section 4 and approves → the user gets the password, the authorizer the
+username → the user signs in on « Mon accès », must choose a new password, and sees the access.
+
+A second, smaller test signs with an uploaded image (user and authorizer).
+
+Widgets are found by their visible labels and roles, in French (the default language). Every
+wait is on a condition (Playwright's auto-waiting ``expect``, the Maildir polled until a message
+arrives), never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+import re
+import uuid
+from datetime import date
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlmodel import select
+
+from models.accounts import AccountError, create_staff
+from models.db import session_scope
+from models.requests import get_request_by_reference
+from models.tables import Authorization, HumanTask, TaskStatus
+from notifications.templates import read_secret
+from tests.e2e.conftest import STEP_TIMEOUT, wait_for
+
+pytestmark = pytest.mark.browser
+
+REFERENCE = re.compile(r"SEL-\d{4}-\d{6}")
+FLOW_STEP_MS = STEP_TIMEOUT * 1000
+RESPONDENT = "repondante.e2e"
+RESPONDENT_PASSWORD = "Repondante-E2E-2026"
+NEW_PASSWORD = "Mon-nouveau-mot-de-passe-2026"
+
+
+# --- People's data ----------------------------------------------------------------------------------
+
+
+def people() -> dict:
+    """A request no other test uses: its own mailboxes and establishment numbers."""
+    tag = uuid.uuid4().hex[:8]
+    numbers = random.sample(range(10_000, 99_999), 2)
+    return {
+        "user": {
+            "Prénom *": "Marie", "Nom *": "Tremblay", "sex": "F",
+            "Fonction *": "Agente administrative",
+            "Adresse électronique *": f"marie.tremblay.{tag}@cisss.example.qc.ca",
+            "Téléphone *": "418 555-0123", "Poste": "4567",
+            "Nom de l'établissement, de l'installation, de la grappe de services (OPTILAB), du "
+            "GMF ou du point de service *": "CISSS de la Capitale-Nationale",
+            "Numéro de l'établissement *": f"{numbers[0]:05d}",
+            "Adresse de correspondance (lieu de travail) *": "1050, chemin Sainte-Foy, Québec (Québec)",
+            "Code postal *": "G1S 4L8",
+        },
+        "section5": f"{numbers[1]:05d}",
+        "authorizer": {
+            "Prénom de la personne qui autorise *": "Jean",
+            "Nom de la personne qui autorise *": "Gagnon",
+            "Adresse électronique de la personne qui autorise *":
+                f"jean.gagnon.{tag}@cisss.example.qc.ca",
+        },
+        "section3": {
+            "Fonction *": "Directeur des services professionnels",
+            "Téléphone *": "418 555-0199",
+            "Nom de l'établissement, de l'installation, de la grappe de services (OPTILAB) ou du "
+            "GMF *": "CISSS de la Capitale-Nationale",
+            "Adresse de correspondance (lieu de travail) *": "2915, avenue du Bourg-Royal, Québec (Québec)",
+            "Code postal *": "G1C 3S2",
+        },
+    }
+
+
+def user_email(data: dict) -> str:
+    return data["user"]["Adresse électronique *"]
+
+
+def authorizer_email(data: dict) -> str:
+    return data["authorizer"]["Adresse électronique de la personne qui autorise *"]
+
+
+def png_signature() -> bytes:
+    """A scanned handwritten signature: a small real PNG with a stroke on it."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (240, 80), "white")
+    ImageDraw.Draw(img).line([(10, 60), (60, 15), (110, 55), (160, 20), (230, 50)], fill="navy", width=4)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# --- What a person does with Streamlit's widgets -------------------------------------------------
+
+
+def fill(page: Page, label: str, value: str) -> None:
+    """Types into the text box with this label, then leaves it (Tab): Streamlit commits a text
+    input's value on blur, and reruns."""
+    box = page.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Tab")
+    expect(box).to_have_value(value)
+
+
+def choose(page: Page, group: str, option: str) -> None:
+    """Clicks an option of the radio group with this label."""
+    radios = page.get_by_role("radiogroup", name=group, exact=True)
+    radios.get_by_text(option, exact=True).click()
+    expect(radios.get_by_role("radio", name=re.compile("^" + re.escape(option)))).to_be_checked()
+
+
+def tick(page: Page, label: str) -> None:
+    """Checks a box by clicking its visible label (Streamlit hides the input itself)."""
+    box = page.get_by_role("checkbox", name=label, exact=True)
+    page.get_by_test_id("stCheckbox").filter(has=box).locator("label").click()
+    expect(box).to_be_checked()
+
+
+def type_date(page: Page, label: str, value: str) -> None:
+    """Types a date in Streamlit's date field (year, month and day boxes): digits from the year
+    box on, Escape to close the calendar that opened, Tab to leave (which commits it)."""
+    field = page.get_by_role("group", name=label, exact=True)
+    field.get_by_role("spinbutton").first.click()
+    page.keyboard.type(value.replace("-", ""))
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")
+    expect(field).to_have_text(re.compile(r"\s*-\s*".join(value.split("-"))))
+
+
+def draw_signature(page: Page) -> None:
+    """Signs on the pad with the mouse: down, a wavy stroke, up."""
+    pad = page.locator("canvas.upper-canvas")
+    expect(pad).to_have_count(1)
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box is not None
+    x0, y0 = box["x"] + 40, box["y"] + box["height"] * 0.7
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 41):
+        page.mouse.move(x0 + i * 11, y0 - 55 * abs(math.sin(i / 4)), steps=2)
+    page.mouse.up()
+    # The pad sends the drawing shortly after the mouse is up; the form says when it has it.
+    expect(page.get_by_text("Signature captée.")).to_be_visible()
+
+
+def upload_signature(page: Page) -> None:
+    choose(page, "Comment signez-vous? *", "Joindre l'image de ma signature manuscrite (PNG ou JPEG)")
+    page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(
+        {"name": "signature.png", "mimeType": "image/png", "buffer": png_signature()})
+    expect(page.get_by_text("Aperçu de la signature")).to_be_visible()
+
+
+def open_app(page: Page, url: str, heading: str) -> None:
+    page.goto(url)
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+
+
+# --- The steps ---------------------------------------------------------------------------------------
+
+
+def submit_request(page: Page, e2e, screens, data: dict, *, sign: str) -> str:
+    """The user fills sections 1, 2, 5, the authorizer, commitments and signature; returns the
+    reference shown on the success screen."""
+    open_app(page, e2e.url, "Demande d'accès aux services en ligne")
+    expect(page.get_by_role("heading", name="1. Description des services en ligne demandés")).to_be_visible()
+    screens.shot(page, "formulaire vide")
+
+    # Section 1
+    tick(page, "Autorisation des demandes de paiement en ligne")
+    tick(page, "Association entre le responsable de l'autorisation et le professionnel")
+    choose(page, "Possédez-vous un accès pour d'autres services en ligne de la RAMQ?", "Non")
+    choose(page, "Type d'organisation *", "Établissement, installation ou point de service")
+    choose(page, "L'objet de la demande s'applique aux registres : *",
+           "De certaines installations de l'établissement")
+    # Section 2
+    for label, value in data["user"].items():
+        if label == "sex":
+            choose(page, "Sexe *", value)
+        else:
+            fill(page, label, value)
+    # Section 5
+    fill(page, "Numéro 1", data["section5"])
+    # The authorizer
+    for label, value in data["authorizer"].items():
+        fill(page, label, value)
+    # Commitments and signature
+    tick(page, "J'accepte ces engagements *")
+    if sign == "drawn":
+        expect(page.get_by_role("radio", name=re.compile("^Signer à l'écran"))).to_be_checked()
+        draw_signature(page)
+    else:
+        upload_signature(page)
+    screens.shot(page, "formulaire rempli")
+
+    page.get_by_role("button", name="Soumettre la demande").click()
+    success = page.get_by_text("Votre numéro de référence")
+    expect(success).to_be_visible()
+    expect(page.get_by_text("Demande reçue")).to_be_visible()
+    reference = REFERENCE.search(success.inner_text())
+    assert reference, success.inner_text()
+    screens.shot(page, "demande recue")
+    return reference.group(0)
+
+
+def authorize(page: Page, e2e, screens, data: dict, reference: str, *, sign: str) -> None:
+    """The authorizer opens the link of their email, completes section 3, signs, authorizes."""
+    message = e2e.wait_mail(authorizer_email(data), "votre autorisation est requise")
+    assert reference in message.subject
+    link = next(link for link in message.links if "/autoriser?t=" in link)
+
+    open_app(page, link, "Autoriser une demande")
+    expect(page.get_by_role("heading", name=f"Demande {reference}")).to_be_visible()
+    expect(page.get_by_text("MARIE", exact=True)).to_be_visible()  # the summary, in capitals
+    screens.shot(page, "autorisation ouverte")
+
+    choose(page, "Vous êtes *", "Directeur des services professionnels")
+    choose(page, "Sexe *", "M")
+    for label, value in data["section3"].items():
+        fill(page, label, value)
+    # DSP + « Autorisation des demandes de paiement en ligne »: the board resolution is asked.
+    expect(page.get_by_text("Résolution du conseil d'administration")).to_be_visible()
+    fill(page, "Numéro de la résolution *", "CA-2025-117")
+    type_date(page, "Date de la résolution *", "2025-03-12")
+    tick(page, "J'accepte ces engagements *")
+    if sign == "drawn":
+        draw_signature(page)
+    else:
+        upload_signature(page)
+    screens.shot(page, "section 3 remplie")
+
+    page.get_by_role("button", name="Autoriser", exact=True).click()
+    expect(page.get_by_text(f"Votre autorisation est enregistrée pour la demande {reference}")).to_be_visible()
+    screens.shot(page, "autorisation enregistree")
+
+
+def ensure_respondent() -> None:
+    with session_scope() as s:
+        try:
+            create_staff(s, username=RESPONDENT, role="respondent", password=RESPONDENT_PASSWORD,
+                         display_name="Répondante E2E", email="repondante.e2e@ramq.example.qc.ca")
+        except AccountError as exc:
+            assert exc.code == "username_taken"
+
+
+def respondent_task_open(reference: str) -> int | None:
+    with session_scope() as s:
+        request = get_request_by_reference(s, reference)
+        return s.exec(select(HumanTask.id).where(
+            HumanTask.request_id == request.id, HumanTask.kind == "respondent",
+            HumanTask.status == TaskStatus.open.value)).first()
+
+
+def request_status(reference: str) -> str:
+    with session_scope() as s:
+        return get_request_by_reference(s, reference).status
+
+
+def approve(page: Page, e2e, screens, reference: str) -> str:
+    """A respondent signs in, claims the task, reviews, keeps the proposed username, approves.
+    Returns the username of section 4."""
+    ensure_respondent()
+    # The flow opens the respondent's task once the runner has resumed it.
+    wait_for(lambda: e2e.check_alive() or respondent_task_open(reference),
+             what=f"the respondent's task of {reference}")
+
+    open_app(page, f"{e2e.url}/connexion", "Connexion RAMQ")
+    fill(page, "Nom d'utilisateur", RESPONDENT)
+    page.get_by_label("Mot de passe", exact=True).fill(RESPONDENT_PASSWORD)
+    screens.shot(page, "connexion ramq")
+    page.get_by_role("button", name="Se connecter").click()
+
+    expect(page.get_by_role("heading", name="File de travail")).to_be_visible()
+    expect(page.get_by_text("1 tâche(s)")).to_be_visible()
+    # The table is drawn on a canvas; its accessible copy says when it is drawn.
+    expect(page.get_by_test_id("stDataFrame").locator("td[role=gridcell]").first).to_have_text(reference)
+    expect(page.get_by_role("combobox", name="Ouvrir la demande")).to_have_value(
+        re.compile("^" + re.escape(reference) + " — MARIE TREMBLAY"))
+    screens.shot(page, "file de travail")
+    page.get_by_role("button", name="Ouvrir la demande").click()
+
+    expect(page.get_by_role("heading", name=f"Demande {reference}")).to_be_visible()
+    page.get_by_role("button", name="Prendre en charge").click()
+    expect(page.get_by_text("Vous avez pris cette tâche en charge.")).to_be_visible()
+    # The review shows every section with both signatures.
+    expect(page.get_by_text("Signature de l'utilisateur — Signé le")).to_be_visible()
+    expect(page.get_by_text("Signature de la personne qui autorise — Signé le")).to_be_visible()
+    expect(page.get_by_text("CA-2025-117")).to_be_visible()
+
+    choose(page, "Décision", "Approuver (section 4 remplie)")
+    expect(page.get_by_role("heading", name=re.compile("^4. Privilèges d'accès"))).to_be_visible()
+    username = page.get_by_label("Nom d'utilisateur *", exact=True).input_value()
+    assert re.fullmatch(r"mtremblay\d{2}", username), username
+    screens.shot(page, "analyse et section 4")
+
+    page.get_by_role("button", name="Confirmer la décision").click()
+    expect(page.get_by_text(f"Décision enregistrée pour la demande {reference}.")).to_be_visible()
+    screens.shot(page, "decision enregistree")
+    return username
+
+
+def first_login(page: Page, screens, reference: str, username: str, password: str) -> None:
+    """The user opens « Mon accès », signs in, must choose a new password, sees the access."""
+    page.get_by_role("link", name="Mon accès").click()
+    expect(page.get_by_role("heading", name="Mon accès")).to_be_visible()
+    page.get_by_label("Nom d'utilisateur", exact=True).fill(username)
+    page.get_by_label("Mot de passe", exact=True).fill(password)
+    screens.shot(page, "mon acces connexion")
+    page.get_by_role("button", name="Se connecter").click()
+
+    expect(page.get_by_text("Première connexion : choisissez votre propre mot de passe")).to_be_visible()
+    expect(page.get_by_role("heading", name="Accès accordé")).to_have_count(0)
+    screens.shot(page, "nouveau mot de passe exige")
+    page.get_by_label("Mot de passe temporaire (ou actuel) *", exact=True).fill(password)
+    page.get_by_label("Nouveau mot de passe *", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Confirmez le nouveau mot de passe *", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Changer le mot de passe").click()
+
+    expect(page.get_by_text("Votre mot de passe est changé.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Accès accordé")).to_be_visible()
+    table = page.get_by_test_id("stMarkdownContainer").filter(has_text="Période de validité")
+    expect(table).to_contain_text(username)
+    expect(table).to_contain_text(reference)
+    expect(table).to_contain_text("Autorisation des demandes de paiement en ligne")
+    expect(table).to_contain_text("De certaines installations de l'établissement")
+    screens.shot(page, "acces accorde")
+
+
+# --- The tests ---------------------------------------------------------------------------------------
+
+
+def test_journey_from_submission_to_first_login(e2e, screens):
+    data = people()
+    user = screens.person()
+    reference = submit_request(user, e2e, screens, data, sign="drawn")
+
+    confirmation = e2e.wait_mail(user_email(data), "accusé de réception")
+    assert reference in confirmation.text
+
+    authorize(screens.person(), e2e, screens, data, reference, sign="drawn")
+    username = approve(screens.person(), e2e, screens, reference)
+
+    # Credentials: the password to the user only, the username to the authorizer only.
+    password_mail = e2e.wait_mail(user_email(data), "votre mot de passe temporaire")
+    username_mail = e2e.wait_mail(authorizer_email(data), "nom d'utilisateur à transmettre")
+    password = read_secret(password_mail.text)
+    assert password and len(password) >= 14
+    assert read_secret(username_mail.text) == username
+    assert username not in password_mail.text and password not in username_mail.text
+
+    first_login(user, screens, reference, username, password)
+
+    # Development mode: the « Courriels » page shows what the Maildir received.
+    user.get_by_role("link", name="Courriels").click()
+    expect(user.get_by_role("heading", name="Courriels")).to_be_visible()
+    expect(user.get_by_text(f"Demande d'accès {reference} — votre mot de passe temporaire").first).to_be_visible()
+    screens.shot(user, "courriels")
+
+    wait_for(lambda: request_status(reference) == "completed", what=f"{reference} completed")
+    with session_scope() as s:
+        request = get_request_by_reference(s, reference)
+        assert request.user_signature["method"] == "drawn"
+        section3 = s.exec(select(Authorization).where(Authorization.request_id == request.id)).one()
+        assert section3.signature["method"] == "drawn"
+        assert section3.board_resolution_number == "CA-2025-117"
+        assert section3.board_resolution_date == date(2025, 3, 12)
+
+
+def test_signatures_as_uploaded_images(e2e, screens):
+    data = people()
+    reference = submit_request(screens.person(), e2e, screens, data, sign="image")
+    authorize(screens.person(), e2e, screens, data, reference, sign="image")
+
+    with session_scope() as s:
+        request = get_request_by_reference(s, reference)
+        assert request.user_signature["method"] == "image"
+        section3 = s.exec(select(Authorization).where(Authorization.request_id == request.id)).one()
+        assert section3.signature["method"] == "image"
