@@ -36,6 +36,7 @@ from models.tables import (
     RequestStatus,
     TaskKind,
     TaskStatus,
+    quebec_today,
     utcnow,
 )
 from notifications.links import LinkClaims, LinkError, consume_link, read_link_token
@@ -292,7 +293,7 @@ def proposed_section4(task_id: int) -> dict:
         valid_from, valid_until = validity_period()
         return {"username": propose_username(s, first_name=req.user_first_name, last_name=req.user_last_name),
                 "valid_from": valid_from, "valid_until": valid_until,
-                "reference_number": req.reference, "registration_date": utcnow().date()}
+                "reference_number": req.reference, "registration_date": quebec_today()}
 
 
 def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict | None = None,
@@ -332,7 +333,7 @@ def _store_section4(s: Session, req: AccessRequest, account: Account, section4: 
     now = utcnow()
     row = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == req.id)).first() \
         or RamqProcessing(request_id=req.id)
-    row.registration_date = now.date()
+    row.registration_date = quebec_today()
     row.reference_number = req.reference
     row.username = username
     row.valid_from, row.valid_until = valid_from, valid_until

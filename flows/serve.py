@@ -9,14 +9,22 @@ from prefect import serve
 
 from flows.access_request import access_request
 from flows.sweeper import sweeper_flow
+from models.settings import get_settings
 
 SWEEP_EVERY_SECONDS = 60
 
 
+def deployment_suffix() -> str:
+    return get_settings().deployment_name.split("/", 1)[-1]
+
+
 def main() -> None:
+    # The deployment's own name comes from the settings, so that two stacks sharing one Prefect
+    # server (tests, staging) never pick up each other's runs.
+    name = deployment_suffix()
     serve(
-        access_request.to_deployment(name="access-request"),
-        sweeper_flow.to_deployment(name="sweeper", interval=SWEEP_EVERY_SECONDS),
+        access_request.to_deployment(name=name),
+        sweeper_flow.to_deployment(name=name, interval=SWEEP_EVERY_SECONDS),
         print_starting_message=True,
     )
 

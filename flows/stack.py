@@ -142,7 +142,8 @@ class Stack:
         return self
 
     def _deployment_ready(self) -> bool:
-        return http_ok(f"{self.api_url}/health") and _deployment_exists(self.api_url)
+        name = self.env.get("RAMQ_DEPLOYMENT_NAME", "access-request/access-request").split("/", 1)[-1]
+        return http_ok(f"{self.api_url}/health") and _deployment_exists(self.api_url, name)
 
     def stop(self, timeout: float = 20) -> None:
         """Stops every component, the runner first (it pauses nothing: runs stay suspended)."""
@@ -164,7 +165,7 @@ class Stack:
         return {name: proc.poll() is None for name, proc in self.procs.items()}
 
 
-def _deployment_exists(api_url: str) -> bool:
+def _deployment_exists(api_url: str, name: str) -> bool:
     import json
 
     req = urllib.request.Request(f"{api_url}/deployments/filter", data=b"{}", method="POST",
@@ -174,7 +175,7 @@ def _deployment_exists(api_url: str) -> bool:
             names = {d["name"] for d in json.load(r)}
     except Exception:
         return False
-    return "access-request" in names
+    return name in names
 
 
 def run_forever(stack: Stack) -> None:

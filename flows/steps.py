@@ -29,6 +29,7 @@ from models.tables import (
     RequestStatus,
     TaskKind,
     TaskStatus,
+    quebec_today,
     utcnow,
 )
 from notifications import outbox
@@ -258,5 +259,5 @@ def complete_request(request_id: int) -> str:
 
 
 def validity_period(start: date | None = None) -> tuple[date, date]:
-    start = start or utcnow().date()
+    start = start or quebec_today()
     return start, start + timedelta(days=get_settings().credential_validity_days)

@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlmodel import Session, select
 
-from models.tables import Account, AccountKind, utcnow
+from models.tables import Account, AccountKind, quebec_today, utcnow
 
 _hasher = PasswordHasher()  # Argon2id, library defaults (64 MiB, 3 passes)
 
@@ -145,7 +145,7 @@ def authenticate(session: Session, *, username: str, password: str, today: date 
     session.add(account)
     if account.disabled:
         return None
-    today = today or datetime.now(timezone.utc).date()
+    today = today or quebec_today()
     if account.valid_from and today < account.valid_from:
         return None
     if account.valid_until and today > account.valid_until:

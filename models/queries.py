@@ -25,6 +25,7 @@ from models.tables import (
     RamqProcessing,
     TaskKind,
     TaskStatus,
+    quebec_today,
     utcnow,
 )
 
@@ -55,7 +56,7 @@ def issued_access(account_id: int | None, *, today: date | None = None) -> dict 
     validity. None for an unknown, disabled, expired or non-issued account."""
     if not account_id:
         return None
-    today = today or utcnow().date()
+    today = today or quebec_today()
     with session_scope() as s:
         account = s.get(Account, account_id)
         if account is None or account.kind != AccountKind.issued.value or account.disabled:

@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from models.tables import quebec_today
 from models.canonical import (
     APPLICATIONS,
     BOARD_RESOLUTION_NUMBER_MAX,
@@ -285,12 +286,7 @@ def normalize_signature_data(value: object) -> str | None:
 
 def _today() -> date:
     """Today in Québec: a resolution adopted 'today' there is not in the future."""
-    try:
-        from zoneinfo import ZoneInfo
-
-        return datetime.now(ZoneInfo("America/Montreal")).date()
-    except Exception:
-        return datetime.now(timezone.utc).date()
+    return quebec_today()
 
 
 def normalize_past_date(value: object) -> str | None:

@@ -18,6 +18,14 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def quebec_today() -> date:
+    """Today's date where the people are (America/Montreal): registration dates, validity
+    periods and resolutions are Québec dates, not UTC ones."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("America/Montreal")).date()
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC on every backend (SQLite forgets the zone; this puts it back)."""
 

@@ -141,15 +141,22 @@ def runner(database_url, prefect_server, smtp_server, tmp_path_factory) -> Itera
     """The runner serving the deployment, on the session's application database."""
     var_dir = tmp_path_factory.mktemp("runner-var")
     stack = Stack(var_dir=var_dir, prefect_port=PREFECT_PORT, smtp_port=smtp_server.port,
-                  extra_env={"RAMQ_DATABASE_URL": database_url, "RAMQ_ENV": "test"})
+                  extra_env={"RAMQ_DATABASE_URL": database_url, "RAMQ_ENV": "test",
+                             "RAMQ_DEPLOYMENT_NAME": _deployment_for(database_url)})
     stack.start(("runner",), timeout=180)
     yield stack
     stack.stop()
 
 
+def _deployment_for(database_url: str) -> str:
+    """One deployment per backend's runner: a runner never picks up another database's runs."""
+    return f"access-request/test-{make_url(database_url).get_backend_name()}"
+
+
 @pytest.fixture
 def live(app_env, runner, smtp_server, monkeypatch):
     """Everything a workflow test needs: test DB, Prefect server and runner, SMTP server."""
+    monkeypatch.setenv("RAMQ_DEPLOYMENT_NAME", _deployment_for(app_env))
     monkeypatch.setenv("RAMQ_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("RAMQ_SMTP_PORT", str(smtp_server.port))
     monkeypatch.setenv("RAMQ_VAR_DIR", str(runner.var_dir))

@@ -43,17 +43,6 @@ UI_TIMEOUT_MS = 60_000  # a Streamlit rerun, a page load
 VIEWPORT = {"width": 1280, "height": 900}
 
 
-def pytest_collection_modifyitems(config, items):
-    """Browser tests first. Their runner serves the same deployment on the same Prefect server
-    as the session's ``runner`` fixture (started by the workflow tests, alive until the session
-    ends); two runners on one deployment would take each other's flow runs. Run first, the
-    journey's stack is gone before the session runner starts."""
-    browser = [i for i in items if i.get_closest_marker("browser")]
-    if browser:
-        others = [i for i in items if not i.get_closest_marker("browser")]
-        items[:] = browser + others
-
-
 def _reset_caches() -> None:
     """Forgets the settings and the engines, so the next lookup reads the environment (as
     ``tests.conftest._reset_caches``; not imported from there: a second import of the root
@@ -130,8 +119,9 @@ def e2e_stack(chromium_path, prefect_server, tmp_path_factory) -> Iterator[E2ESt
     stack = Stack(
         var_dir=var_dir, prefect_port=prefect_server.prefect_port, smtp_port=free_port(),
         ui_port=free_port(),
+        # Its own deployment: the session's workflow runner shares this Prefect server.
         extra_env={"RAMQ_DATABASE_URL": database_url, "RAMQ_ENV": "dev",
-                   "RAMQ_VAR_DIR": str(var_dir)},
+                   "RAMQ_VAR_DIR": str(var_dir), "RAMQ_DEPLOYMENT_NAME": "access-request/test-browser"},
     )
     try:
         stack.start(("smtp", "runner", "ui"), timeout=180)
@@ -150,6 +140,7 @@ def e2e(e2e_stack, monkeypatch) -> Iterator[E2EStack]:
     monkeypatch.setenv("RAMQ_DATABASE_URL", e2e_stack.database_url)
     monkeypatch.setenv("RAMQ_VAR_DIR", str(e2e_stack.var_dir))
     monkeypatch.setenv("RAMQ_ENV", "dev")
+    monkeypatch.setenv("RAMQ_DEPLOYMENT_NAME", "access-request/test-browser")
     _reset_caches()
     e2e_stack.check_alive()
     yield e2e_stack

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from flows import api
 from models.accounts import create_staff, hash_password
 from models.db import session_scope
-from models.tables import Account, AccountKind, AccessRequest, HumanTask, TaskKind, utcnow
+from models.tables import Account, AccountKind, AccessRequest, HumanTask, TaskKind, quebec_today, utcnow
 from notifications.links import make_link_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,7 +125,7 @@ def staff_account(role: str = "respondent", *, email: str | None = None,
 def issued_account(request_id: int, password: str, *, must_change: bool = True,
                    valid_from: date | None = None, valid_until: date | None = None) -> dict:
     username = f"u{uuid.uuid4().hex[:10]}"
-    today = utcnow().date()
+    today = quebec_today()
     with session_scope() as s:
         account = Account(username=username, kind=AccountKind.issued.value, role="user",
                           display_name="MARIE TREMBLAY", password_hash=hash_password(password),

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from models.accounts import verify_password
 from models.db import session_scope
-from models.tables import Account, utcnow
+from models.tables import Account, quebec_today
 from tests.ui.conftest import STAFF_PASSWORD, errors, goto, issued_account, staff_account, submit, texts
 from ui.common import MY_ACCESS_KEY
 
@@ -47,7 +47,7 @@ def test_wrong_password_unknown_user_and_staff_accounts_are_refused(app):
 
 def test_an_expired_access_cannot_sign_in(app):
     sub = submit()
-    today = utcnow().date()
+    today = quebec_today()
     account = issued_account(sub.request_id, TEMP, valid_from=today - timedelta(days=400),
                              valid_until=today - timedelta(days=1))
     at = sign_in(page(app), account["username"], TEMP)
