@@ -10,10 +10,10 @@ import hashlib
 
 import streamlit as st
 
-from flows.api import authorizer_decide, open_link
+from flows.api import authorizer_decide
 from flows.errors import ActionError
 from ui import widgets as w
-from ui.common import flash_errors, guarded, unexpected
+from ui.common import flash_errors, guarded, open_link_or_stop
 from ui.i18n import lang, t
 
 st.title(t("page_authorization"))
@@ -63,14 +63,7 @@ if done:
     st.stop()
 
 flash_errors()
-try:
-    view = open_link(token, purpose="authorize")
-except ActionError as exc:
-    st.error(exc.message(lang()))
-    st.stop()
-except Exception as exc:  # noqa: BLE001
-    unexpected(exc)
-    st.stop()
+view = open_link_or_stop(token, "authorize")
 
 prefix = f"aut{view.request_id}r{view.revision}"
 st.subheader(t("request_reference", reference=view.reference))

@@ -113,3 +113,19 @@ def flash_errors() -> None:
     message = st.session_state.pop("_flash_error", None)
     if message:
         st.error(message)
+
+
+def open_link_or_stop(token: str, purpose: str):
+    """The request behind a signed link, or a clear page (used, expired, void, forged) and stop.
+    Opening decides nothing."""
+    from flows.api import open_link
+    from flows.errors import ActionError
+    from ui.i18n import lang
+
+    try:
+        return open_link(token, purpose=purpose)
+    except ActionError as exc:
+        st.error(exc.message(lang()))
+    except Exception as exc:  # noqa: BLE001
+        unexpected(exc)
+    st.stop()

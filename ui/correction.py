@@ -7,10 +7,10 @@ import hashlib
 
 import streamlit as st
 
-from flows.api import open_link, resubmit_correction
+from flows.api import resubmit_correction
 from flows.errors import ActionError
 from ui import widgets as w
-from ui.common import flash_errors, guarded, unexpected
+from ui.common import flash_errors, guarded, open_link_or_stop
 from ui.i18n import lang, t
 
 st.title(t("page_correction"))
@@ -44,14 +44,7 @@ if done:
     st.stop()
 
 flash_errors()
-try:
-    view = open_link(token, purpose="correct")
-except ActionError as exc:
-    st.error(exc.message(lang()))
-    st.stop()
-except Exception as exc:  # noqa: BLE001
-    unexpected(exc)
-    st.stop()
+view = open_link_or_stop(token, "correct")
 
 prefix = f"cor{view.request_id}r{view.revision}"
 if not st.session_state.get(w.key(prefix, "__prefilled__")):
