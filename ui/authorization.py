@@ -6,25 +6,18 @@ A used, expired, voided or forged link shows the API's French message, never a t
 
 from __future__ import annotations
 
-import hashlib
-
 import streamlit as st
 
 from flows.api import authorizer_decide
 from flows.errors import ActionError
 from ui import widgets as w
-from ui.common import flash_errors, guarded, open_link_or_stop
+from ui.common import flash_errors, guarded, link_token_or_stop, open_link_or_stop
 from ui.i18n import lang, t
 
 st.title(t("page_authorization"))
 st.caption(t("form_subtitle"))
 
-token = st.query_params.get("t")
-if not token:
-    st.warning(t("link_missing"))
-    st.stop()
-
-link_id = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:16]
+token, link_id = link_token_or_stop()
 DONE = f"aut_done:{link_id}"
 
 

@@ -115,6 +115,18 @@ def flash_errors() -> None:
         st.error(message)
 
 
+def link_token_or_stop() -> tuple[str, str]:
+    """The ``?t=`` token of an emailed link and a short id of it for session keys; a clear page
+    when the address has no token."""
+    import hashlib
+
+    token = st.query_params.get("t")
+    if not token:
+        st.warning(t("link_missing"))
+        st.stop()
+    return token, hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:16]
+
+
 def open_link_or_stop(token: str, purpose: str):
     """The request behind a signed link, or a clear page (used, expired, void, forged) and stop.
     Opening decides nothing."""
