@@ -26,7 +26,7 @@ from flows.steps import (
     send_username,
 )
 from models.db import session_scope
-from models.tables import Decision, HumanTask, utcnow
+from models.tables import Decision, utcnow
 
 
 class DecisionInput(RunInput):

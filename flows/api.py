@@ -33,9 +33,9 @@ from models.tables import (
     Decision,
     HumanTask,
     RamqProcessing,
-    RequestStatus,
     TaskKind,
     TaskStatus,
+    UsedLink,
     quebec_today,
     utcnow,
 )
@@ -116,8 +116,6 @@ def _claims(token: str, purpose: str) -> LinkClaims:
 
 
 def _linked_task(s: Session, claims: LinkClaims, kind: TaskKind) -> tuple[AccessRequest, HumanTask]:
-    from models.tables import UsedLink
-
     req = s.get(AccessRequest, claims.request_id)
     if req is None:
         raise ActionError("link_invalid")
@@ -175,7 +173,7 @@ def authorizer_decide(token: str, *, outcome: str, section3: Any = None, reason:
             consume_link(s, claims=claims, purpose="authorize")
         except LinkError:
             raise ActionError("link_used") from None
-        decision_id = _decide(s, task, outcome=outcome, reason=reason, actor=actor)
+        decision_id = record_decision(s, task, outcome=outcome, reason=reason, actor=actor)
         flow_run_id = req.flow_run_id
     resume_soon(decision_id, flow_run_id)
     return decision_id
@@ -209,7 +207,7 @@ def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
             raise ActionError("link_used") from None
         request_store.update_request_from_canonical(s, request=req, normalized=result.normalized,
                                                     actor="utilisateur")
-        decision_id = _decide(s, task, outcome="resubmit", reason=None,
+        decision_id = record_decision(s, task, outcome="resubmit", reason=None,
                               actor="utilisateur")
         flow_run_id = req.flow_run_id
     resume_soon(decision_id, flow_run_id)
@@ -311,7 +309,7 @@ def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict 
             raise ActionError("not_claimed_by_you")
         if outcome == "approve":
             _store_section4(s, req, account, section4 or {})
-        decision_id = _decide(s, task, outcome=outcome, reason=reason, actor=account.username)
+        decision_id = record_decision(s, task, outcome=outcome, reason=reason, actor=account.username)
         flow_run_id = req.flow_run_id
     resume_soon(decision_id, flow_run_id)
     return decision_id
@@ -345,7 +343,7 @@ def _store_section4(s: Session, req: AccessRequest, account: Account, section4: 
 # --- Decisions and resumes ------------------------------------------------------------------------
 
 
-def _decide(s: Session, task: HumanTask, *, outcome: str, reason: str | None, actor: str) -> int:
+def record_decision(s: Session, task: HumanTask, *, outcome: str, reason: str | None, actor: str) -> int:
     """Closes the task and stores its one decision; a second click finds the task closed."""
     closed = s.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.status == TaskStatus.open.value)
                        .values(status=TaskStatus.done.value, closed_at=utcnow()))

@@ -98,7 +98,7 @@ def _expire_overdue(now: datetime) -> list[int]:
         for task in tasks:
             try:
                 with s.begin_nested():
-                    decisions.append((task.request_id, api._decide(
+                    decisions.append((task.request_id, api.record_decision(
                         s, task, outcome="expire", reason=None, actor=SYSTEM)))
             except api.ActionError:
                 continue  # a person decided in the meantime

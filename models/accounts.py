@@ -10,7 +10,7 @@ import re
 import secrets
 import string
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError

@@ -15,7 +15,7 @@ import re
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
