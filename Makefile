@@ -29,7 +29,7 @@ lock: $(UV)
 	$(UV) lock
 
 benchmark: install
-	$(UV) run --frozen python -m benchmarks.run
+	.venv/bin/python -m benchmarks.run $(BENCH_ARGS)
 
 clean-var:
 	rm -rf var/
