@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -23,7 +22,7 @@ from flows.errors import ActionError
 from models import requests as request_store
 from models.accounts import USERNAME_RE, propose_username, username_available
 from models.db import session_scope
-from models.rules import validate_authorization, validate_request
+from models.rules import fold, mailbox_key, validate_authorization, validate_request
 from models.settings import get_settings
 from models.tables import (
     Account,
@@ -217,14 +216,8 @@ def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
 # --- RAMQ respondents ----------------------------------------------------------------------------
 
 
-def _norm_person(text: str | None) -> str:
-    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
-    return " ".join(text.lower().split())
-
-
-def _mailbox(email: str | None) -> str:
-    local, _, domain = (email or "").strip().lower().partition("@")
-    return f"{local.split('+', 1)[0]}@{domain}"
+def _person(text: str | None) -> str:
+    return " ".join(fold(text or "").split())
 
 
 def _respondent(s: Session, staff: str) -> Account:
@@ -236,11 +229,11 @@ def _respondent(s: Session, staff: str) -> Account:
 
 def _check_no_conflict(account: Account, req: AccessRequest) -> None:
     """A respondent never processes a request in which they are the user or the authorizer."""
-    mine = {_mailbox(account.email)} if account.email else set()
-    theirs = {_mailbox(req.user_email), _mailbox(req.authorizer_email)}
-    names = {_norm_person(f"{req.user_first_name} {req.user_last_name}"),
-             _norm_person(f"{req.authorizer_first_name} {req.authorizer_last_name}")}
-    if mine & theirs or (account.display_name and _norm_person(account.display_name) in names):
+    mine = {mailbox_key(account.email)} if account.email else set()
+    theirs = {mailbox_key(req.user_email), mailbox_key(req.authorizer_email)}
+    names = {_person(f"{req.user_first_name} {req.user_last_name}"),
+             _person(f"{req.authorizer_first_name} {req.authorizer_last_name}")}
+    if mine & theirs or (account.display_name and _person(account.display_name) in names):
         raise ActionError("conflict_of_interest")
 
 

@@ -154,9 +154,8 @@ class Simulation:
             sub = api.submit_request(data, actor="simulation")
             trace.reference = ref = sub.reference
             self.wait_mail(to=user, contains="accusé de réception", reference=ref, since=t0)
-            round = 1
+            round, since = 1, t0  # since: the action that should bring the next authorizer email
             while True:
-                since = t0 if round == 1 else since
                 msg, dt = self.wait_mail(to=authorizer, contains="autorisation est requise", reference=ref, since=since) \
                     if round == 1 else self._round_mail(authorizer, ref, round, since)
                 trace.add("submission→authorizer email" if round == 1 else "resubmission→authorizer email", dt)

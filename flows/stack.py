@@ -28,13 +28,15 @@ def free_port() -> int:
 
 
 def wait_until(check, *, timeout: float, what: str, proc: subprocess.Popen | None = None,
-               log: Path | None = None) -> None:
-    """Polls ``check`` until true; fails early if the process it waits on has died."""
+               log: Path | None = None):
+    """Polls ``check`` until it returns something truthy, and returns it; fails early if the
+    process it waits on has died. The one polling loop of the project and its tests."""
     deadline = time.monotonic() + timeout
     delay = 0.05
     while time.monotonic() < deadline:
-        if check():
-            return
+        value = check()
+        if value:
+            return value
         if proc is not None and proc.poll() is not None:
             tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
             raise RuntimeError(f"{what}: the process ended (code {proc.returncode})\n{tail}")

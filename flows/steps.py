@@ -18,6 +18,7 @@ from models.accounts import generate_temporary_password, hash_password
 from models.db import session_scope
 from models.settings import get_settings
 from models.tables import (
+    FINAL_STATUSES,
     Account,
     AccessRequest,
     AccountKind,
@@ -58,8 +59,7 @@ def _audit(session: Session, request_id: int, event: str, actor: str = SYSTEM, *
 def _set_status(session: Session, req: AccessRequest, status: RequestStatus) -> None:
     req.status = status.value
     req.updated_at = utcnow()
-    if status in (RequestStatus.completed, RequestStatus.refused_by_authorizer,
-                  RequestStatus.refused_by_ramq, RequestStatus.expired, RequestStatus.cancelled):
+    if status in FINAL_STATUSES:
         req.closed_at = req.closed_at or utcnow()
     session.add(req)
 
@@ -75,7 +75,7 @@ def _enqueue(session: Session, req: AccessRequest, kind: str, round: int, role: 
                    recipient=recipient, message=compose(kind, lang=req.language, **ctx), lang=req.language)
 
 
-def _enqueue_authorization_request(session: Session, req: AccessRequest, task_: HumanTask,
+def enqueue_authorization_request(session: Session, req: AccessRequest, task_: HumanTask,
                                    kind: str = "authorization_request") -> None:
     link = make_link_token(request_id=req.id, purpose="authorize", revision=task_.round)
     _enqueue(session, req, kind, task_.round, "authorizer", link_url=link_url(link.token, "authorize"),
@@ -135,7 +135,7 @@ def open_authorizer_step(request_id: int, round: int) -> int:
         _set_status(s, req, RequestStatus.awaiting_authorizer)
         key = f"{request_id}:authorization_request:{round}:authorizer"
         if not s.exec(select(OutboxEmail.id).where(OutboxEmail.key == key)).first():
-            _enqueue_authorization_request(s, req, task_)
+            enqueue_authorization_request(s, req, task_)
         return task_.id
 
 

@@ -17,7 +17,7 @@ from prefect import flow
 from sqlmodel import select
 
 from flows import api
-from flows.steps import SYSTEM, _enqueue_authorization_request
+from flows.steps import SYSTEM, enqueue_authorization_request
 from models.db import session_scope
 from models.settings import get_settings
 from models.tables import (
@@ -78,7 +78,7 @@ def _send_reminders(now: datetime) -> list[int]:
             HumanTask.due_at > now)).all()
         for task in tasks:
             req = s.get(AccessRequest, task.request_id)
-            _enqueue_authorization_request(s, req, task, kind="authorization_reminder")
+            enqueue_authorization_request(s, req, task, kind="authorization_reminder")
             task.reminded_at = now
             s.add(task)
             s.add(AuditEvent(request_id=req.id, actor=SYSTEM, event="authorizer_reminded",

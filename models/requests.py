@@ -134,13 +134,6 @@ def store_request(session: Session, *, normalized: dict, actor: str,
     return request
 
 
-def submit_request(session: Session, normalized: dict, actor: str,
-                   language: str = "fr") -> AccessRequest:
-    """What a submission does (CLI, submission screen): store the request. The flow run is
-    started by the caller once the transaction is committed."""
-    return store_request(session, normalized=normalized, actor=actor, language=language)
-
-
 def update_request_from_canonical(session: Session, *, request: AccessRequest, normalized: dict,
                                   actor: str) -> AccessRequest:
     """A correction resubmitted by the user: new sections 1, 2, 5 and authorizer, a new

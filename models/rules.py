@@ -176,14 +176,14 @@ def normalize_email(value: object) -> str | None:
         return None
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Case- and accent-insensitive form (``Réception`` → ``reception``)."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def _tokens(local_part: str) -> list[str]:
-    return [t for t in re.split(r"[.\-_]+", _fold(local_part)) if t]
+    return [t for t in re.split(r"[.\-_]+", fold(local_part)) if t]
 
 
 @lru_cache(maxsize=1)

@@ -243,6 +243,17 @@ def current_signature(prefix: str, path: str) -> dict | None:
     return stored
 
 
+def _phone_row(prefix: str, section: str) -> None:
+    """Téléphone, poste, télécopieur on one line, as on the paper form (sections 2 and 3)."""
+    c1, c2, c3 = st.columns([2, 1, 2])
+    with c1:
+        text(prefix, f"{section}.phone", "phone", help_key="phone_help")
+    with c2:
+        text(prefix, f"{section}.extension", "extension")
+    with c3:
+        text(prefix, f"{section}.fax", "fax")
+
+
 def show_signature(signature: dict | None, caption: str) -> None:
     raw = decode_image((signature or {}).get("image_png_base64"))
     if raw:
@@ -340,13 +351,7 @@ def request_form(prefix: str, *, existing_signature: dict | None = None) -> None
     radio(prefix, "user.sex", "sex", list(SEXES), "sex", horizontal=True)
     text(prefix, "user.function", "function", help_key="function_help")
     text(prefix, "user.email", "email", help_key="email_help")
-    c1, c2, c3 = st.columns([2, 1, 2])
-    with c1:
-        text(prefix, "user.phone", "phone", help_key="phone_help")
-    with c2:
-        text(prefix, "user.extension", "extension")
-    with c3:
-        text(prefix, "user.fax", "fax")
+    _phone_row(prefix, "user")
     text(prefix, "user.establishment_name", "establishment_name")
     text(prefix, "user.establishment_number", "establishment_number",
          help_key="establishment_number_help")
@@ -443,13 +448,7 @@ def authorization_form(prefix: str, request: dict) -> None:
     radio(prefix, "authorization.role", "role", roles, "role")
     radio(prefix, "authorization.sex", "sex", list(SEXES), "sex", horizontal=True)
     text(prefix, "authorization.function", "function")
-    c1, c2, c3 = st.columns([2, 1, 2])
-    with c1:
-        text(prefix, "authorization.phone", "phone", help_key="phone_help")
-    with c2:
-        text(prefix, "authorization.extension", "extension")
-    with c3:
-        text(prefix, "authorization.fax", "fax")
+    _phone_row(prefix, "authorization")
     text(prefix, "authorization.organization_name", "organization_name")
     text(prefix, "authorization.address", "address")
     text(prefix, "authorization.postal_code", "postal_code", help_key="postal_code_help")

@@ -21,14 +21,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 
-from flows.stack import Stack, free_port
+from flows.stack import Stack, free_port, wait_until
 from models import db as models_db
 from models.settings import PROJECT_ROOT, get_settings
 
@@ -53,16 +52,7 @@ def _reset_caches() -> None:
 
 def wait_for(check: Callable[[], object], *, what: str, timeout: float = STEP_TIMEOUT):
     """Polls ``check`` until it returns something truthy, and returns it (no fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    delay = 0.1
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 1.0)
+    return wait_until(check, timeout=timeout, what=what)
 
 
 @dataclass

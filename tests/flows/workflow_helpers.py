@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -13,6 +12,7 @@ from uuid import UUID
 from sqlmodel import select
 
 from flows.simulate import section3_for
+from flows.stack import wait_until as stack_wait_until
 from models.accounts import AccountError, create_staff
 from models.db import session_scope
 from models.tables import AccessRequest, HumanTask, TaskStatus
@@ -24,16 +24,7 @@ RESPONDENT_PASSWORD = "Repondant-Test-2026"
 
 def wait_until(check, *, timeout: float = 90, what: str = "condition"):
     """Polls ``check`` until it returns something truthy, and returns it."""
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
+    return stack_wait_until(check, timeout=timeout, what=what)
 
 
 def unique_request(**user_overrides) -> dict:

@@ -18,7 +18,6 @@ from models.requests import (
     make_reference,
     request_to_canonical,
     store_request,
-    submit_request,
     update_request_from_canonical,
 )
 from models.rules import normalize_request, validate_request
@@ -65,7 +64,7 @@ def test_store_request(engine):
 def test_references_are_unique(engine):
     with session_scope() as session:
         first = store_request(session, normalized=load_sample(), actor="test").reference
-        second = submit_request(session, load_sample("optilab"), "test").reference
+        second = store_request(session, normalized=load_sample("optilab"), actor="test").reference
     assert first != second
 
 
