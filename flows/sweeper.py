@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from prefect import flow
+from sqlalchemy import true
 from sqlmodel import select
 
 from flows import api
@@ -43,7 +44,9 @@ class SweepReport:
     expired: list[int] = field(default_factory=list)
 
 
-def sweep(now: datetime | None = None, *, grace_seconds: float = 30.0) -> SweepReport:
+def sweep(now: datetime | None = None, *, grace_seconds: float = 30.0,
+          request_ids: list[int] | None = None) -> SweepReport:
+    """One pass over every request, or only over ``request_ids`` (one request's deadlines)."""
     now = now or utcnow()
     report = SweepReport()
     grace = now - timedelta(seconds=grace_seconds)
@@ -52,9 +55,9 @@ def sweep(now: datetime | None = None, *, grace_seconds: float = 30.0) -> SweepR
     with session_scope() as s:
         unstarted = s.exec(select(AccessRequest.id).where(
             AccessRequest.flow_run_id.is_(None), AccessRequest.created_at < grace,
-            AccessRequest.status.not_in(final))).all()
-        stuck = s.exec(select(Decision.id).where(Decision.resumed_at.is_(None),
-                                                 Decision.created_at < grace)).all()
+            AccessRequest.status.not_in(final), _among(AccessRequest.id, request_ids))).all()
+        stuck = s.exec(select(Decision.id).where(Decision.resumed_at.is_(None), Decision.created_at < grace,
+                                                 _among(Decision.request_id, request_ids))).all()
     for request_id in unstarted:
         if api.start_flow(request_id):
             report.started.append(request_id)
@@ -62,12 +65,16 @@ def sweep(now: datetime | None = None, *, grace_seconds: float = 30.0) -> SweepR
         if api.resume(decision_id, wait_seconds=0):
             report.resumed.append(decision_id)
 
-    report.reminded = _send_reminders(now)
-    report.expired = _expire_overdue(now)
+    report.reminded = _send_reminders(now, request_ids)
+    report.expired = _expire_overdue(now, request_ids)
     return report
 
 
-def _send_reminders(now: datetime) -> list[int]:
+def _among(column, request_ids: list[int] | None):
+    return true() if request_ids is None else column.in_(request_ids)
+
+
+def _send_reminders(now: datetime, request_ids: list[int] | None) -> list[int]:
     settings = get_settings()
     threshold = now - timedelta(hours=settings.reminder_after_hours)
     reminded = []
@@ -75,7 +82,7 @@ def _send_reminders(now: datetime) -> list[int]:
         tasks = s.exec(select(HumanTask).where(
             HumanTask.kind == TaskKind.authorizer.value, HumanTask.status == TaskStatus.open.value,
             HumanTask.reminded_at.is_(None), HumanTask.created_at < threshold,
-            HumanTask.due_at > now)).all()
+            HumanTask.due_at > now, _among(HumanTask.request_id, request_ids))).all()
         for task in tasks:
             req = s.get(AccessRequest, task.request_id)
             enqueue_authorization_request(s, req, task, kind="authorization_reminder")
@@ -89,12 +96,13 @@ def _send_reminders(now: datetime) -> list[int]:
     return reminded
 
 
-def _expire_overdue(now: datetime) -> list[int]:
+def _expire_overdue(now: datetime, request_ids: list[int] | None) -> list[int]:
     decisions = []
     with session_scope() as s:
         tasks = s.exec(select(HumanTask).where(HumanTask.kind.in_(EXPIRING_KINDS),
                                                HumanTask.status == TaskStatus.open.value,
-                                               HumanTask.due_at < now)).all()
+                                               HumanTask.due_at < now,
+                                               _among(HumanTask.request_id, request_ids))).all()
         for task in tasks:
             try:
                 with s.begin_nested():

@@ -185,7 +185,7 @@ def test_authorizer_deadline_expires_the_request(live, smtp_server):
     data = unique_request()
     sub = api.submit_request(data, actor="test")
     msg = mail(smtp_server, data["authorizer"]["email"], "autorisation est requise")[0]
-    report = sweep(now=utcnow() + timedelta(days=60))
+    report = sweep(now=utcnow() + timedelta(days=60), request_ids=[sub.request_id])
     assert sub.request_id in report.expired
     wait_run_final(sub.request_id)
     assert request_status(sub.request_id) == "expired"
@@ -201,8 +201,8 @@ def test_reminder_goes_to_the_authorizer_once(live, smtp_server):
     sub = api.submit_request(data, actor="test")
     mail(smtp_server, data["authorizer"]["email"], "autorisation est requise")
     later = utcnow() + timedelta(days=4)
-    assert sub.request_id in sweep(now=later).reminded
-    assert sub.request_id not in sweep(now=later).reminded
+    assert sub.request_id in sweep(now=later, request_ids=[sub.request_id]).reminded
+    assert sub.request_id not in sweep(now=later, request_ids=[sub.request_id]).reminded
     reminder = mail(smtp_server, data["authorizer"]["email"], "rappel")
     assert len(reminder) == 1
     token = token_in(reminder[0])
