@@ -16,11 +16,12 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from flows.errors import ActionError
 from models import requests as request_store
-from models.accounts import USERNAME_RE, propose_username, username_available
+from models.accounts import USERNAME_RE, propose_username, suggest_username, username_available
 from models.db import session_scope
 from models.rules import fold, mailbox_key, validate_authorization, validate_request
 from models.settings import get_settings
@@ -160,6 +161,7 @@ def authorizer_decide(token: str, *, outcome: str, section3: Any = None, reason:
     with session_scope() as s:
         req, task = _linked_task(s, claims, TaskKind.authorizer)
         actor = "autorisateur"
+        normalized = None
         if outcome == "refuse":
             if not (reason or "").strip():
                 raise ActionError("reason_required")
@@ -167,12 +169,17 @@ def authorizer_decide(token: str, *, outcome: str, section3: Any = None, reason:
             result = validate_authorization(section3, request_store.request_to_canonical(req, None), lang=lang)
             if not result.ok:
                 raise ActionError("invalid_form", result.errors)
-            _store_section3(s, req, result.normalized)
+            normalized = result.normalized
+        # The link and the task are taken first: of two racing clicks, the loser stops here
+        # with "link used" / "task closed" before it writes anything (on PostgreSQL it waits
+        # for the winner's commit, then finds the row taken).
         try:
             consume_link(s, claims=claims, purpose="authorize")
         except LinkError:
             raise ActionError("link_used") from None
         decision_id = record_decision(s, task, outcome=outcome, reason=reason, actor=actor)
+        if normalized is not None:
+            _store_section3(s, req, normalized)
         flow_run_id = req.flow_run_id
     resume_soon(decision_id, flow_run_id)
     return decision_id
@@ -282,7 +289,8 @@ def proposed_section4(task_id: int) -> dict:
         task = s.get(HumanTask, task_id)
         req = s.get(AccessRequest, task.request_id)
         valid_from, valid_until = validity_period()
-        return {"username": propose_username(s, first_name=req.user_first_name, last_name=req.user_last_name),
+        return {"username": propose_username(s, first_name=req.user_first_name, last_name=req.user_last_name,
+                                             except_request=req.id),
                 "valid_from": valid_from, "valid_until": valid_until,
                 "reference_number": req.reference, "registration_date": quebec_today()}
 
@@ -300,9 +308,11 @@ def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict 
         account, task, req = _respondent_task(s, task_id, staff)
         if task.claimed_by != account.username:
             raise ActionError("not_claimed_by_you")
+        # Close the task first: a second click or a racing clerk gets "task closed" before
+        # section 4 is written (any refusal below rolls the whole decision back).
+        decision_id = record_decision(s, task, outcome=outcome, reason=reason, actor=account.username)
         if outcome == "approve":
             _store_section4(s, req, account, section4 or {})
-        decision_id = record_decision(s, task, outcome=outcome, reason=reason, actor=account.username)
         flow_run_id = req.flow_run_id
     resume_soon(decision_id, flow_run_id)
     return decision_id
@@ -312,8 +322,8 @@ def _store_section4(s: Session, req: AccessRequest, account: Account, section4: 
     username = str(section4.get("username") or "").strip().lower()
     if not USERNAME_RE.match(username):
         raise ActionError("invalid_username")
-    if not username_available(s, username):
-        raise ActionError("username_taken")
+    if not username_available(s, username, except_request=req.id):
+        raise ActionError("username_taken", suggestion=suggest_username(s, username, except_request=req.id))
     valid_from, valid_until = section4.get("valid_from"), section4.get("valid_until")
     if isinstance(valid_from, str):
         valid_from = date.fromisoformat(valid_from)
@@ -330,7 +340,13 @@ def _store_section4(s: Session, req: AccessRequest, account: Account, section4: 
     row.valid_from, row.valid_until = valid_from, valid_until
     row.respondent_id = account.username
     row.respondent_signed_at = now
-    s.add(row)
+    try:
+        with s.begin_nested():  # the unique username decides a race between two approvals
+            s.add(row)
+            s.flush()
+    except IntegrityError:
+        raise ActionError("username_taken",
+                          suggestion=suggest_username(s, username, except_request=req.id)) from None
 
 
 # --- Decisions and resumes ------------------------------------------------------------------------

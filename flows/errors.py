@@ -67,8 +67,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Unknown decision.",
     },
     "username_taken": {
-        "fr": "Ce nom d'utilisateur est déjà attribué.",
-        "en": "This username is already taken.",
+        "fr": "Ce nom d'utilisateur est déjà attribué ou réservé. Nom libre proposé : {suggestion}",
+        "en": "This username is already taken or reserved. Free username suggested: {suggestion}",
     },
     "invalid_username": {
         "fr": "Nom d'utilisateur invalide : de 3 à 40 caractères, lettres minuscules, chiffres, "
@@ -90,11 +90,16 @@ MESSAGES: dict[str, dict[str, str]] = {
 class ActionError(Exception):
     """A person's action that cannot be applied; nothing was changed."""
 
-    def __init__(self, code: str, errors: list | None = None):
+    def __init__(self, code: str, errors: list | None = None, **params: str):
         super().__init__(code)
         self.code = code
         self.errors = errors or []
+        self.params = params
 
     def message(self, lang: str = "fr") -> str:
         entry = MESSAGES.get(self.code, {})
-        return entry.get(lang) or entry.get("fr") or self.code
+        text = entry.get(lang) or entry.get("fr") or self.code
+        try:
+            return text.format(**self.params) if self.params else text.replace("{suggestion}", "—")
+        except (KeyError, IndexError):
+            return text

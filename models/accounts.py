@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlmodel import Session, select
 
-from models.tables import Account, AccountKind, quebec_today, utcnow
+from models.tables import Account, AccountKind, RamqProcessing, quebec_today, utcnow
 
 _hasher = PasswordHasher()  # Argon2id, library defaults (64 MiB, 3 passes)
 
@@ -75,20 +75,46 @@ def _ascii_slug(text: str) -> str:
     return re.sub(r"[^a-z]", "", text)
 
 
-def propose_username(session: Session, *, first_name: str, last_name: str) -> str:
-    """A unique username in the RAMQ style: first letter + last name + digits (``mtremblay01``)."""
-    base = (_ascii_slug(first_name)[:1] + _ascii_slug(last_name)[:12]) or "utilisateur"
-    taken = set(
-        session.exec(select(Account.username).where(Account.username.startswith(base))).all()
-    )
+def _taken_usernames(session: Session, prefix: str, *, except_request: int | None = None) -> set[str]:
+    """Usernames in use: accounts, and approvals whose account is not created yet (section 4
+    reserves its username at approval)."""
+    taken = set(session.exec(select(Account.username).where(Account.username.startswith(prefix))).all())
+    reserved = select(RamqProcessing.username).where(RamqProcessing.username.startswith(prefix))
+    if except_request is not None:
+        reserved = reserved.where(RamqProcessing.request_id != except_request)
+    return taken | {u for u in session.exec(reserved).all() if u}
+
+
+def next_free_username(session: Session, base: str, *, except_request: int | None = None) -> str:
+    """``base`` followed by the first free two-digit number (``mtremblay01``, ``mtremblay02``…)."""
+    base = base[:37] or "utilisateur"
+    taken = _taken_usernames(session, base, except_request=except_request)
     n = 1
     while f"{base}{n:02d}" in taken:
         n += 1
     return f"{base}{n:02d}"
 
 
-def username_available(session: Session, username: str) -> bool:
-    return session.exec(select(Account.id).where(Account.username == username)).first() is None
+def propose_username(session: Session, *, first_name: str, last_name: str,
+                     except_request: int | None = None) -> str:
+    """A unique username in the RAMQ style: first letter + last name + digits (``mtremblay01``),
+    skipping usernames of accounts and of approvals not yet issued."""
+    base = (_ascii_slug(first_name)[:1] + _ascii_slug(last_name)[:12]) or "utilisateur"
+    return next_free_username(session, base, except_request=except_request)
+
+
+def username_available(session: Session, username: str, *, except_request: int | None = None) -> bool:
+    if session.exec(select(Account.id).where(Account.username == username)).first() is not None:
+        return False
+    reserved = select(RamqProcessing.id).where(RamqProcessing.username == username)
+    if except_request is not None:
+        reserved = reserved.where(RamqProcessing.request_id != except_request)
+    return session.exec(reserved).first() is None
+
+
+def suggest_username(session: Session, username: str, *, except_request: int | None = None) -> str:
+    """The next free username after a taken one (``mtremblay01`` → ``mtremblay02``)."""
+    return next_free_username(session, username.rstrip("0123456789"), except_request=except_request)
 
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")

@@ -55,6 +55,25 @@ class Settings(BaseSettings):
 
     # Prefect deployment that runs one access request.
     deployment_name: str = "access-request/access-request"
+    # Basic-auth string of the Prefect server ("user:password"); `make run` generates one in
+    # var/prefect-auth. Required in prod.
+    prefect_auth_string: str = ""
+
+    # Recovery: no open request without a live run.
+    flow_heartbeat_seconds: int = 30  # Prefect's minimum; a silent run is a zombie
+    zombie_after_seconds: int = 75  # no heartbeat for this long: the run is marked Crashed
+    pending_stuck_seconds: int = 90  # Pending this long: its runner died before starting it
+    sweep_every_seconds: int = 30
+    max_restarts_without_progress: int = 5  # then a person is told, and restarts stop
+
+    # Accounts and sessions.
+    temp_password_days: int = 7  # an unused temporary password stops working after this
+    staff_session_idle_minutes: int = 30
+
+    # The public form is not a mailer.
+    submissions_per_client_hour: int = 10
+    submissions_per_authorizer_day: int = 3
+    emails_per_address_day: int = 20
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> "Settings":

@@ -121,6 +121,14 @@ class AccessRequest(SQLModel, table=True):
     updated_at: datetime = _created()
     closed_at: Optional[datetime] = _ts()
 
+    # Recovery of the flow run (the sweeper): who may start the run (a claim, so two sweepers
+    # never start two runs), how many restarts happened without progress, and when the request
+    # was flagged for a person because restarting did not help.
+    run_start_claimed_at: Optional[datetime] = _ts()
+    run_restarts: int = Field(default=0)
+    run_progress_mark: Optional[int] = Field(default=None)  # last audit event id at a restart
+    run_stuck_at: Optional[datetime] = _ts()
+
 
 class Authorization(SQLModel, table=True):
     """Section 3, one row per authorizer round (a correction asks for a new signature)."""
@@ -157,7 +165,8 @@ class RamqProcessing(SQLModel, table=True):
     request_id: int = Field(foreign_key="access_request.id", unique=True)
     registration_date: Optional[date] = None
     reference_number: Optional[str] = Field(default=None, max_length=20)
-    username: Optional[str] = Field(default=None, max_length=40)
+    # Unique: an approval reserves its username before the account exists.
+    username: Optional[str] = Field(default=None, max_length=40, unique=True)
     valid_from: Optional[date] = None
     valid_until: Optional[date] = None
     respondent_id: Optional[str] = Field(default=None, max_length=40)
@@ -289,6 +298,8 @@ class Account(SQLModel, table=True):
     locked_until: Optional[datetime] = _ts()
     created_at: datetime = _created()
     password_changed_at: Optional[datetime] = _ts()
+    # A temporary password stops working after a short while if it was never changed.
+    temp_password_expires_at: Optional[datetime] = _ts()
 
 
 class UsedLink(SQLModel, table=True):
@@ -300,3 +311,43 @@ class UsedLink(SQLModel, table=True):
     request_id: int = Field(foreign_key="access_request.id", index=True)
     purpose: str = Field(max_length=20)
     used_at: datetime = _created()
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins per key (username, client, or both; keys are keyed hashes, not raw
+    values): each failure past a threshold makes the next attempt wait longer. No hard lockout,
+    so nobody can lock a colleague out by typing their username."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=80)
+    failures: int = 0
+    last_failure_at: Optional[datetime] = _ts()
+    blocked_until: Optional[datetime] = _ts()
+
+
+class RateEvent(SQLModel, table=True):
+    """One counted action (a submission, an email to an address) for rate limits. ``key`` is a
+    keyed hash of the client or address: the table holds no personal data."""
+
+    __tablename__ = "rate_event"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=40, index=True)
+    key: str = Field(max_length=80, index=True)
+    at: datetime = _created()
+
+
+class SecurityEvent(SQLModel, table=True):
+    """A refused attempt (forged or replayed link, forbidden action, ignored resume, throttled
+    sign-in...). Kept apart from the request audit because most refusals have no request."""
+
+    __tablename__ = "security_event"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = _created()
+    kind: str = Field(max_length=40, index=True)
+    code: str = Field(max_length=40)
+    request_id: Optional[int] = Field(default=None, index=True)
+    actor: str = Field(default="", max_length=120)
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
