@@ -256,12 +256,13 @@ app.add_typer(staff_app, name="staff")
 class StaffRole(str, Enum):
     respondent = "respondent"
     manager = "manager"
+    operator = "operator"
 
 
 @staff_app.command("add")
 def staff_add(
     username: str = typer.Argument(..., help="Nom d'utilisateur (minuscules)."),
-    role: StaffRole = typer.Option(..., "--role", help="respondent (répondant) ou manager (gestionnaire)."),
+    role: StaffRole = typer.Option(..., "--role", help="respondent (répondant), manager (gestionnaire) ou operator (exploitation : gestionnaire avec l'interface Prefect)."),
     name: str = typer.Option("", "--name", help="Nom affiché."),
     email: str = typer.Option("", "--email", help="Adresse électronique professionnelle."),
     password: str = typer.Option(..., prompt="Mot de passe", hide_input=True, confirmation_prompt=True,

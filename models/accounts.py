@@ -20,7 +20,8 @@ from models.tables import Account, AccountKind, RamqProcessing, quebec_today, ut
 
 _hasher = PasswordHasher()  # Argon2id, library defaults (64 MiB, 3 passes)
 
-STAFF_ROLES = ("respondent", "manager")
+# An operator is a manager who may also open the Prefect UI (cancel, delete, resume runs there).
+STAFF_ROLES = ("respondent", "manager", "operator")
 MIN_PASSWORD_LENGTH = 12
 # Guessing: five wrong passwords in a row lock the account for fifteen minutes.
 MAX_FAILED_LOGINS = 5

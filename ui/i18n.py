@@ -39,6 +39,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "signed_in_as": {"fr": "Connecté : {name} ({role})", "en": "Signed in: {name} ({role})"},
     "role_respondent": {"fr": "répondant", "en": "respondent"},
     "role_manager": {"fr": "gestionnaire", "en": "manager"},
+    "role_operator": {"fr": "exploitation", "en": "operator"},
     "logout": {"fr": "Se déconnecter", "en": "Sign out"},
     "unexpected_error": {
         "fr": "Une erreur inattendue est survenue. Rien n'a été enregistré. Réessayez dans un "
