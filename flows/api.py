@@ -8,6 +8,8 @@ lost, and a task accepts one decision only, so a double click is never applied t
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
 import time
 from dataclasses import dataclass
@@ -20,10 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from flows.errors import ActionError
+from models import rate_limits
 from models import requests as request_store
 from models.accounts import USERNAME_RE, propose_username, suggest_username, username_available
 from models.db import session_scope
 from models.rules import fold, mailbox_key, validate_authorization, validate_request
+from models.security import hashed_key, record_refusal
 from models.settings import get_settings
 from models.tables import (
     Account,
@@ -39,7 +43,7 @@ from models.tables import (
     quebec_today,
     utcnow,
 )
-from notifications.links import LinkClaims, LinkError, consume_link, read_link_token
+from notifications.links import PURPOSES, LinkClaims, LinkError, consume_link, read_link_token
 
 AUTHORIZER_OUTCOMES = ("authorize", "refuse")
 RESPONDENT_OUTCOMES = ("approve", "refuse", "send_back")
@@ -65,19 +69,115 @@ class LinkView:
     comments: str | None = None  # the respondent's comments, for a correction
 
 
+# --- Refusals are recorded ------------------------------------------------------------------------
+
+# Refusals of a plain typo in a form: told to the person, not kept as a security event.
+NOT_RECORDED = frozenset({"invalid_form", "reason_required", "comments_required", "invalid_username",
+                          "invalid_validity", "username_taken"})
+# Who uses a link of each purpose (the actor of its refusals).
+LINK_ACTORS = {"authorize": "autorisateur", "correct": "utilisateur"}
+
+
+def _refusals_recorded(fn):
+    """A refused action (``ActionError``) is recorded with ``record_refusal`` (kind: the
+    function; code; the request when the verified link or the task names it; the actor) and
+    re-raised unchanged. The action's own transaction has rolled back by then: the security
+    event is the only thing written."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ActionError as exc:
+            if exc.code not in NOT_RECORDED:
+                try:
+                    bound = signature.bind(*args, **kwargs)
+                    bound.apply_defaults()
+                    _record(fn.__name__, exc, bound.arguments)
+                except Exception:  # noqa: BLE001 - the refusal itself must reach the person
+                    pass
+            raise
+
+    return wrapper
+
+
+def _record(kind: str, exc: ActionError, arguments: dict[str, Any]) -> None:
+    request_id: int | None = None
+    actor = ""
+    detail: dict[str, Any] = {}
+    if "token" in arguments:
+        purpose = arguments.get("purpose") or {"authorizer_decide": "authorize",
+                                               "resubmit_correction": "correct"}.get(kind)
+        actor = LINK_ACTORS.get(purpose, "lien")
+        detail["purpose"] = purpose if purpose in PURPOSES else "?"
+        for candidate in PURPOSES:  # the request of a verified link (a wrong purpose included)
+            try:
+                request_id = read_link_token(arguments["token"], purpose=candidate).request_id
+                break
+            except LinkError:
+                continue
+    if "task_id" in arguments:
+        actor = str(arguments.get("staff") or "")
+        detail["task_id"] = arguments["task_id"]
+        try:
+            with session_scope() as s:
+                task = s.get(HumanTask, int(arguments["task_id"]))
+                request_id = task.request_id if task is not None else None
+        except Exception:  # noqa: BLE001
+            request_id = None
+    if kind == "submit_request":
+        actor = str(arguments.get("actor") or "")
+        if exc.params.get("limit"):
+            detail["limit"] = exc.params["limit"]
+        if arguments.get("client") is not None:
+            detail["client"] = hashed_key("client", str(arguments["client"]))
+    record_refusal(kind, exc.code, request_id=request_id, actor=actor, **detail)
+
+
 # --- Submission ---------------------------------------------------------------------------------
 
 
-def submit_request(data: Any, *, actor: str = "formulaire", lang: str = "fr", start: bool = True) -> Submitted:
-    """Validates, stores with an audit event in one transaction, then starts the flow run."""
+@_refusals_recorded
+def submit_request(data: Any, *, actor: str = "formulaire", lang: str = "fr", start: bool = True,
+                   client: str | None = None) -> Submitted:
+    """Validates, stores with an audit event in one transaction, then starts the flow run.
+
+    ``client`` (the public form's client address) makes it a public submission: the rate limits
+    of :func:`_public_limits` apply, counted in the same transaction (a refused submission
+    stores and counts nothing: ``too_many_requests``). Trusted callers (the CLI, the
+    simulation) pass no client."""
     result = validate_request(data, lang=lang)
     if not result.ok:
         raise ActionError("invalid_form", result.errors)
     with session_scope() as s:
+        limits = _public_limits(result.normalized, client) if client is not None else []
+        over = rate_limits.exceeded(s, limits)
+        if over is not None:
+            raise ActionError("too_many_requests", limit=over.name)
         req = request_store.store_request(s, normalized=result.normalized, actor=actor, language=lang)
+        rate_limits.count(s, limits)
         request_id, reference = req.id, req.reference
     flow_run_id = start_flow(request_id) if start else None
     return Submitted(request_id, reference, flow_run_id)
+
+
+def _public_limits(normalized: dict, client: str) -> list[rate_limits.Limit]:
+    """The public form is not a mailer: per client and hour, per authorizer mailbox and day,
+    per recipient mailbox and day (a submission emails the user and the authorizer)."""
+    settings = get_settings()
+    user, authorizer = (mailbox_key(normalized[who]["email"]) for who in ("user", "authorizer"))
+    limits = [
+        rate_limits.Limit("client", rate_limits.SUBMIT_CLIENT, client or "?",
+                          settings.submissions_per_client_hour, rate_limits.HOUR),
+        rate_limits.Limit("authorizer", rate_limits.SUBMIT_AUTHORIZER, authorizer,
+                          settings.submissions_per_authorizer_day, rate_limits.DAY),
+    ]
+    for address in dict.fromkeys((user, authorizer)):  # one email to each mailbox
+        limits.append(rate_limits.Limit("email", rate_limits.EMAIL_ADDRESS, address,
+                                        settings.emails_per_address_day, rate_limits.DAY,
+                                        amount=(user, authorizer).count(address)))
+    return limits
 
 
 def start_flow(request_id: int) -> str | None:
@@ -92,9 +192,15 @@ def start_flow(request_id: int) -> str | None:
         if req.flow_run_id:
             return req.flow_run_id
         reference = req.reference
+        # Unique to this stored request, even if the application database is ever reset while
+        # Prefect's is kept (ids alone would then point at an older request's run).
+        idempotency_key = f"ramq-access:{reference}:{req.created_at.timestamp():.6f}"
     try:
+        # The idempotency key makes Prefect answer a second start (a retry after a crash
+        # between this call and the commit below, a racing sweeper) with the same run.
         run = run_deployment(get_settings().deployment_name, parameters={"request_id": request_id},
-                             flow_run_name=reference, timeout=0, as_subflow=False)
+                             flow_run_name=reference, timeout=0, as_subflow=False,
+                             idempotency_key=idempotency_key)
     except Exception:
         return None
     with session_scope() as s:
@@ -136,6 +242,7 @@ def _canonical(s: Session, req: AccessRequest) -> dict:
     return request_store.request_to_canonical(req, auth)
 
 
+@_refusals_recorded
 def open_link(token: str, *, purpose: str) -> LinkView:
     """Checks a link and shows its request; changes nothing (mail scanners prefetch links)."""
     claims = _claims(token, purpose)
@@ -152,6 +259,7 @@ def open_link(token: str, *, purpose: str) -> LinkView:
                         comments)
 
 
+@_refusals_recorded
 def authorizer_decide(token: str, *, outcome: str, section3: Any = None, reason: str | None = None,
                       lang: str = "fr") -> int:
     """The authorizer authorizes (section 3 completed and signed) or refuses (reason required)."""
@@ -199,6 +307,7 @@ def _store_section3(s: Session, req: AccessRequest, section3: dict) -> None:
     s.add(existing)
 
 
+@_refusals_recorded
 def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
     """The user's corrected request: a new revision (earlier links void), back to the authorizer."""
     claims = _claims(token, "correct")
@@ -256,6 +365,7 @@ def _respondent_task(s: Session, task_id: int, staff: str) -> tuple[Account, Hum
     return account, task, req
 
 
+@_refusals_recorded
 def claim_task(task_id: int, *, staff: str) -> None:
     """Two clerks racing for one task: one wins, the other gets ``already_claimed``."""
     with session_scope() as s:
@@ -270,6 +380,7 @@ def claim_task(task_id: int, *, staff: str) -> None:
         s.add(AuditEvent(request_id=req.id, actor=account.username, event="claimed", detail={"task_id": task_id}))
 
 
+@_refusals_recorded
 def unclaim_task(task_id: int, *, staff: str) -> None:
     with session_scope() as s:
         account, task, req = _respondent_task(s, task_id, staff)
@@ -295,6 +406,7 @@ def proposed_section4(task_id: int) -> dict:
                 "reference_number": req.reference, "registration_date": quebec_today()}
 
 
+@_refusals_recorded
 def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict | None = None,
                       reason: str | None = None) -> int:
     """Approve (section 4 completed), refuse (reason) or send back for correction (comments)."""

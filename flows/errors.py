@@ -80,6 +80,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "La période de validité n'est pas valide (la fin doit suivre le début).",
         "en": "The validity period is not valid (the end must follow the start).",
     },
+    "too_many_requests": {
+        "fr": "Trop de demandes ont été présentées en peu de temps (depuis ce poste ou pour ces "
+              "adresses courriel). Votre demande n'a pas été enregistrée : réessayez plus tard ou "
+              "communiquez avec la RAMQ.",
+        "en": "Too many requests were submitted in a short time (from this computer or for these "
+              "email addresses). Your request was not recorded: try again later or contact the "
+              "RAMQ.",
+    },
     "invalid_form": {
         "fr": "Le formulaire contient des erreurs.",
         "en": "The form contains errors.",

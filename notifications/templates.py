@@ -40,7 +40,8 @@ KINDS = (
 )
 # Optional context, with its default, per kind. Everything else a template uses is required.
 _DEFAULTS: dict[str, dict[str, Any]] = {
-    "authorization_request": {"corrected": False},
+    "authorization_request": {"corrected": False, "user_email": None},
+    "authorization_reminder": {"user_email": None},
     "temporary_password": {"valid_until": None},
     "username": {"valid_until": None},
     "request_cancelled": {"reason": None},
@@ -104,6 +105,8 @@ def request_context(req: Any) -> dict[str, Any]:
     return {
         "reference": req.reference,
         "user_name": full_name(req.user_first_name, req.user_last_name),
+        # Only the authorizer's emails show it: who asked, as typed in the request.
+        "user_email": req.user_email,
         "authorizer_name": full_name(req.authorizer_first_name, req.authorizer_last_name),
         "applications": list(req.applications),
         "organization": req.establishment_name,

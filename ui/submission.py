@@ -18,11 +18,20 @@ PREFIX = "sub"
 DONE = w.key(PREFIX, "__done__")
 
 
+def _client() -> str:
+    """Who submits, for the rate limits (kept only as a keyed hash). Streamlit gives no address
+    for a browser on this machine: those share one counter."""
+    try:
+        return st.context.ip_address or "localhost"
+    except Exception:  # noqa: BLE001 - no script context (never in a real session)
+        return "localhost"
+
+
 @guarded
 def _submit() -> None:
     data = w.collect_request(PREFIX)
     try:
-        submitted = submit_request(data, actor="formulaire", lang=lang())
+        submitted = submit_request(data, actor="formulaire", lang=lang(), client=_client())
     except ActionError as exc:
         w.set_errors(PREFIX, exc.errors)
         if not exc.errors:
