@@ -15,6 +15,16 @@ def _prefect_defaults() -> None:
     _os.environ.setdefault("PREFECT_HOME", str(settings.var_dir / "prefect"))
     _os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     _os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(settings.var_dir / "prefect" / "storage"))
+    # The Prefect server requires authentication: the setting, else the string `make run` keeps.
+    if "PREFECT_API_AUTH_STRING" not in _os.environ:
+        auth = settings.prefect_auth_string
+        if not auth:
+            try:
+                auth = (settings.var_dir / "prefect-auth").read_text().strip()
+            except OSError:
+                auth = ""
+        if auth:
+            _os.environ["PREFECT_API_AUTH_STRING"] = auth
 
 
 _prefect_defaults()

@@ -35,15 +35,44 @@ class DecisionInput(RunInput):
     decision_id: int
 
 
+MAX_IGNORED_RESUMES = 1000
+
+
 def wait_for_decision(task_id: int, key: str) -> tuple[int, str]:
-    """The (decision id, outcome) of a human task; suspends the run until there is one."""
-    found = _decision_of(task_id)
-    if found is None:
-        suspend_flow_run(wait_for_input=DecisionInput, key=key)
+    """The (decision id, outcome) of a human task; suspends the run until there is one.
+
+    The database decides, not the resume: anyone who reaches the Prefect API can resume a run
+    with any input, so a resume that does not come with a stored decision of this task is
+    ignored (recorded) and the run suspends again. Prefect answers a suspension key it has
+    already seen with that key's old input, so each new wait takes the next key
+    (``authorizer-1``, ``authorizer-1.2``, …); on replay the old keys answer at once."""
+    for attempt in range(1, MAX_IGNORED_RESUMES + 1):
         found = _decision_of(task_id)
-        if found is None:  # a resume always follows a stored decision
-            raise RuntimeError(f"resumed without a decision for task {task_id}")
-    return found
+        if found is not None:
+            return found
+        this_key = key if attempt == 1 else f"{key}.{attempt}"
+        given = suspend_flow_run(wait_for_input=DecisionInput, key=this_key)
+        found = _decision_of(task_id)
+        if found is not None:
+            return found
+        _ignored_resume(task_id, this_key, getattr(given, "decision_id", None))
+    raise RuntimeError(f"too many resumes without a decision for task {task_id}")
+
+
+def _ignored_resume(task_id: int, key: str, decision_id: int | None) -> None:
+    """Records, once per suspension key, a resume that carried no decision of this task."""
+    from models.security import record_refusal
+    from models.tables import HumanTask, SecurityEvent
+
+    with session_scope() as s:
+        task = s.get(HumanTask, task_id)
+        request_id = task.request_id if task else None
+        seen = s.exec(select(SecurityEvent.id).where(
+            SecurityEvent.kind == "resume", SecurityEvent.request_id == request_id,
+            SecurityEvent.actor == key)).first()
+    if seen is None:
+        record_refusal("resume", "no_stored_decision", request_id=request_id, actor=key,
+                       task_id=task_id, decision_id=decision_id if isinstance(decision_id, int) else None)
 
 
 def _decision_of(task_id: int) -> tuple[int, str] | None:

@@ -294,6 +294,19 @@ def run() -> None:
                       smtp_port=settings.smtp_port, ui_port=settings.ui_port))
 
 
+@app.command("prefect-setup")
+def prefect_setup() -> None:
+    """Préparer le serveur Prefect (mise à l'échelle) : automatisation qui marque Crashed une
+    exécution sans battement de cœur, pour que le balayeur la relance."""
+    from flows.recovery import ensure_zombie_automation
+
+    try:
+        automation_id = ensure_zombie_automation()
+    except Exception as exc:
+        _fail(EXIT_FAILURE, _t("failure", "fr", kind=type(exc).__name__))
+    typer.echo(f"Automatisation prête : {automation_id}")
+
+
 @app.command()
 def sweep() -> None:
     """Passer le balayeur une fois : rappels, échéances, reprises en attente."""

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from prefect import serve
 
+import logging
+
 from flows.access_request import access_request
+from flows.recovery import ensure_zombie_automation
 from flows.sweeper import sweeper_flow
 from models.settings import get_settings
-
-SWEEP_EVERY_SECONDS = 60
 
 
 def deployment_suffix() -> str:
@@ -22,9 +23,13 @@ def main() -> None:
     # The deployment's own name comes from the settings, so that two stacks sharing one Prefect
     # server (tests, staging) never pick up each other's runs.
     name = deployment_suffix()
+    try:
+        ensure_zombie_automation()  # a run whose process dies is marked Crashed, then restarted
+    except Exception as exc:  # noqa: BLE001 - the sweeper still catches Pending runs; retried at next start
+        logging.getLogger("ramq.serve").warning("zombie automation not created (%s)", type(exc).__name__)
     serve(
         access_request.to_deployment(name=name),
-        sweeper_flow.to_deployment(name=name, interval=SWEEP_EVERY_SECONDS),
+        sweeper_flow.to_deployment(name=name, interval=get_settings().sweep_every_seconds),
         print_starting_message=True,
     )
 

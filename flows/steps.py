@@ -8,6 +8,7 @@ acting, so a retry or a replay after a resume never does anything twice.
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date, timedelta
 
 from prefect import task
@@ -37,8 +38,13 @@ from notifications import outbox
 from notifications.links import link_url, make_link_token
 from notifications.templates import compose, request_context
 
+log = logging.getLogger("ramq.flow")
+
 SYSTEM = "système"
-RETRY = dict(retries=4, retry_delay_seconds=[1, 5, 15, 60])
+# A step that cannot reach the database or the SMTP server waits it out: these retries span
+# more than an hour (1 s … 15 min). Past that the run fails and the sweeper starts it again.
+RETRY_DELAYS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 900, 900]
+RETRY = dict(retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS)
 
 
 class DeliveryError(RuntimeError):
@@ -115,11 +121,17 @@ def record_submission(request_id: int, flow_run_id: str) -> int:
     return request_id
 
 
-@task(persist_result=True, **RETRY)
+@task(persist_result=True, retries=2, retry_delay_seconds=[1, 5])
 def deliver_emails(request_id: int, step: str) -> int:
-    """Sends what the outbox holds for this request and is not sent yet (never twice)."""
+    """Sends what the outbox holds for this request and is not sent yet (never twice).
+
+    An SMTP outage delays emails, never the request: what cannot be sent now stays in the
+    outbox, and the sweeper sends it (with backoff) once the server answers again."""
     try:
         sent = asyncio.run(outbox.send_pending(request_id=request_id))
+    except outbox.OutboxError:
+        log.warning("emails of request %s left to the sweeper (%s)", request_id, step)
+        return -1
     except Exception:
         raise DeliveryError(f"email delivery failed for request {request_id} ({step})") from None
     return len(sent)
@@ -214,6 +226,7 @@ def issue_credentials(request_id: int) -> int:
                               request_id=request_id, password_hash="")
         account.password_hash = hash_password(password)
         account.must_change_password = True
+        account.temp_password_expires_at = utcnow() + timedelta(days=get_settings().temp_password_days)
         account.valid_from = section4.valid_from
         account.valid_until = section4.valid_until
         s.add(account)

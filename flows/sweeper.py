@@ -1,29 +1,39 @@
 """The scheduled sweeper: what no person triggers but must still happen.
 
 - start the flow run of a request stored while Prefect was unreachable;
+- bring back every open request whose run died (Failed, Crashed, Cancelled, or Pending after
+  its runner died): the same run is started again and replays from the database's state;
+  after too many restarts without progress the request is flagged and managers are told;
 - retry a resume that did not go through (a stored decision is never lost);
+- send the emails an SMTP outage held back (with backoff);
 - remind an authorizer who has not answered;
 - expire a request whose authorizer or correction step passed its deadline.
 RAMQ queue tasks never expire: they show as overdue in the queue instead.
+
+Two sweepers may run at once (the scheduled one and `ramq-access sweep`): every action is
+claimed in the database first, so each happens once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from prefect import flow
-from sqlalchemy import true
+from sqlalchemy import func, or_, true, update
 from sqlmodel import select
 
-from flows import api
+from flows import api, recovery
 from flows.steps import SYSTEM, enqueue_authorization_request
 from models.db import session_scope
 from models.settings import get_settings
 from models.tables import (
     FINAL_STATUSES,
     AccessRequest,
+    Account,
+    AccountKind,
     AuditEvent,
     Decision,
     HumanTask,
@@ -32,42 +42,170 @@ from models.tables import (
     utcnow,
 )
 from notifications import outbox
+from notifications.templates import compose
+
+LOG = logging.getLogger("ramq.sweeper")
 
 EXPIRING_KINDS = (TaskKind.authorizer.value, TaskKind.correction.value)
+# A start or restart claimed by a sweeper is left to it this long before another may retry.
+CLAIM_WINDOW = timedelta(seconds=60)
+RECOVERY_EVENTS = ("run_restarted", "recovery_abandoned")
 
 
 @dataclass
 class SweepReport:
     started: list[int] = field(default_factory=list)
+    restarted: list[int] = field(default_factory=list)
+    flagged: list[int] = field(default_factory=list)
     resumed: list[int] = field(default_factory=list)
+    emailed: list[int] = field(default_factory=list)
     reminded: list[int] = field(default_factory=list)
     expired: list[int] = field(default_factory=list)
 
 
 def sweep(now: datetime | None = None, *, grace_seconds: float = 30.0,
           request_ids: list[int] | None = None) -> SweepReport:
-    """One pass over every request, or only over ``request_ids`` (one request's deadlines)."""
+    """One pass over every request, or only over ``request_ids`` (one request's deadlines).
+    Each part goes on when another fails (Prefect down still lets emails and deadlines run)."""
     now = now or utcnow()
     report = SweepReport()
     grace = now - timedelta(seconds=grace_seconds)
-    final = [s.value for s in FINAL_STATUSES]
+    parts = (
+        ("started", lambda: _start_unstarted(now, grace, request_ids)),
+        ("restarted", lambda: _recover_dead_runs(now, request_ids, report)),
+        ("resumed", lambda: _retry_resumes(grace, request_ids)),
+        ("emailed", lambda: _deliver_held_emails(request_ids)),
+        ("reminded", lambda: _send_reminders(now, request_ids)),
+        ("expired", lambda: _expire_overdue(now, request_ids)),
+    )
+    for name, part in parts:
+        try:
+            getattr(report, name).extend(part() or [])
+        except Exception as exc:  # noqa: BLE001 - the next pass retries; no data in the log
+            LOG.warning("sweep: %s not done this pass (%s)", name, type(exc).__name__)
+    return report
 
+
+def _open(request_ids: list[int] | None):
+    return (AccessRequest.status.not_in([st.value for st in FINAL_STATUSES]),
+            _among(AccessRequest.id, request_ids))
+
+
+def _claim_run(request_id: int, now: datetime, **values) -> bool:
+    """Takes the right to start or restart this request's run (one sweeper wins)."""
+    with session_scope() as s:
+        won = s.execute(update(AccessRequest).where(
+            AccessRequest.id == request_id, AccessRequest.run_stuck_at.is_(None),
+            or_(AccessRequest.run_start_claimed_at.is_(None),
+                AccessRequest.run_start_claimed_at < now - CLAIM_WINDOW),
+        ).values(run_start_claimed_at=now, **values))
+        return won.rowcount == 1
+
+
+def _start_unstarted(now: datetime, grace: datetime, request_ids: list[int] | None) -> list[int]:
     with session_scope() as s:
         unstarted = s.exec(select(AccessRequest.id).where(
             AccessRequest.flow_run_id.is_(None), AccessRequest.created_at < grace,
-            AccessRequest.status.not_in(final), _among(AccessRequest.id, request_ids))).all()
+            *_open(request_ids))).all()
+    started = []
+    for request_id in unstarted:
+        if _claim_run(request_id, now) and api.start_flow(request_id):
+            started.append(request_id)
+    return started
+
+
+def _recover_dead_runs(now: datetime, request_ids: list[int] | None, report: SweepReport) -> list[int]:
+    with session_scope() as s:
+        runs = dict(s.exec(select(AccessRequest.id, AccessRequest.flow_run_id).where(
+            AccessRequest.flow_run_id.is_not(None), AccessRequest.run_stuck_at.is_(None),
+            *_open(request_ids))).all())
+    if not runs:
+        return []
+    states = recovery.read_run_states(list(runs.values()))
+    restarted = []
+    for request_id, run_id in runs.items():
+        state = states.get(run_id)
+        if state is None:
+            continue
+        if recovery.pending_too_long(state, now):
+            recovery.mark_crashed(run_id, "pending too long: its runner died before starting it")
+        elif state.state_type not in recovery.DEAD_STATES:
+            continue
+        outcome = _restart(request_id, run_id, state.state_type, now)
+        if outcome == "restarted":
+            restarted.append(request_id)
+        elif outcome == "flagged":
+            report.flagged.append(request_id)
+    return restarted
+
+
+def _restart(request_id: int, run_id: str, state: str, now: datetime) -> str | None:
+    """Starts a dead run again, or flags the request after too many restarts without progress
+    (progress: any audit event other than the recovery's own since the last restart)."""
+    settings = get_settings()
+    with session_scope() as s:
+        req = s.get(AccessRequest, request_id)
+        mark = s.exec(select(func.max(AuditEvent.id)).where(
+            AuditEvent.request_id == request_id, AuditEvent.event.not_in(RECOVERY_EVENTS))).one()
+        progressed = req.run_progress_mark is None or (mark or 0) > req.run_progress_mark
+        restarts = 1 if progressed else req.run_restarts + 1
+    if not _claim_run(request_id, now, run_restarts=restarts, run_progress_mark=mark or 0):
+        return None  # another sweeper has it
+    if restarts > settings.max_restarts_without_progress:
+        _flag_stuck(request_id, run_id, state, restarts - 1, now)
+        return "flagged"
+    with session_scope() as s:
+        s.add(AuditEvent(request_id=request_id, actor=SYSTEM, event="run_restarted",
+                         detail={"flow_run_id": run_id, "state": state, "restarts": restarts}))
+    return "restarted" if recovery.restart_run(run_id) else None
+
+
+def _flag_stuck(request_id: int, run_id: str, state: str, restarts: int, now: datetime) -> None:
+    """Restarting did not help: stop, flag the request for the managers' page, email managers."""
+    with session_scope() as s:
+        s.execute(update(AccessRequest).where(AccessRequest.id == request_id)
+                  .values(run_stuck_at=now))
+        req = s.get(AccessRequest, request_id)
+        s.add(AuditEvent(request_id=request_id, actor=SYSTEM, event="recovery_abandoned",
+                         detail={"flow_run_id": run_id, "state": state, "restarts": restarts}))
+        managers = s.exec(select(Account).where(
+            Account.kind == AccountKind.staff.value, Account.role.in_(("manager", "operator")),
+            Account.disabled == False, Account.email.is_not(None))).all()  # noqa: E712
+        flagged_round = s.exec(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.request_id == request_id, AuditEvent.event == "recovery_abandoned")).one()
+        for manager in managers:
+            message = compose("request_stuck", lang="fr", reference=req.reference, restarts=restarts,
+                              state=state, manager_url=f"{settings_base_url()}/suivi")
+            outbox.enqueue(s, request_id=request_id, kind="request_stuck", round=int(flagged_round),
+                           recipient_role=f"manager-{manager.id}", recipient=manager.email,
+                           message=message, lang="fr")
+
+
+def settings_base_url() -> str:
+    return get_settings().base_url.rstrip("/")
+
+
+def _retry_resumes(grace: datetime, request_ids: list[int] | None) -> list[int]:
+    with session_scope() as s:
         stuck = s.exec(select(Decision.id).where(Decision.resumed_at.is_(None), Decision.created_at < grace,
                                                  _among(Decision.request_id, request_ids))).all()
-    for request_id in unstarted:
-        if api.start_flow(request_id):
-            report.started.append(request_id)
-    for decision_id in stuck:
-        if api.resume(decision_id, wait_seconds=0):
-            report.resumed.append(decision_id)
+    return [decision_id for decision_id in stuck if api.resume(decision_id, wait_seconds=0)]
 
-    report.reminded = _send_reminders(now, request_ids)
-    report.expired = _expire_overdue(now, request_ids)
-    return report
+
+def _deliver_held_emails(request_ids: list[int] | None) -> list[int]:
+    """Emails an SMTP outage held back, each once its backoff has passed."""
+    if request_ids is None:
+        sent = _send_due(None)
+    else:
+        sent = [row for rid in request_ids for row in _send_due(rid)]
+    return sorted({row.request_id for row in sent})
+
+
+def _send_due(request_id: int | None) -> list:
+    try:
+        return asyncio.run(outbox.send_pending(request_id=request_id, due_only=True, limit=500))
+    except outbox.OutboxError:
+        return []  # still failing: the rows wait their next backoff
 
 
 def _among(column, request_ids: list[int] | None):
@@ -84,15 +222,20 @@ def _send_reminders(now: datetime, request_ids: list[int] | None) -> list[int]:
             HumanTask.reminded_at.is_(None), HumanTask.created_at < threshold,
             HumanTask.due_at > now, _among(HumanTask.request_id, request_ids))).all()
         for task in tasks:
+            won = s.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.reminded_at.is_(None))
+                            .values(reminded_at=now))
+            if won.rowcount != 1:
+                continue  # another sweeper reminded this one
             req = s.get(AccessRequest, task.request_id)
             enqueue_authorization_request(s, req, task, kind="authorization_reminder")
-            task.reminded_at = now
-            s.add(task)
             s.add(AuditEvent(request_id=req.id, actor=SYSTEM, event="authorizer_reminded",
                              detail={"task_id": task.id}))
             reminded.append(req.id)
     for request_id in reminded:
-        asyncio.run(outbox.send_pending(request_id=request_id))
+        try:
+            asyncio.run(outbox.send_pending(request_id=request_id))
+        except outbox.OutboxError:
+            pass  # held back: a later pass sends it
     return reminded
 
 
@@ -119,3 +262,7 @@ def _expire_overdue(now: datetime, request_ids: list[int] | None) -> list[int]:
 def sweeper_flow() -> dict:
     report = sweep()
     return {k: len(v) for k, v in report.__dict__.items()}
+
+
+if __name__ == "__main__":
+    print(sweeper_flow.fn())

@@ -35,9 +35,20 @@ log = logging.getLogger(__name__)
 
 SENDING = "sending"  # claimed by a sender; the SMTP conversation is in progress
 _SENDABLE = (EmailStatus.pending.value, EmailStatus.failed.value)
-# A sender that died mid-conversation leaves its row "sending"; after this long another may
-# take it. (At-least-once: if the dead sender's message did go out, it goes out twice.)
-STALE_CLAIM = timedelta(minutes=10)
+# Retries of the sweeper after a failed send: 30 s, 1 min, 2 min… at most every 30 minutes.
+RETRY_BACKOFF_MAX = timedelta(minutes=30)
+
+
+def stale_claim() -> timedelta:
+    """How long a row may stay "sending" before another sender takes it: a live sender has
+    finished or given up by then (every SMTP step has the settings' timeout), so a row older
+    than this was left by a sender that died. (At-least-once for that narrow window: if the
+    dead sender's message did go out, it goes out twice.)"""
+    return timedelta(seconds=max(30.0, 3 * get_settings().smtp_timeout_seconds))
+
+
+def retry_backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=30) * (2 ** max(0, attempts - 1)), RETRY_BACKOFF_MAX)
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 T = TypeVar("T")
@@ -172,9 +183,23 @@ def _describe(exc: BaseException, *, with_text: bool = True) -> str:
 
 def _claimable():
     """Pending or failed rows, and rows a crashed sender left "sending" for too long."""
-    stale = datetime.now(timezone.utc) - STALE_CLAIM
+    stale = datetime.now(timezone.utc) - stale_claim()
     return or_(OutboxEmail.status.in_(_SENDABLE),
                and_(OutboxEmail.status == SENDING, OutboxEmail.claimed_at < stale))
+
+
+def _due(now: datetime):
+    """Claimable rows whose backoff has passed (the sweeper's retries during an outage)."""
+    stale = now - stale_claim()
+    conditions = [OutboxEmail.status == EmailStatus.pending.value,
+                  and_(OutboxEmail.status == SENDING, OutboxEmail.claimed_at < stale)]
+    for attempts in range(1, 8):
+        conditions.append(and_(OutboxEmail.status == EmailStatus.failed.value,
+                               OutboxEmail.attempts == attempts,
+                               OutboxEmail.claimed_at < now - retry_backoff(attempts)))
+    conditions.append(and_(OutboxEmail.status == EmailStatus.failed.value, OutboxEmail.attempts >= 8,
+                           OutboxEmail.claimed_at < now - RETRY_BACKOFF_MAX))
+    return or_(*conditions)
 
 
 def _claim(row_id: int, session_factory: SessionFactory) -> OutboxEmail | None:
@@ -214,15 +239,18 @@ def _finish(
 
 async def send_pending(
     *, request_id: int | None = None, keys: list[str] | None = None,
-    session_factory: SessionFactory = session_scope,
+    session_factory: SessionFactory = session_scope, due_only: bool = False, limit: int | None = None,
 ) -> list[OutboxEmail]:
     """Send every pending or failed email (of one request, or with these keys; all if
     neither). Returns the rows this call sent; raises :class:`OutboxError` after trying all
-    of them if any failed, so a task retry sends the rest."""
+    of them if any failed, so a task retry sends the rest. ``due_only``: failed rows wait
+    their backoff (the sweeper's pass during an SMTP outage)."""
     stmt = select(OutboxEmail.id).where(
-        _claimable(),
+        _due(datetime.now(timezone.utc)) if due_only else _claimable(),
         OutboxEmail.body_text.is_not(None),  # the password email is never sent from the DB
     ).order_by(OutboxEmail.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     if request_id is not None:
         stmt = stmt.where(OutboxEmail.request_id == request_id)
     if keys is not None:

@@ -37,6 +37,7 @@ KINDS = (
     "username",
     "request_expired",
     "request_cancelled",
+    "request_stuck",  # to managers: restarting a request's run did not help
 )
 # Optional context, with its default, per kind. Everything else a template uses is required.
 _DEFAULTS: dict[str, dict[str, Any]] = {

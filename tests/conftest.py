@@ -16,7 +16,11 @@ from flows.stack import Stack, free_port  # noqa: E402  (imports no Prefect)
 
 PREFECT_HOME = Path(tempfile.mkdtemp(prefix="ramq-test-prefect-"))
 PREFECT_PORT = free_port()
+# The test server requires authentication like `make run`'s: every client must carry it.
+PREFECT_AUTH = f"ramq-test:{uuid.uuid4().hex}"
 os.environ.update({
+    "PREFECT_API_AUTH_STRING": PREFECT_AUTH,
+    "PREFECT_SERVER_API_AUTH_STRING": PREFECT_AUTH,
     "PREFECT_HOME": str(PREFECT_HOME),
     "PREFECT_API_URL": f"http://127.0.0.1:{PREFECT_PORT}/api",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

@@ -322,7 +322,7 @@ def test_a_row_left_sending_by_a_dead_sender_is_sent_later(make_request, smtp_se
     from sqlalchemy import update
 
     from models.tables import utcnow
-    from notifications.outbox import SENDING, STALE_CLAIM
+    from notifications.outbox import SENDING, stale_claim
 
     rid = make_request()
     row = _enqueue(rid)
@@ -333,7 +333,7 @@ def test_a_row_left_sending_by_a_dead_sender_is_sent_later(make_request, smtp_se
     assert smtp_server.messages == []
     with session_scope() as s:
         s.exec(update(OutboxEmail).where(OutboxEmail.id == row.id)
-               .values(claimed_at=utcnow() - STALE_CLAIM - timedelta(seconds=1)))
+               .values(claimed_at=utcnow() - stale_claim() - timedelta(seconds=1)))
     sent = asyncio.run(send_pending(request_id=rid))
     assert [r.key for r in sent] == [row.key] and _row(row.key).status == "sent"
     assert len(smtp_server.wait_for(1)) == 1

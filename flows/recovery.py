@@ -1,0 +1,152 @@
+"""Prefect's side of "no open request without a live run".
+
+- A run whose process died while ``Running`` stops sending heartbeats; the zombie automation
+  (created by `make run` and by `ramq-access prefect-setup` for the scale-out set-up) marks it
+  ``Crashed``.
+- A run left ``Pending`` by a runner that died before starting it is marked ``Crashed`` by
+  the sweeper once it has been pending too long.
+- The sweeper then starts every ``Failed``, ``Crashed`` or ``Cancelled`` run of a request that
+  is not closed again (same run, rescheduled): the steps are idempotent and the earlier ones
+  come back cached, so the replay repeats nothing.
+
+Only identifiers cross to Prefect here. The application database decides which requests are
+open; Prefect only says how their runs are doing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from uuid import UUID
+
+from models.settings import get_settings
+
+LOG = logging.getLogger("ramq.recovery")
+
+ZOMBIE_AUTOMATION = "ramq-access: runs sans battement → Crashed"
+DEAD_STATES = ("FAILED", "CRASHED", "CANCELLED")
+RESTART_STATE_NAME = "AwaitingRestart"
+
+
+@dataclass(frozen=True)
+class RunState:
+    flow_run_id: str
+    state_type: str  # SCHEDULED, PENDING, RUNNING, PAUSED, COMPLETED, FAILED, CRASHED, CANCELLED…
+    state_name: str
+    since: datetime | None  # when the run entered this state
+
+
+def read_run_states(flow_run_ids: list[str], *, batch: int = 200) -> dict[str, RunState]:
+    """The current state of each of these runs (unknown ids are left out)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    states: dict[str, RunState] = {}
+    ids = [UUID(i) for i in dict.fromkeys(flow_run_ids) if i]
+    with get_client(sync_client=True) as client:
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=chunk)),
+                                         limit=len(chunk))
+            for run in runs:
+                if run.state is None:
+                    continue
+                states[str(run.id)] = RunState(str(run.id), run.state.type.value, run.state.name or "",
+                                               run.state.timestamp)
+    return states
+
+
+def restart_run(flow_run_id: str) -> bool:
+    """Schedules a dead run to run again now (its runner or worker picks it up); True if
+    Prefect took it. Forced, since Prefect does not move a run out of a final state by itself."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.responses import SetStateStatus
+    from prefect.states import Scheduled
+
+    with get_client(sync_client=True) as client:
+        answer = client.set_flow_run_state(UUID(flow_run_id), Scheduled(name=RESTART_STATE_NAME),
+                                           force=True)
+    return answer.status == SetStateStatus.ACCEPT
+
+
+def mark_crashed(flow_run_id: str, message: str) -> bool:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.responses import SetStateStatus
+    from prefect.states import Crashed
+
+    with get_client(sync_client=True) as client:
+        answer = client.set_flow_run_state(UUID(flow_run_id), Crashed(message=message), force=True)
+    return answer.status == SetStateStatus.ACCEPT
+
+
+def pending_too_long(state: RunState, now: datetime | None = None) -> bool:
+    now = now or datetime.now(timezone.utc)
+    return (state.state_type == "PENDING" and state.since is not None
+            and now - state.since > timedelta(seconds=get_settings().pending_stuck_seconds))
+
+
+def crash_orphans(deployment_name: str) -> list[str]:
+    """Marks ``Crashed`` every Pending or Running run of a deployment whose only runner has
+    died (the embedded stack, which knows it: it saw the process end and killed its group).
+    The sweeper restarts them at its next pass instead of waiting for the heartbeats."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    name = deployment_name.split("/", 1)[-1]
+    crashed: list[str] = []
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+                type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING]))),
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[name])),
+            limit=500)
+    for run in runs:
+        if mark_crashed(str(run.id), "the runner serving this run died"):
+            crashed.append(str(run.id))
+    return crashed
+
+
+def ensure_zombie_automation() -> str:
+    """Creates (or re-creates with the current settings) the automation that marks a run
+    ``Crashed`` when its heartbeats stop (Prefect's documented zombie detection). Any event
+    of the run counts as a sign of life, so a run that suspends (and stops beating, since its
+    process ends) is never taken for a zombie."""
+    from prefect.automations import Automation
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+
+    within = timedelta(seconds=get_settings().zombie_after_seconds)
+    automation = Automation(
+        name=ZOMBIE_AUTOMATION,
+        description="Une exécution qui ne donne plus signe de vie est marquée Crashed; "
+                    "le balayeur de ramq-access la relance.",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={"prefect.flow-run.*"},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=within,
+        ),
+        actions=[ChangeFlowRunState(state=StateType.CRASHED,
+                                    message="Flow run marked as crashed: its heartbeats stopped.")],
+    )
+    with get_client(sync_client=True) as client:
+        for existing in client.read_automations_by_name(ZOMBIE_AUTOMATION):
+            trigger = existing.trigger
+            if getattr(trigger, "within", None) == within and existing.enabled:
+                return str(existing.id)
+            client.delete_automation(existing.id)
+    return str(automation.create().id)
