@@ -106,6 +106,32 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "La date doit être au format AAAA-MM-JJ et ne peut pas être dans le futur.",
         "en": "The date must use the YYYY-MM-DD format and cannot be in the future.",
     },
+    "confusable_email": {
+        "fr": "L'adresse électronique mélange des alphabets (p. ex. une lettre cyrillique parmi "
+              "des lettres latines) : elle imite peut-être une autre adresse. Inscrivez l'adresse "
+              "au clavier, sans la copier-coller.",
+        "en": "The email address mixes alphabets (e.g. a Cyrillic letter among Latin ones): it "
+              "may imitate another address. Type the address instead of pasting it.",
+    },
+    "link_not_allowed": {
+        "fr": "Les liens, adresses Web et adresses électroniques ne sont pas permis dans ce "
+              "champ (p. ex. « www. », « http:// », « exemple.com », « nom@exemple.ca »).",
+        "en": "Links, web addresses and email addresses are not allowed in this field (e.g. "
+              "\"www.\", \"http://\", \"example.com\", \"name@example.ca\").",
+    },
+    "invisible_character": {
+        "fr": "Ce texte contient un caractère invisible ou de mise en forme (p. ex. espace sans "
+              "chasse, marque de sens d'écriture, trait d'union conditionnel). Retapez-le au "
+              "clavier, sans le copier-coller.",
+        "en": "This text contains an invisible or formatting character (e.g. zero-width space, "
+              "text-direction mark, soft hyphen). Type it again instead of pasting it.",
+    },
+    "confusable_text": {
+        "fr": "Un mot de ce texte mélange des alphabets (p. ex. une lettre cyrillique parmi des "
+              "lettres latines). Retapez-le au clavier, sans le copier-coller.",
+        "en": "A word of this text mixes alphabets (e.g. a Cyrillic letter among Latin ones). "
+              "Type it again instead of pasting it.",
+    },
     "too_long": {
         "fr": "Ce texte est trop long ({max} caractères au maximum).",
         "en": "This text is too long ({max} characters at most).",

@@ -13,7 +13,6 @@ import binascii
 import io
 import re
 import unicodedata
-import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -37,6 +36,7 @@ from models.canonical import (
 from models.messages import message
 
 SHARED_MAILBOXES_FILE = Path(__file__).resolve().parent / "data" / "shared_mailboxes.txt"
+LINK_TLDS_FILE = Path(__file__).resolve().parent / "data" / "link_tlds.txt"
 
 MAX_SIGNATURE_BYTES = 1024 * 1024  # 1 MiB decoded
 MAX_SIGNATURE_SIDE = 10_000  # pixels
@@ -162,10 +162,13 @@ def normalize_establishment_number(value: object) -> str | None:
 
 
 def normalize_email(value: object) -> str | None:
-    """A valid address, lowercase; None when it is not an address."""
+    """A valid address, NFKC-normalized and lowercase; None when it is not an address.
+
+    NFKC first: a fullwidth or otherwise "compatible" letter (``ｍ``, ``ﬁ``) is the letter it
+    stands for, so the same mailbox cannot be spelled two ways (``emails_must_differ``)."""
     if not isinstance(value, str):
         return None
-    value = value.strip().lower()
+    value = unicodedata.normalize("NFKC", value.strip()).lower()
     if not value or len(value) > 320:
         return None
     try:
@@ -177,9 +180,11 @@ def normalize_email(value: object) -> str | None:
 
 
 def fold(text: str) -> str:
-    """Case- and accent-insensitive form (``Réception`` → ``reception``)."""
+    """Case-, accent- and width-insensitive form (``Réception`` → ``reception``), without the
+    invisible characters (a zero-width space does not make another name)."""
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return "".join(c for c in decomposed
+                   if not unicodedata.combining(c) and not _is_invisible(c)).casefold()
 
 
 def _tokens(local_part: str) -> list[str]:
@@ -217,10 +222,107 @@ def is_shared_mailbox(email: str) -> bool:
 
 
 def mailbox_key(email: str) -> str:
-    """The mailbox an address reaches: case and ``+tag`` ignored."""
-    local, _, domain = email.rpartition("@")
+    """The mailbox an address reaches: compatibility forms (NFKC), case and ``+tag`` ignored."""
+    local, _, domain = unicodedata.normalize("NFKC", email).rpartition("@")
     return f"{local.split('+', 1)[0].casefold()}@{domain.casefold()}"
 
+
+
+# --------------------------------------------------------------------------------------------
+# Invisible characters, look-alike scripts and links (what a form must not carry)
+
+# Default_Ignorable_Code_Point (Unicode DerivedCoreProperties) outside category Cf: characters
+# that render as nothing. Category Cf (bidi controls, zero-width, soft hyphen...) is read from
+# unicodedata.
+_INVISIBLE_RANGES = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0xE0000, 0xE0FFF),
+)
+
+
+def _is_invisible(char: str) -> bool:
+    if unicodedata.category(char) == "Cf":
+        return True
+    code = ord(char)
+    return any(low <= code <= high for low, high in _INVISIBLE_RANGES)
+
+
+def has_invisible(text: str) -> bool:
+    """Format characters (bidi overrides, zero-width...) and other default-ignorable ones:
+    they make a text print differently from what it is."""
+    return any(_is_invisible(c) for c in text)
+
+
+# Mixes that real writing uses (UTS #39 "highly restrictive"); any other mix is a look-alike.
+_SCRIPT_MIXES = (
+    frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "HAN", "BOPOMOFO"}),
+    frozenset({"LATIN", "HAN", "HANGUL"}),
+)
+_NEUTRAL_SCRIPTS = frozenset({"COMMON", "INHERITED"})
+
+
+def _scripts(text: str) -> frozenset[str]:
+    from confusable_homoglyphs import categories
+
+    return frozenset(categories.unique_aliases(text)) - _NEUTRAL_SCRIPTS
+
+
+def mixes_scripts(text: str) -> bool:
+    """True when ``text`` mixes writing systems the way look-alikes do (``exаmple`` with a
+    Cyrillic ``а``); digits and punctuation belong to every script."""
+    scripts = _scripts(text)
+    return len(scripts) > 1 and not any(scripts <= mix for mix in _SCRIPT_MIXES)
+
+
+def is_confusable_email(email: str) -> bool:
+    """A (normalized) address whose local part or domain mixes scripts: within a label
+    (``cisss.exаmple.qc.ca``), or across labels (``сisss.example.qc.ca``, a Cyrillic label
+    next to Latin ones)."""
+    local, _, domain = email.rpartition("@")
+    if mixes_scripts(local):
+        return True
+    labels = [label for label in domain.split(".") if label]
+    if any(mixes_scripts(label) for label in labels):
+        return True
+    return mixes_scripts(" ".join(labels))
+
+
+@lru_cache(maxsize=1)
+def _link_tlds() -> frozenset[str]:
+    words: set[str] = set()
+    for line in LINK_TLDS_FILE.read_text(encoding="utf-8").splitlines():
+        words.update(line.split("#", 1)[0].split())
+    return frozenset(w.lower() for w in words)
+
+
+# Degrees whose dotted abbreviation ends like a country code (Seychelles, Palestine).
+_DOTTED_ABBREVIATIONS = frozenset({"b.sc", "m.sc", "d.sc", "b.ps", "m.ps", "d.ps"})
+_SCHEME = re.compile(r"(?:://|\b(?:mailto|javascript|vbscript|data):\S)", re.IGNORECASE)
+_WWW = re.compile(r"(?<!\w)www\d{0,3}\.\w", re.IGNORECASE)
+_IPV4 = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])")
+# label.label[.label...]: letters, digits and inner hyphens (IDN letters too)
+_DOMAIN = re.compile(r"(?<![\w.-])((?:[^\W_](?:[\w-]*[^\W_])?\.)+)([^\W\d_]{2,63}|xn--[\w-]+)"
+                     r"(?![\w-]|\.[^\W_])")
+
+
+def looks_like_link(text: str) -> bool:
+    """True for texts that mail clients would turn into links or addresses: ``http(s)://``,
+    ``www.``, an at sign (``x@y.z``, ``x @ y``), an IP address or a domain (``evil.example.com``,
+    ``bit.ly/x``). Initials, ``C.P. 123``, ``St-Jean``, ``M.Sc.`` and the like are not links.
+    Checked after NFKC, with the ideographic full stop as a dot (browsers read it so)."""
+    text = unicodedata.normalize("NFKC", text).replace("\u3002", ".")
+    if _SCHEME.search(text) or _WWW.search(text) or "@" in text or _IPV4.search(text):
+        return True
+    for match in _DOMAIN.finditer(text):
+        tld = match.group(2).lower()
+        if match.group(0).lower() in _DOTTED_ABBREVIATIONS:
+            continue
+        if tld.startswith("xn--"):
+            return True
+        if tld in _link_tlds():
+            return True
+    return False
 
 def _b64decode(value: object) -> tuple[str, bytes] | None:
     """(canonical base64, bytes) of a non-empty base64 text of at most 1 MiB decoded."""
@@ -241,8 +343,23 @@ def _b64decode(value: object) -> tuple[str, bytes] | None:
     return base64.b64encode(raw).decode("ascii"), raw
 
 
+def _header_size(raw: bytes, fmt: str) -> tuple[int, int]:
+    """The size a PNG/JPEG header declares, read without decoding and without Pillow's
+    decompression-bomb check (which warns through the process-wide ``warnings`` machinery)."""
+    from PIL import JpegImagePlugin, PngImagePlugin
+
+    plugin = PngImagePlugin.PngImageFile if fmt == "PNG" else JpegImagePlugin.JpegImageFile
+    with plugin(io.BytesIO(raw)) as img:
+        return img.size
+
+
 def _is_image(raw: bytes) -> bool:
-    """A PNG or JPEG that Pillow can decode, of a sane size."""
+    """A PNG or JPEG that Pillow can decode, of a sane size.
+
+    The declared size is checked against our own limits *before* ``Image.open``: our pixel
+    limit is below Pillow's warning threshold, so a decompression bomb is refused here and
+    Pillow never warns. Nothing touches the ``warnings`` filters: they are process-global and
+    validations run side by side in threads (Streamlit sessions)."""
     if raw.startswith(_PNG_MAGIC):
         fmt = "PNG"
     elif raw.startswith(_JPEG_MAGIC):
@@ -252,19 +369,19 @@ def _is_image(raw: bytes) -> bool:
     try:
         from PIL import Image
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # a decompression bomb warning is a refusal
-            with Image.open(io.BytesIO(raw), formats=[fmt]) as img:
-                width, height = img.size
-                if not (0 < width <= MAX_SIGNATURE_SIDE and 0 < height <= MAX_SIGNATURE_SIDE):
-                    return False
-                if width * height > MAX_SIGNATURE_PIXELS:
-                    return False
-                img.verify()
-            with Image.open(io.BytesIO(raw), formats=[fmt]) as img:
-                if fmt == "JPEG":
-                    img.draft("L", (max(1, width // 8), max(1, height // 8)))
-                img.load()
+        width, height = _header_size(raw, fmt)
+        if not (0 < width <= MAX_SIGNATURE_SIDE and 0 < height <= MAX_SIGNATURE_SIDE):
+            return False
+        if width * height > MAX_SIGNATURE_PIXELS:
+            return False
+        with Image.open(io.BytesIO(raw), formats=[fmt]) as img:
+            if img.size != (width, height):
+                return False
+            img.verify()
+        with Image.open(io.BytesIO(raw), formats=[fmt]) as img:
+            if fmt == "JPEG":
+                img.draft("L", (max(1, width // 8), max(1, height // 8)))
+            img.load()
         return True
     except Exception:  # truncated, corrupt, unsupported: not a usable image
         return False
@@ -383,7 +500,9 @@ class _Checker:
     # -- values
 
     def text(self, value: object, path: str, max_len: int, *, upper: bool = True,
-             optional: bool = False) -> object:
+             optional: bool = False, plain: bool = False) -> object:
+        """A free text. ``plain`` texts (names, functions, organization names) are printed in
+        the emails and compared with each other: no link, no look-alike mix of scripts."""
         if _blank(value):
             if not optional:
                 self.error(path, "required")
@@ -395,8 +514,17 @@ class _Checker:
         if _has_control(normalized):
             self.error(path, "unknown_value")
             return value
+        if has_invisible(normalized):
+            self.error(path, "invisible_character")
+            return value
         if len(normalized) > max_len:
             self.error(path, "too_long", max=max_len)
+            return value
+        if plain and looks_like_link(normalized):
+            self.error(path, "link_not_allowed")
+            return value
+        if plain and any(mixes_scripts(word) for word in normalized.split()):
+            self.error(path, "confusable_text")
             return value
         return normalized
 
@@ -424,8 +552,11 @@ class _Checker:
 
     def email(self, value: object, path: str) -> object:
         result = self.formatted(value, path, normalize_email, "invalid_email")
-        if isinstance(result, str) and result == normalize_email(result) and is_shared_mailbox(result):
-            self.error(path, "shared_mailbox")
+        if isinstance(result, str) and result == normalize_email(result):
+            if is_confusable_email(result):
+                self.error(path, "confusable_email")
+            elif is_shared_mailbox(result):
+                self.error(path, "shared_mailbox")
         return result
 
     def commitments(self, value: object, path: str) -> object:
@@ -536,16 +667,17 @@ def _check_user(c: _Checker, value: object) -> object:
         return None if value is _MISSING else value
     g = lambda key: c.get(user, key)  # noqa: E731
     values = {
-        "first_name": c.text(g("first_name"), "user.first_name", NAME_MAX),
-        "last_name": c.text(g("last_name"), "user.last_name", NAME_MAX),
+        "first_name": c.text(g("first_name"), "user.first_name", NAME_MAX, plain=True),
+        "last_name": c.text(g("last_name"), "user.last_name", NAME_MAX, plain=True),
         "sex": c.enum(g("sex"), "user.sex", SEXES),
-        "function": c.text(g("function"), "user.function", TEXT_MAX),
+        "function": c.text(g("function"), "user.function", TEXT_MAX, plain=True),
         "email": c.email(g("email"), "user.email"),
         "phone": c.formatted(g("phone"), "user.phone", normalize_phone, "invalid_phone"),
         "extension": c.formatted(g("extension"), "user.extension", normalize_extension,
                                  "invalid_phone", optional=True, variant="extension"),
         "fax": c.formatted(g("fax"), "user.fax", normalize_phone, "invalid_phone", optional=True),
-        "establishment_name": c.text(g("establishment_name"), "user.establishment_name", TEXT_MAX),
+        "establishment_name": c.text(g("establishment_name"), "user.establishment_name",
+                                     TEXT_MAX, plain=True),
         "establishment_number": c.formatted(
             g("establishment_number"), "user.establishment_number",
             normalize_establishment_number, "invalid_establishment_number"),
@@ -566,8 +698,10 @@ def _check_authorizer(c: _Checker, value: object) -> object:
         c.error(path, "required" if _blank(value) else "unknown_value")
         return None if value is _MISSING else value
     values = {
-        "first_name": c.text(c.get(authorizer, "first_name"), "authorizer.first_name", NAME_MAX),
-        "last_name": c.text(c.get(authorizer, "last_name"), "authorizer.last_name", NAME_MAX),
+        "first_name": c.text(c.get(authorizer, "first_name"), "authorizer.first_name",
+                             NAME_MAX, plain=True),
+        "last_name": c.text(c.get(authorizer, "last_name"), "authorizer.last_name",
+                            NAME_MAX, plain=True),
         "email": c.email(c.get(authorizer, "email"), "authorizer.email"),
     }
     return c.out(authorizer, AUTHORIZER_KEYS, values)
@@ -617,12 +751,13 @@ def _check_authorization(c: _Checker, value: object, organization_type: object,
     values = {
         "role": role,
         "sex": c.enum(g("sex"), p("sex"), SEXES),
-        "function": c.text(g("function"), p("function"), TEXT_MAX),
+        "function": c.text(g("function"), p("function"), TEXT_MAX, plain=True),
         "phone": c.formatted(g("phone"), p("phone"), normalize_phone, "invalid_phone"),
         "extension": c.formatted(g("extension"), p("extension"), normalize_extension,
                                  "invalid_phone", optional=True, variant="extension"),
         "fax": c.formatted(g("fax"), p("fax"), normalize_phone, "invalid_phone", optional=True),
-        "organization_name": c.text(g("organization_name"), p("organization_name"), TEXT_MAX),
+        "organization_name": c.text(g("organization_name"), p("organization_name"), TEXT_MAX,
+                                    plain=True),
         "address": c.text(g("address"), p("address"), TEXT_MAX),
         "postal_code": c.formatted(g("postal_code"), p("postal_code"), normalize_postal_code,
                                    "invalid_postal_code"),

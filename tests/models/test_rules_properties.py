@@ -25,7 +25,9 @@ from models.requests import InvalidRequest, export_request, store_request
 from models.rules import (
     allowed_roles,
     board_resolution_required,
+    has_invisible,
     is_shared_mailbox,
+    looks_like_link,
     mailbox_key,
     normalize_request,
     upper_text,
@@ -43,10 +45,16 @@ PNG, JPEG = png_b64(), image_b64("JPEG")
 # --- strategies of valid values, in the many spellings people type -------------------------------
 
 LETTERS = string.ascii_letters + "éèêëàâçîïôûüÉÈÀÇÔœ"
-name_text = st.text(alphabet=LETTERS + " -'", min_size=1, max_size=40).filter(str.strip)
+name_text = st.text(alphabet=LETTERS + " -'’", min_size=1, max_size=40).filter(str.strip)
+# Addresses: any printable text (no control, format or other invisible character).
 free_text = st.text(
-    alphabet=st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=60,
-).filter(lambda s: s.strip() and len(upper_text(s)) <= 100)
+    alphabet=st.characters(exclude_categories=("Cc", "Cs", "Cf")), min_size=1, max_size=60,
+).filter(lambda s: s.strip() and len(upper_text(s)) <= 100 and not has_invisible(s))
+# Functions and organization names: printed in the emails, so no link and no mix of scripts
+# within a word (the security tests cover those refusals).
+plain_text = st.text(
+    alphabet=LETTERS + "0123456789 -'’.,()/&:«»–", min_size=1, max_size=60,
+).filter(lambda s: s.strip() and not looks_like_link(s))
 
 
 @st.composite
@@ -129,9 +137,9 @@ def sections3(draw, organization_type: str, applications: list[str]):
                       "date": draw(past).isoformat()}
     section = {
         "role": role, "sex": draw(st.sampled_from(["M", "F"])),
-        "function": draw(spaced(free_text)), "phone": draw(phones()),
+        "function": draw(spaced(plain_text)), "phone": draw(phones()),
         "extension": draw(optional_extension), "fax": draw(optional_phone),
-        "organization_name": draw(spaced(free_text)), "address": draw(spaced(free_text)),
+        "organization_name": draw(spaced(plain_text)), "address": draw(spaced(free_text)),
         "postal_code": draw(postal_codes()), "commitments_accepted": True,
         "signature": draw(signatures()), "board_resolution": resolution,
     }
@@ -162,9 +170,9 @@ def valid_requests(draw, with_authorization: bool | None = None):
         "additional_establishment_numbers": numbers,
         "user": {
             "first_name": draw(spaced(name_text)), "last_name": draw(spaced(name_text)),
-            "sex": draw(st.sampled_from(["M", "F"])), "function": draw(spaced(free_text)),
+            "sex": draw(st.sampled_from(["M", "F"])), "function": draw(spaced(plain_text)),
             "email": user_email, "phone": draw(phones()), "extension": draw(optional_extension),
-            "fax": draw(optional_phone), "establishment_name": draw(spaced(free_text)),
+            "fax": draw(optional_phone), "establishment_name": draw(spaced(plain_text)),
             "establishment_number": draw(digits(5)), "address": draw(spaced(free_text)),
             "postal_code": draw(postal_codes()), "commitments_accepted": True,
             "signature": draw(signatures()),
@@ -202,7 +210,10 @@ BAD_VALUES = {
     ("user", "extension"): ["12a", "12345678901", " x "],
     ("user", "establishment_number"): ["1234", "123456", "abcde", 12345],
     ("user", "sex"): ["X", "m", "", None],
-    ("user", "first_name"): ["", "   ", "A" * 101, None, 7],
+    ("user", "first_name"): ["", "   ", "A" * 101, None, 7, "Ma\u200brie", "Marie www.x.ca",
+                             "M\u0430rie"],
+    ("authorizer", "last_name"): ["Gag\u202enon", "evil.example.com", "x@y.z"],
+    ("user", "establishment_name"): ["bit.ly/x", "CISSS\u2060"],
     ("user", "address"): ["É" * 201, ""],
     ("user", "commitments_accepted"): [False, None, "true", 1],
     ("user", "signature"): [None, {}, {"method": "drawn"}, {"method": "ink"},
