@@ -305,3 +305,39 @@ def request_id_by_reference(reference: str) -> int | None:
     with session_scope() as s:
         return s.exec(select(AccessRequest.id).where(
             AccessRequest.reference == (reference or "").strip().upper())).first()
+
+
+# --- Runs needing a person (managers' page) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenRunRow:
+    request_id: int
+    reference: str
+    status: str
+    flow_run_id: Optional[str]
+    run_stuck_at: Optional[datetime]
+    run_restarts: int
+
+
+def open_requests_runs(*, limit: int = 2000) -> list[OpenRunRow]:
+    """Every request not closed yet that has a flow run or was flagged stuck by the sweeper
+    (restarting did not help), the flagged first: what the managers' page checks against the
+    run states Prefect reports, whatever the page's filters."""
+    from models.tables import FINAL_STATUSES
+
+    final = [x.value for x in FINAL_STATUSES]
+    stmt = (
+        select(AccessRequest)
+        .where(col(AccessRequest.status).not_in(final),
+               (col(AccessRequest.flow_run_id).is_not(None))
+               | (col(AccessRequest.run_stuck_at).is_not(None)))
+        .order_by(col(AccessRequest.run_stuck_at).is_(None), col(AccessRequest.run_stuck_at).desc(),
+                  col(AccessRequest.created_at).desc(), col(AccessRequest.id).desc())
+        .limit(max(1, int(limit)))
+    )
+    with session_scope() as s:
+        return [OpenRunRow(request_id=r.id, reference=r.reference or "", status=r.status,
+                           flow_run_id=r.flow_run_id, run_stuck_at=r.run_stuck_at,
+                           run_restarts=int(r.run_restarts or 0))
+                for r in s.exec(stmt).all()]

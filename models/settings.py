@@ -1,24 +1,38 @@
 """One settings object for the whole product (env prefix ``RAMQ_``, ``.env`` supported).
 
-Outside dev mode it refuses the development secret key, so a production deployment cannot
-sign links with a key published in this repository.
+In production (``RAMQ_ENV=prod``) it refuses to start with a key published in this repository
+(or any key under 32 characters), with the local mail sink of `make run`, or without a Prefect
+auth string; the refusal is one line, French then English, that never repeats a refused value
+(:class:`SettingsError`, :func:`load_settings_or_exit`).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me-0123456789abcdef"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The local SMTP sink of `make run` (var/mail): never the mail relay of a production instance.
+LOCAL_SINK_PORT = 8025
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::", ""}
+EXIT_SETTINGS = 3  # the CLI's "failure" exit code
+
+
+class SettingsError(RuntimeError):
+    """Settings refused. Its text is one line, French then English, naming the variables to fix
+    and never their values."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAMQ_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RAMQ_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)
 
     env: Literal["dev", "test", "prod"] = "dev"
     var_dir: Path = PROJECT_ROOT / "var"
@@ -77,12 +91,32 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> "Settings":
-        if self.env == "prod":
-            if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
-                raise ValueError(
-                    "RAMQ_SECRET_KEY doit être fixé (32 caractères ou plus) hors du mode dev / "
-                    "RAMQ_SECRET_KEY must be set (32+ characters) outside dev mode"
-                )
+        if self.env != "prod":
+            return self
+        problems: list[tuple[str, str]] = []
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+            problems.append((
+                "RAMQ_SECRET_KEY doit être une clé propre à cette instance (32 caractères ou plus, "
+                "pas la clé de développement)",
+                "RAMQ_SECRET_KEY must be this instance's own key (32+ characters, not the "
+                "development key)"))
+        host = self.smtp_host.strip().lower()
+        if "smtp_host" not in self.model_fields_set or not host or (
+                host in _LOOPBACK and self.smtp_port == LOCAL_SINK_PORT):
+            problems.append((
+                "RAMQ_SMTP_HOST doit désigner le relais SMTP (pas le puits local "
+                f"127.0.0.1:{LOCAL_SINK_PORT} de make run)",
+                "RAMQ_SMTP_HOST must name the SMTP relay (not make run's local sink "
+                f"127.0.0.1:{LOCAL_SINK_PORT})"))
+        prefect_auth = self.prefect_auth_string or os.environ.get("PREFECT_API_AUTH_STRING", "")
+        if not prefect_auth.strip():
+            problems.append((
+                "RAMQ_PREFECT_AUTH_STRING (ou PREFECT_API_AUTH_STRING) doit être fixé",
+                "RAMQ_PREFECT_AUTH_STRING (or PREFECT_API_AUTH_STRING) must be set"))
+        if problems:
+            raise ValueError(
+                "Démarrage en production refusé : " + "; ".join(fr for fr, _ in problems)
+                + ". / Production start refused: " + "; ".join(en for _, en in problems) + ".")
         return self
 
     @property
@@ -98,6 +132,34 @@ class Settings(BaseSettings):
         return self.env in ("dev", "test")
 
 
+def _one_line(exc: ValidationError) -> str:
+    """The refusal in one line, from pydantic's errors without their input values."""
+    mine = [str(e["ctx"]["error"]) for e in exc.errors(include_input=False, include_url=False)
+            if e["type"] == "value_error" and "ctx" in e and not e["loc"]]
+    if mine:
+        return " ".join(" ".join(m.split()) for m in mine)
+    names = sorted({"RAMQ_" + "_".join(str(part) for part in e["loc"]).upper()
+                    for e in exc.errors(include_input=False, include_url=False)})
+    return (f"Réglages refusés (valeur invalide) : {', '.join(names)}. / "
+            f"Settings refused (invalid value): {', '.join(names)}.")
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings (read once). Raises :class:`SettingsError` (one line, no values) when they
+    are refused; pydantic's own error, which quotes the input, is not chained."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        message = _one_line(exc)
+    raise SettingsError(message) from None
+
+
+def load_settings_or_exit(code: int = EXIT_SETTINGS) -> Settings:
+    """For every entry point (CLI, runner, app): the settings, or the one-line refusal on
+    stderr and exit ``code`` — no traceback, no secret."""
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        raise SystemExit(code) from None

@@ -2,16 +2,19 @@
 
 The navigation is built on every run from who is signed in: the public pages for everyone
 (the two email-link pages are hidden from the menu), the work queue for a signed-in respondent,
-the read-only tracking page for a signed-in manager, the Maildir viewer in development mode. A
-staff page that is not in the navigation cannot be opened, whatever the URL; each staff page also
-checks the login itself.
+the read-only tracking page for a signed-in manager or operator, the Maildir viewer (temporary
+passwords!) in development mode for signed-in staff only. A staff page that is not in the
+navigation cannot be opened, whatever the URL; each staff page also checks the login itself.
+
+Refused settings (production without its own key, relay or Prefect auth) stop every page with
+their one-line reason; a development instance says so on every page.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from models.settings import get_settings
+from models.settings import SettingsError, get_settings
 from ui import i18n
 from ui.common import STAFF_KEY, current_staff
 from ui.i18n import t
@@ -26,7 +29,11 @@ if i18n.LANG_KEY not in st.session_state:
 st.sidebar.radio(t("language"), list(i18n.LANGUAGES), key=i18n.LANG_KEY, horizontal=True,
                  format_func={"fr": "Français", "en": "English"}.get)
 
-settings = get_settings()
+try:
+    settings = get_settings()
+except SettingsError as exc:  # one line, no secret: never pydantic's error
+    st.error(str(exc))
+    st.stop()
 staff = current_staff()
 
 public = [
@@ -63,7 +70,7 @@ if role == "respondent":
 else:
     public.append(st.Page(_gate("page_queue"), title=t("page_queue"), url_path="file-de-travail",
                           visibility="hidden"))
-if role == "manager":
+if role in ("manager", "operator"):
     pages[t("nav_staff")] = [st.Page("runs.py", title=t("page_runs"), url_path="suivi",
                                      icon=":material/monitoring:")]
 else:
@@ -71,11 +78,16 @@ else:
                           visibility="hidden"))
 
 if settings.is_dev:
-    pages[t("nav_dev")] = [st.Page("emails.py", title=t("page_emails"), url_path="courriels",
-                                   icon=":material/mail:")]
+    # The local mailbox holds temporary passwords: staff only, even in development.
+    if staff is not None:
+        pages[t("nav_dev")] = [st.Page("emails.py", title=t("page_emails"), url_path="courriels",
+                                       icon=":material/mail:")]
+    else:
+        pages[t("nav_dev")] = [st.Page(_gate("page_emails"), title=t("page_emails"),
+                                       url_path="courriels", icon=":material/mail:")]
 
 if staff is not None:
-    role_name = t("role_respondent") if staff["role"] == "respondent" else t("role_manager")
+    role_name = t(f"role_{staff['role']}")
     st.sidebar.caption(t("signed_in_as", name=staff["display_name"], role=role_name))
 
     def _logout() -> None:
@@ -85,5 +97,6 @@ if staff is not None:
 
 if settings.is_dev:
     st.sidebar.caption(t("dev_mode"))
+    st.warning(t("dev_banner"), icon=":material/science:")
 
 st.navigation(pages).run()

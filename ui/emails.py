@@ -1,6 +1,7 @@
-"""« Courriels » (``/courriels``, development mode only): the messages the local SMTP sink wrote
-into the Maildir, newest first, with their links clickable, so one browser can follow a whole
-request (submission, authorization link, correction link, password, username)."""
+"""« Courriels » (``/courriels``, development mode only, signed-in staff of any role): the messages
+the local SMTP sink wrote into the Maildir, newest first, with their links clickable, so one
+browser can follow a whole request (submission, authorization link, correction link, password,
+username). The messages include temporary passwords: without a staff login nothing is shown."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import streamlit as st
 
 from models.settings import get_settings
 from notifications.maildir import list_messages
-from ui.common import fmt_dt
+from ui.common import current_staff, fmt_dt
 from ui.i18n import t
 from ui.widgets import md_escape
 
@@ -16,6 +17,9 @@ settings = get_settings()
 st.title(t("page_emails"))
 if not settings.is_dev:
     st.error(t("emails_dev_only"))
+    st.stop()
+if current_staff() is None:
+    st.warning(t("emails_staff_only"))
     st.stop()
 
 st.caption(t("emails_intro"))

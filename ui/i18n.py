@@ -48,6 +48,14 @@ STRINGS: dict[str, dict[str, str]] = {
               "problem persists, contact the RAMQ.",
     },
     "dev_mode": {"fr": "Mode développement", "en": "Development mode"},
+    "dev_banner": {
+        "fr": "Instance de développement : les liens sont signés avec une clé publiée (celle du "
+              "dépôt) et les courriels vont dans une boîte aux lettres locale, pas chez leurs "
+              "destinataires. N'y saisissez aucune donnée réelle.",
+        "en": "Development instance: links are signed with a published key (the repository's) "
+              "and emails go to a local mailbox, not to their recipients. Do not enter any real "
+              "data.",
+    },
 
     # --- Sections of the paper form
     "section1": {"fr": "1. Description des services en ligne demandés",
@@ -462,6 +470,32 @@ STRINGS: dict[str, dict[str, str]] = {
     "task_kind_authorizer": {"fr": "Autorisation (section 3)", "en": "Authorization (section 3)"},
     "task_kind_respondent": {"fr": "Analyse RAMQ (section 4)", "en": "RAMQ review (section 4)"},
     "task_kind_correction": {"fr": "Correction par l'utilisateur", "en": "Correction by the user"},
+    "col_run_state": {"fr": "Exécution", "en": "Run"},
+    "col_problem": {"fr": "Problème", "en": "Problem"},
+    "col_restarts": {"fr": "Redémarrages", "en": "Restarts"},
+    "col_stuck_at": {"fr": "Signalée le", "en": "Flagged at"},
+    "runs_attention": {"fr": "{n} demande(s) ouverte(s) en mauvais état : intervention requise.",
+                       "en": "{n} open request(s) in a bad state: action required."},
+    "runs_attention_help": {
+        "fr": "Demandes non fermées dont l'exécution Prefect est plantée, échouée ou annulée, ou "
+              "que le balayeur n'a pas pu relancer. Signalez-les à l'équipe d'exploitation.",
+        "en": "Open requests whose Prefect run crashed, failed or was cancelled, or that the "
+              "sweeper could not restart. Report them to the operations team.",
+    },
+    "run_stuck": {"fr": "Bloquée — intervention requise", "en": "Stuck — action required"},
+    "run_bad_state": {"fr": "Exécution « {state} » alors que la demande est ouverte",
+                      "en": "Run \"{state}\" while the request is open"},
+    "run_state_SCHEDULED": {"fr": "Planifiée", "en": "Scheduled"},
+    "run_state_PENDING": {"fr": "En attente de démarrage", "en": "Pending"},
+    "run_state_RUNNING": {"fr": "En cours", "en": "Running"},
+    "run_state_PAUSED": {"fr": "En pause (attend une décision)", "en": "Paused (awaiting a decision)"},
+    "run_state_COMPLETED": {"fr": "Terminée", "en": "Completed"},
+    "run_state_FAILED": {"fr": "Échouée", "en": "Failed"},
+    "run_state_CRASHED": {"fr": "Plantée", "en": "Crashed"},
+    "run_state_CANCELLED": {"fr": "Annulée", "en": "Cancelled"},
+    "run_state_CANCELLING": {"fr": "Annulation en cours", "en": "Cancelling"},
+    "run_state_UNKNOWN": {"fr": "inconnu", "en": "unknown"},
+    "run_state_none": {"fr": "non démarrée", "en": "not started"},
 
     # --- Mon accès
     "my_access_intro": {
@@ -521,6 +555,12 @@ STRINGS: dict[str, dict[str, str]] = {
               "open in this application.",
     },
     "emails_none": {"fr": "Aucun courriel pour le moment.", "en": "No email yet."},
+    "emails_staff_only": {
+        "fr": "Cette page montre des mots de passe temporaires : elle est réservée au personnel de "
+              "la RAMQ connecté. Connectez-vous.",
+        "en": "This page shows temporary passwords: it is for signed-in RAMQ staff only. "
+              "Sign in.",
+    },
     "emails_dev_only": {"fr": "Cette page n'existe qu'en mode développement.",
                         "en": "This page exists only in development mode."},
     "email_to": {"fr": "À : {to}", "en": "To: {to}"},

@@ -1,18 +1,36 @@
-"""« Suivi des demandes » (``/suivi``, managers only, read-only): requests and their runs with
-state, last step and a link to the run in the Prefect UI; queue sizes and overdue work; the
-timeline of one request with the time each step took. Nothing on this page changes anything."""
+"""« Suivi des demandes » (``/suivi``, managers and operators, read-only): requests with their
+status and the state of their Prefect run (read by the app from Prefect), last step; at the top,
+the open requests in a bad state (run crashed, failed or cancelled, or flagged stuck by the
+sweeper); queue sizes and overdue work; the timeline of one request with the time each step took.
+Nothing on this page changes anything.
+
+The link to a run in the Prefect UI is shown to operators only: that UI can cancel, delete or
+resume runs, which a read-only manager must not be handed."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from models.queries import open_task_counts, request_timeline, requests_overview, status_counts
+from flows.prefect_states import BAD_STATES, UNKNOWN, read_run_states
+from models.queries import (
+    open_requests_runs,
+    open_task_counts,
+    request_timeline,
+    requests_overview,
+    status_counts,
+)
 from models.settings import get_settings
 from models.tables import RequestStatus
-from ui.common import fmt_dt, require_staff
-from ui.i18n import event_label, status_label, t
+from ui.common import current_staff, fmt_dt
+from ui.i18n import STRINGS, event_label, status_label, t
 
-require_staff("manager")
+RUNS_ROLES = ("manager", "operator")
+
+staff = current_staff()
+if staff is None or staff["role"] not in RUNS_ROLES:
+    st.warning(t("staff_only"))
+    st.stop()
+operator = staff["role"] == "operator"  # a manager who may also use the Prefect UI
 prefect_ui = get_settings().prefect_ui_url.rstrip("/")
 
 
@@ -32,8 +50,56 @@ def _duration(delta) -> str:
     return f"{seconds} s"
 
 
+def _run_url(flow_run_id: str | None) -> str | None:
+    return f"{prefect_ui}/runs/flow-run/{flow_run_id}" if flow_run_id else None
+
+
+def _state_label(state_type: str) -> str:
+    key = f"run_state_{state_type}"
+    return t(key) if key in STRINGS else state_type.capitalize()
+
+
 st.title(t("page_runs"))
 st.caption(t("runs_intro"))
+
+# Open requests and the state of their runs, whatever the filters below: a bad one is flagged.
+open_rows = open_requests_runs()
+states = read_run_states(r.flow_run_id for r in open_rows)
+stuck_ids = {r.request_id for r in open_rows if r.run_stuck_at is not None}
+
+
+def _run_label(flow_run_id: str | None, stuck: bool = False) -> str:
+    if stuck:
+        return t("run_stuck")
+    if not flow_run_id:
+        return t("run_state_none")
+    return _state_label(states.get(flow_run_id, UNKNOWN)[0])
+
+
+flagged = []
+for r in open_rows:
+    state_type = states.get(r.flow_run_id, UNKNOWN)[0] if r.flow_run_id else None
+    if r.run_stuck_at is not None:
+        problem = t("run_stuck")
+    elif state_type in BAD_STATES:
+        problem = t("run_bad_state", state=_state_label(state_type))
+    else:
+        continue
+    flagged.append({
+        t("col_reference"): r.reference,
+        t("col_status"): status_label(r.status),
+        t("col_run_state"): _run_label(r.flow_run_id),
+        t("col_problem"): problem,
+        t("col_restarts"): r.run_restarts,
+        t("col_stuck_at"): fmt_dt(r.run_stuck_at) if r.run_stuck_at else "",
+        **({t("col_prefect"): _run_url(r.flow_run_id)} if operator else {}),
+    })
+if flagged:
+    st.error(t("runs_attention", n=len(flagged)), icon=":material/warning:")
+    st.caption(t("runs_attention_help"))
+    st.dataframe(flagged, hide_index=True, width="stretch",
+                 column_config={t("col_prefect"): st.column_config.LinkColumn(
+                     t("col_prefect"), display_text=t("prefect_link"))} if operator else None)
 
 counts = status_counts()
 tasks = open_task_counts()
@@ -63,17 +129,21 @@ if not rows:
     st.info(t("no_requests"))
     st.stop()
 st.caption(t("showing_n", n=len(rows)))
+missing = [r.flow_run_id for r in rows if r.flow_run_id and r.flow_run_id not in states]
+if missing:  # closed requests' runs (the open ones were read above)
+    states.update(read_run_states(missing))
 st.dataframe(
     [{t("col_reference"): r.reference,
       t("col_status"): status_label(r.status),
+      t("col_run_state"): _run_label(r.flow_run_id, r.request_id in stuck_ids),
       t("col_created"): fmt_dt(r.created_at),
       t("col_last_step"): event_label(r.last_event) if r.last_event else "",
       t("col_last_at"): fmt_dt(r.last_event_at) if r.last_event_at else "",
-      t("col_prefect"): f"{prefect_ui}/runs/flow-run/{r.flow_run_id}" if r.flow_run_id else None}
+      **({t("col_prefect"): _run_url(r.flow_run_id)} if operator else {})}
      for r in rows],
     hide_index=True, width="stretch",
     column_config={t("col_prefect"): st.column_config.LinkColumn(
-        t("col_prefect"), display_text=t("prefect_link"))},
+        t("col_prefect"), display_text=t("prefect_link"))} if operator else None,
 )
 
 st.markdown(f"#### {t('timeline')}")
@@ -82,8 +152,10 @@ picked = st.selectbox(t("timeline_pick"), list(by_id), key="runs_pick",
                       format_func=lambda rid: f"{by_id[rid].reference} — {status_label(by_id[rid].status)}")
 if picked is not None:
     row = by_id[picked]
-    if row.flow_run_id:
-        st.link_button(t("prefect_link"), f"{prefect_ui}/runs/flow-run/{row.flow_run_id}")
+    run_label = _run_label(row.flow_run_id, row.request_id in stuck_ids)
+    st.caption(f"{t('col_run_state')} : {run_label}")
+    if operator and row.flow_run_id:
+        st.link_button(t("prefect_link"), _run_url(row.flow_run_id))
     st.dataframe([{t("col_last_at"): fmt_dt(e["at"]), t("col_event"): event_label(e["event"]),
                    t("col_actor"): e["actor"], "Δ": _duration(e["since_previous"])}
                   for e in request_timeline(picked)], hide_index=True, width="stretch")

@@ -11,7 +11,7 @@ from ui.common import STAFF_KEY, current_staff, flash_errors, guarded
 from ui.i18n import t
 
 GO = "_staff_go_work"
-HOME = {"respondent": "work_queue.py", "manager": "runs.py"}
+HOME = {"respondent": "work_queue.py", "manager": "runs.py", "operator": "runs.py"}
 
 
 @guarded

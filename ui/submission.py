@@ -20,9 +20,16 @@ DONE = w.key(PREFIX, "__done__")
 
 def _client() -> str:
     """Who submits, for the rate limits (kept only as a keyed hash). Streamlit gives no address
-    for a browser on this machine: those share one counter."""
+    for a connection from this machine: then the app is either behind a reverse proxy on this
+    machine, whose ``X-Forwarded-For`` (its last entry, the one it added) names the client, or
+    used locally, and local browsers share one counter. A remote client cannot pick its key:
+    with an address of its own, the header is ignored."""
     try:
-        return st.context.ip_address or "localhost"
+        ip = st.context.ip_address
+        if ip:
+            return ip
+        forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[-1].strip()
+        return forwarded[:64] or "localhost"
     except Exception:  # noqa: BLE001 - no script context (never in a real session)
         return "localhost"
 

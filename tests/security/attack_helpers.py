@@ -71,3 +71,28 @@ def count_rows(table) -> int:
 
 def rate_rows() -> int:
     return count_rows(RateEvent)
+
+
+def staff_account(role: str, *, email: str | None = None, display_name: str = "") -> dict:
+    """A staff account with its own professional mailbox (needed by the conflict check)."""
+    import uuid
+
+    from tests.ui.conftest import staff_account as make
+
+    return make(role, email=email or f"agent.{uuid.uuid4().hex[:10]}@ramq.example.qc.ca",
+                display_name=display_name)
+
+
+def sent_back(comments: str = "Le numéro de l'établissement est erroné."):
+    """A request a respondent sent back for correction (round 1): (submitted, correction task
+    id, correction link token)."""
+    from flows import api
+    from models.tables import TaskKind
+    from tests.ui.conftest import authorized_request, open_task, token
+
+    sub, task_id = authorized_request()
+    staff = staff_account("respondent")["username"]
+    api.claim_task(task_id, staff=staff)
+    api.respondent_decide(task_id, staff=staff, outcome="send_back", reason=comments)
+    correction_task = open_task(sub.request_id, TaskKind.correction)
+    return sub, correction_task, token(sub.request_id, purpose="correct")

@@ -10,10 +10,10 @@ import pytest
 from flows import api
 from flows.errors import ActionError
 from models.tables import TaskKind
-from tests.security.attack_helpers import events_since, last_event_id, one_event, snapshot
-from tests.ui.conftest import (
-    authorized_request, open_task, request_data, section3, staff_account, submit, token,
+from tests.security.attack_helpers import (
+    events_since, last_event_id, one_event, snapshot, staff_account,
 )
+from tests.ui.conftest import authorized_request, open_task, request_data, section3, submit, token
 
 
 def test_a_refused_link_is_recorded_with_its_request(app_env):

@@ -1,17 +1,28 @@
-"""« Courriels » (development mode): the Maildir's messages newest first, links clickable; the
-page does not exist outside development mode."""
+"""« Courriels » (development mode, staff login): the Maildir's messages newest first, links
+clickable; the page does not exist outside development mode, and shows nothing (it holds temporary
+passwords) to anyone without a staff login."""
 
 from __future__ import annotations
 
 import mailbox
+import uuid
 from email.message import EmailMessage
 from email.utils import format_datetime
 from datetime import timedelta
 
+from streamlit.testing.v1 import AppTest
+
 from models.settings import get_settings
-from notifications.maildir import ensure_maildir
-from tests.ui.conftest import goto, nav_error, texts
 from models.tables import utcnow
+from notifications.maildir import ensure_maildir
+from tests.ui.conftest import ROOT, TIMEOUT, goto, nav_error, texts
+from tests.ui.conftest import staff_account as _staff_account
+from ui.common import STAFF_KEY
+
+
+def staff(role: str) -> dict:
+    """A staff account of ``role`` with its own professional address."""
+    return _staff_account(role, email=f"{role[:4]}.{uuid.uuid4().hex[:8]}@ramq.example.qc.ca")
 
 
 def deliver(subject: str, to: str, body: str, when) -> None:
@@ -32,7 +43,8 @@ def test_the_mailbox_lists_messages_newest_first_with_clickable_links(app):
             now - timedelta(minutes=5))
     deliver("Autorisation demandée SEL-TEST-1", "jean.gagnon@cisss.example.qc.ca",
             f"Ouvrez ce lien :\n{link}\nMerci.", now)
-    at = goto(app(), "emails.py")
+    account = staff("respondent")
+    at = goto(app(state={STAFF_KEY: account["id"]}), "emails.py")
     assert not at.exception
     labels = [e.label for e in at.expander]
     first = labels.index(next(lab for lab in labels if "Autorisation demandée SEL-TEST-1" in lab))
@@ -44,12 +56,36 @@ def test_the_mailbox_lists_messages_newest_first_with_clickable_links(app):
     assert all("marie.tremblay@" in e.label for e in at.expander)
 
 
+def test_without_a_staff_login_the_mailbox_shows_no_message(app):
+    deliver("Demande SEL-TEST-2 — votre mot de passe temporaire", "marie@cisss.example.qc.ca",
+            "Mot de passe temporaire : Tmp-Secret-4242", utcnow())
+    at = app()
+    assert nav_error(at, "emails.py")
+    assert "Tmp-Secret-4242" not in texts(at)
+    # The page checks the login itself too (defence in depth): run on its own, it stops.
+    alone = AppTest.from_file(str(ROOT / "ui" / "emails.py"), default_timeout=TIMEOUT).run()
+    assert not alone.exception
+    assert "Tmp-Secret-4242" not in texts(alone) and not alone.expander
+    assert any("personnel" in str(w.value) for w in alone.warning)
+
+
+def test_any_staff_role_may_read_the_mailbox(app):
+    deliver("Demande SEL-TEST-3 reçue", "marie@cisss.example.qc.ca", "Bonjour", utcnow())
+    for role in ("respondent", "manager", "operator"):
+        at = goto(app(state={STAFF_KEY: staff(role)["id"]}), "emails.py")
+        assert not at.exception
+        assert any("SEL-TEST-3" in e.label for e in at.expander), role
+
+
 def test_the_mailbox_page_does_not_exist_outside_development(app, monkeypatch):
-    monkeypatch.setenv("RAMQ_ENV", "prod")
-    monkeypatch.setenv("RAMQ_SECRET_KEY", "x" * 48)
+    for name, value in {"RAMQ_ENV": "prod", "RAMQ_SECRET_KEY": "x" * 48,
+                        "RAMQ_SMTP_HOST": "smtp.relais.example.qc.ca",
+                        "RAMQ_PREFECT_AUTH_STRING": "admin:x"}.items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     try:
-        at = app()
+        account = staff("manager")
+        at = app(state={STAFF_KEY: account["id"]})
         assert not at.exception
         assert nav_error(at, "emails.py")
     finally:
