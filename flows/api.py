@@ -344,12 +344,19 @@ def _respondent(s: Session, staff: str) -> Account:
 
 
 def _check_no_conflict(account: Account, req: AccessRequest) -> None:
-    """A respondent never processes a request in which they are the user or the authorizer."""
-    mine = {mailbox_key(account.email)} if account.email else set()
-    theirs = {mailbox_key(req.user_email), mailbox_key(req.authorizer_email)}
-    names = {_person(f"{req.user_first_name} {req.user_last_name}"),
-             _person(f"{req.authorizer_first_name} {req.authorizer_last_name}")}
-    if mine & theirs or (account.display_name and _person(account.display_name) in names):
+    """A respondent never processes a request in which they are the user or the authorizer:
+    same mailbox (case, ``+tag``, compatibility forms ignored) or same name (format characters,
+    case, accents, spacing and word order ignored). Without an email on the account the check
+    cannot be made, so the account may not act at all."""
+    from models.accounts import person_key
+
+    if not (account.email or "").strip():
+        raise ActionError("staff_email_missing")
+    theirs = {mailbox_key(req.user_email.strip()), mailbox_key(req.authorizer_email.strip())}
+    names = {person_key(f"{req.user_first_name} {req.user_last_name}"),
+             person_key(f"{req.authorizer_first_name} {req.authorizer_last_name}")}
+    if mailbox_key(account.email.strip()) in theirs or (
+            account.display_name and person_key(account.display_name) in names):
         raise ActionError("conflict_of_interest")
 
 

@@ -264,21 +264,23 @@ def staff_add(
     username: str = typer.Argument(..., help="Nom d'utilisateur (minuscules)."),
     role: StaffRole = typer.Option(..., "--role", help="respondent (répondant), manager (gestionnaire) ou operator (exploitation : gestionnaire avec l'interface Prefect)."),
     name: str = typer.Option("", "--name", help="Nom affiché."),
-    email: str = typer.Option("", "--email", help="Adresse électronique professionnelle."),
+    email: str = typer.Option("", "--email", help="Adresse électronique professionnelle de la "
+                              "personne (obligatoire; pas une boîte partagée)."),
     password: str = typer.Option(..., prompt="Mot de passe", hide_input=True, confirmation_prompt=True,
                                  envvar="RAMQ_STAFF_PASSWORD", help="Demandé si absent."),
 ) -> None:
-    """Créer un compte du personnel (répondant ou gestionnaire)."""
-    from models.accounts import AccountError, create_staff
+    """Créer un compte du personnel (répondant ou gestionnaire), avec son adresse électronique."""
+    from models.accounts import AccountError, create_staff, staff_email
     from models.db import session_scope
 
-    _upgrade_db()
     try:
+        staff_email(email)  # refused before touching the database
+        _upgrade_db()
         with session_scope() as session:
             create_staff(session, username=username, role=role.value, password=password,
-                         display_name=name, email=email or None)
-    except AccountError as exc:
-        _fail(EXIT_INVALID, _t("staff_refused", "fr", reason=exc.code))
+                         display_name=name, email=email)
+    except AccountError as exc:  # a French sentence (models.accounts.MESSAGES)
+        _fail(EXIT_INVALID, _t("staff_refused", "fr", reason=str(exc)))
     typer.echo(_t("staff_added", "fr", username=username.strip().lower(), role=role.value))
 
 

@@ -92,6 +92,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Le formulaire contient des erreurs.",
         "en": "The form contains errors.",
     },
+    "staff_email_missing": {
+        "fr": "Votre compte n'a pas d'adresse électronique professionnelle : sans elle, les "
+              "conflits d'intérêts ne peuvent pas être vérifiés. Demandez à l'administrateur de "
+              "l'ajouter avant de traiter une demande.",
+        "en": "Your account has no professional email address: without it, conflicts of "
+              "interest cannot be checked. Ask the administrator to add it before processing "
+              "a request.",
+    },
 }
 
 

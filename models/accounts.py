@@ -2,6 +2,11 @@
 
 Passwords are kept only as Argon2id hashes (slow on purpose). A temporary password is made by
 the caller, hashed here, and never stored in clear.
+
+Signing in (:func:`sign_in`) never hashes inside a database transaction: the account is read in
+a ``read_scope`` (no write lock on SQLite), the hash is checked with no connection held, and the
+throttle counters (``models.throttle``) are short write transactions before and after. Guessing
+is slowed by growing waits, never by a lockout that anyone could trigger.
 """
 
 from __future__ import annotations
@@ -10,10 +15,13 @@ import re
 import secrets
 import string
 import unicodedata
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from models.tables import Account, AccountKind, RamqProcessing, quebec_today, utcnow
@@ -23,9 +31,6 @@ _hasher = PasswordHasher()  # Argon2id, library defaults (64 MiB, 3 passes)
 # An operator is a manager who may also open the Prefect UI (cancel, delete, resume runs there).
 STAFF_ROLES = ("respondent", "manager", "operator")
 MIN_PASSWORD_LENGTH = 12
-# Guessing: five wrong passwords in a row lock the account for fifteen minutes.
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 TEMP_PASSWORD_LENGTH = 16
 # No look-alike characters (0/O, 1/l/I): the user types it from an email.
 _PASSWORD_ALPHABET = "".join(
@@ -33,12 +38,40 @@ _PASSWORD_ALPHABET = "".join(
 )
 
 
+# French sentences of the refusals of create_staff (the CLI prints them).
+MESSAGES = {
+    "unknown_role": "rôle inconnu ({role}) : respondent, manager ou operator",
+    "invalid_username": "nom d'utilisateur invalide : de 3 à 40 caractères, lettres minuscules, "
+                        "chiffres, point, tiret ou trait de soulignement, commençant par une lettre",
+    "username_taken": "ce nom d'utilisateur est déjà attribué ou réservé",
+    "password_too_short": f"le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères",
+    "password_too_simple": "le mot de passe doit contenir au moins une lettre et un chiffre ou "
+                           "un symbole",
+    "password_contains_username": "le mot de passe ne doit pas contenir le nom d'utilisateur",
+    "email_required": "l'adresse électronique professionnelle est obligatoire (--email) : sans "
+                      "elle, les conflits d'intérêts ne peuvent pas être vérifiés",
+    "invalid_email": "l'adresse électronique n'est pas valide",
+    "shared_mailbox": "l'adresse électronique est une boîte partagée (info@, accueil@…) : "
+                      "donnez l'adresse personnelle de la personne",
+}
+
+
 class AccountError(Exception):
     """A refused account operation; ``code`` is stable, the message is for people."""
 
-    def __init__(self, code: str, message: str = ""):
-        super().__init__(message or code)
+    def __init__(self, code: str, message: str = "", **params: str):
+        super().__init__(message or MESSAGES.get(code, code).format(**params))
         self.code = code
+
+
+class SignInRefused(AccountError):
+    """A refused sign-in: ``bad_credentials`` (wrong password, unknown, disabled or expired
+    account: one answer for all), ``sign_in_throttled`` (wait ``wait_seconds``, the password was
+    not even checked) or ``temp_password_expired`` (the right temporary password, too late)."""
+
+    def __init__(self, code: str, *, wait_seconds: int = 0):
+        super().__init__(code)
+        self.wait_seconds = wait_seconds
 
 
 def hash_password(password: str) -> str:
@@ -121,12 +154,39 @@ def suggest_username(session: Session, username: str, *, except_request: int | N
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
 
 
+def staff_email(email: str | None) -> str:
+    """A staff member's own professional address, normalized: required (the conflict-of-interest
+    check compares it with the request's mailboxes), valid, and not a shared mailbox."""
+    from models.rules import is_shared_mailbox, normalize_email
+
+    if not (email or "").strip():
+        raise AccountError("email_required")
+    normalized = normalize_email(email)
+    if normalized is None:
+        raise AccountError("invalid_email")
+    if is_shared_mailbox(normalized):
+        raise AccountError("shared_mailbox")
+    return normalized
+
+
+def person_key(text: str | None) -> str:
+    """A name as compared for conflicts of interest: format characters (zero-width spaces,
+    soft hyphens, joiners) removed, compatibility forms, case and accents folded, whitespace
+    collapsed, words in order (``TREMBLAY Marie`` is ``Marie Tremblay``)."""
+    from models.rules import fold
+
+    cleaned = "".join(c for c in unicodedata.normalize("NFKC", text or "")
+                      if unicodedata.category(c) != "Cf")
+    return " ".join(sorted(fold(cleaned).split()))
+
+
 def create_staff(
     session: Session, *, username: str, role: str, password: str, display_name: str = "",
     email: str | None = None,
 ) -> Account:
+    """A staff account; ``email`` (their own professional address) is required."""
     if role not in STAFF_ROLES:
-        raise AccountError("unknown_role", f"Rôle inconnu : {role}")
+        raise AccountError("unknown_role", role=role)
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
         raise AccountError("invalid_username")
@@ -135,51 +195,169 @@ def create_staff(
     problem = password_problem(password, username)
     if problem:
         raise AccountError(problem)
+    email = staff_email(email)
     account = Account(
         username=username, kind=AccountKind.staff.value, role=role, display_name=display_name,
-        email=(email or "").strip().lower() or None, password_hash=hash_password(password),
-        password_changed_at=utcnow(),
+        email=email, password_hash=hash_password(password), password_changed_at=utcnow(),
     )
     session.add(account)
     session.flush()
     return account
 
 
-def authenticate(session: Session, *, username: str, password: str, today: date | None = None) -> Account | None:
+def temp_password_expiry(now: datetime | None = None) -> datetime:
+    """When a temporary password issued now stops working if unused
+    (``settings.temp_password_days``)."""
+    from models.settings import get_settings
+
+    return (now or utcnow()) + timedelta(days=get_settings().temp_password_days)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who signed in (ids and labels only: no hash)."""
+
+    account_id: int
+    username: str
+    kind: str
+    role: str
+    display_name: str
+    must_change_password: bool
+
+
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    username: str
+    kind: str
+    role: str
+    display_name: str
+    password_hash: str
+    must_change_password: bool
+    temp_password_expires_at: datetime | None
+    disabled: bool
+    valid_from: date | None
+    valid_until: date | None
+
+
+def _read_account(username: str) -> _Stored | None:
+    from models.db import read_scope
+
+    with read_scope() as s:
+        a = s.exec(select(Account).where(Account.username == username)).first()
+        if a is None:
+            return None
+        return _Stored(a.id, a.username, a.kind, a.role, a.display_name or a.username,
+                       a.password_hash, bool(a.must_change_password), a.temp_password_expires_at,
+                       bool(a.disabled), a.valid_from, a.valid_until)
+
+
+def sign_in(username: str, password: str, *, client: str | None,
+            kind: Literal["staff", "issued"] | None, today: date | None = None) -> SignedIn:
+    """Checks a sign-in; raises :class:`SignInRefused` when refused.
+
+    ``client`` is the person's address as the server sees it (``st.context.ip_address``; None
+    when unknown); ``kind`` the screen's kind of account (``staff`` also requires a staff role).
+    No transaction is open while the password is hashed; an unknown username costs the same
+    hash; a throttled attempt is refused before any hash, and recorded as a security event.
+    """
+    from models import throttle
+    from models.security import hashed_key, record_refusal
+
+    username = (username or "").strip().lower()
+    try:
+        throttle.take_attempt(username, client)  # a short write transaction
+    except throttle.Throttled as exc:
+        record_refusal("sign_in", "throttled", scope=exc.scope, wait_seconds=exc.wait_seconds,
+                       account_kind=kind or "", user_key=hashed_key("login_user", username))
+        raise SignInRefused("sign_in_throttled", wait_seconds=exc.wait_seconds) from None
+    stored = _read_account(username) if username else None  # read_scope: no write lock
+    # The slow part, with no connection held.
+    if stored is None:
+        verify_password(_DUMMY_HASH, password)
+        raise SignInRefused("bad_credentials")
+    if not verify_password(stored.password_hash, password):
+        raise SignInRefused("bad_credentials")
+    new_hash = hash_password(password) if _hasher.check_needs_rehash(stored.password_hash) else None
+    throttle.succeeded(username, client)  # a short write transaction
+    if new_hash is not None:
+        from models.db import session_scope
+
+        with session_scope() as s:  # only if nobody changed the password meanwhile
+            s.execute(update(Account).where(Account.id == stored.id,
+                                            Account.password_hash == stored.password_hash)
+                      .values(password_hash=new_hash))
+    today = today or quebec_today()
+    if (stored.disabled or (kind is not None and stored.kind != kind)
+            or (stored.kind == AccountKind.staff.value and stored.role not in STAFF_ROLES)
+            or (stored.valid_from and today < stored.valid_from)
+            or (stored.valid_until and today > stored.valid_until)):
+        raise SignInRefused("bad_credentials")
+    if (stored.kind == AccountKind.issued.value and stored.must_change_password
+            and stored.temp_password_expires_at is not None
+            and stored.temp_password_expires_at <= utcnow()):
+        raise SignInRefused("temp_password_expired")
+    return SignedIn(stored.id, stored.username, stored.kind, stored.role, stored.display_name,
+                    stored.must_change_password)
+
+
+def authenticate(session: Session | None = None, *, username: str, password: str,
+                 today: date | None = None) -> Account | None:
     """The account when the password matches and the account is usable today, else None.
 
-    The same slow hash runs for unknown usernames, so timing does not reveal which exist.
+    For scripts and tests only: it writes nothing (no throttle counters, no rehash), so it can
+    run inside a caller's transaction without waiting on itself. Screens call :func:`sign_in`,
+    which is throttled and never hashes inside a transaction. With ``session`` the account is
+    read (and returned) through it; without, through a read_scope.
     """
-    account = session.exec(
-        select(Account).where(Account.username == username.strip().lower())
-    ).first()
-    if account is None:
-        verify_password(_DUMMY_HASH, password)
-        return None
-    now = utcnow()
-    if account.locked_until and account.locked_until > now:
-        verify_password(_DUMMY_HASH, password)
-        return None
-    if not verify_password(account.password_hash, password):
-        account.failed_logins += 1
-        if account.failed_logins >= MAX_FAILED_LOGINS:
-            account.locked_until = now + LOCKOUT
-            account.failed_logins = 0
-        session.add(account)
-        return None
-    account.failed_logins = 0
-    account.locked_until = None
-    session.add(account)
-    if account.disabled:
-        return None
-    today = today or quebec_today()
-    if account.valid_from and today < account.valid_from:
-        return None
-    if account.valid_until and today > account.valid_until:
-        return None
-    if _hasher.check_needs_rehash(account.password_hash):
-        account.password_hash = hash_password(password)
-    return account
+    from models.db import read_scope
+
+    def check(s: Session) -> Account | None:
+        account = s.exec(select(Account).where(Account.username == username.strip().lower())).first()
+        if account is None:
+            verify_password(_DUMMY_HASH, password)
+            return None
+        if not verify_password(account.password_hash, password) or account.disabled:
+            return None
+        day = today or quebec_today()
+        if (account.valid_from and day < account.valid_from) or (
+                account.valid_until and day > account.valid_until):
+            return None
+        if (account.kind == AccountKind.issued.value and account.must_change_password
+                and account.temp_password_expires_at is not None
+                and account.temp_password_expires_at <= utcnow()):
+            return None
+        return account
+
+    if session is not None:
+        return check(session)
+    with read_scope() as s:
+        return check(s)
+
+
+def change_own_password(*, account_id: int, current: str, new: str) -> None:
+    """A signed-in person changes their password: both hashes are computed with no transaction
+    open; the change applies only if the password was not changed meanwhile."""
+    from models.db import read_scope, session_scope
+
+    with read_scope() as s:
+        account = s.get(Account, account_id)
+        old_hash, username = (account.password_hash, account.username) if account else ("", "")
+    if account is None or not verify_password(old_hash, current):
+        raise AccountError("wrong_password")
+    if new == current:
+        raise AccountError("password_unchanged")
+    problem = password_problem(new, username)
+    if problem:
+        raise AccountError(problem)
+    new_hash = hash_password(new)
+    with session_scope() as s:
+        done = s.execute(update(Account).where(Account.id == account_id,
+                                               Account.password_hash == old_hash)
+                         .values(password_hash=new_hash, must_change_password=False,
+                                 temp_password_expires_at=None, password_changed_at=utcnow()))
+        if done.rowcount != 1:
+            raise AccountError("wrong_password")
 
 
 def change_password(session: Session, *, account_id: int, current: str, new: str) -> Account:
@@ -193,6 +371,7 @@ def change_password(session: Session, *, account_id: int, current: str, new: str
         raise AccountError(problem)
     account.password_hash = hash_password(new)
     account.must_change_password = False
+    account.temp_password_expires_at = None
     account.password_changed_at = utcnow()
     session.add(account)
     return account

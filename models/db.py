@@ -25,6 +25,9 @@ def _normalize_url(url: str) -> str:
 
 
 _engines: dict[str, Engine] = {}
+# Execution option of read_scope(): on SQLite its transaction starts with a plain (deferred)
+# BEGIN instead of BEGIN IMMEDIATE.
+READ_ONLY_OPTION = "ramq_read_only"
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -57,7 +60,10 @@ def _make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # pragma: no cover - trivial
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock up front; a read_scope() reads a snapshot (WAL) and
+            # never takes it, so it never makes a writer wait.
+            deferred = conn.get_execution_options().get(READ_ONLY_OPTION)
+            conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
@@ -80,6 +86,19 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A read-only unit of work: never takes SQLite's write lock (plain ``BEGIN``), so a slow
+    caller (a password hash) cannot make writers wait. Nothing is written: a pending change is
+    an error. Loaded objects stay readable after the block (detached, not expired)."""
+    engine = (engine or get_engine()).execution_options(**{READ_ONLY_OPTION: True})
+    with Session(engine, expire_on_commit=False, autoflush=False) as session:
+        yield session
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("read_scope is read-only: use session_scope to write")
+    # Closing ends the transaction (rolled back: it wrote nothing) and detaches the objects.
 
 
 def alembic_config(url: str | None = None):

@@ -22,6 +22,7 @@ from ui.i18n import t
 LOG = logging.getLogger("ramq.ui")
 
 STAFF_KEY = "staff_account_id"
+STAFF_SEEN_KEY = "staff_last_activity"  # time.time() of the staff login's last page run
 MY_ACCESS_KEY = "my_access_account_id"
 
 
@@ -60,15 +61,32 @@ def decode_image(b64: str | None) -> bytes | None:
 
 
 def current_staff() -> dict | None:
-    """The signed-in staff account, re-read from the database (None if revoked or absent)."""
+    """The signed-in staff account, re-read from the database (None if revoked or absent).
+
+    A login left idle longer than ``settings.staff_session_idle_minutes`` (no page run: no
+    click) is signed out, with a French message on that run; each run is activity."""
+    import time
+
     from models.queries import staff_session
 
-    account_id = st.session_state.get(STAFF_KEY)
+    ss = st.session_state
+    account_id = ss.get(STAFF_KEY)
     if not account_id:
+        return None
+    now = time.time()
+    idle_minutes = get_settings().staff_session_idle_minutes
+    last_seen = ss.get(STAFF_SEEN_KEY)
+    if last_seen is not None and now - float(last_seen) > idle_minutes * 60:
+        ss.pop(STAFF_KEY, None)
+        ss.pop(STAFF_SEEN_KEY, None)
+        st.warning(t("staff_session_expired", minutes=idle_minutes))
         return None
     staff = staff_session(account_id)
     if staff is None:
-        st.session_state.pop(STAFF_KEY, None)
+        ss.pop(STAFF_KEY, None)
+        ss.pop(STAFF_SEEN_KEY, None)
+        return None
+    ss[STAFF_SEEN_KEY] = now
     return staff
 
 

@@ -375,6 +375,20 @@ STRINGS: dict[str, dict[str, str]] = {
                    "en": "This page is for authorized RAMQ staff. Please sign in."},
     "already_signed_in": {"fr": "Vous êtes connecté en tant que {name}.",
                           "en": "You are signed in as {name}."},
+    "sign_in_throttled": {
+        "fr": "Trop de tentatives de connexion. Réessayez dans {wait}.",
+        "en": "Too many sign-in attempts. Try again in {wait}.",
+    },
+    "temp_password_expired": {
+        "fr": "Votre mot de passe temporaire est expiré : il n'a pas été changé dans les {days} "
+              "jours suivant son envoi. Demandez un nouveau mot de passe temporaire à la RAMQ.",
+        "en": "Your temporary password has expired: it was not changed within {days} days of "
+              "being sent. Ask the RAMQ for a new temporary password.",
+    },
+    "staff_session_expired": {
+        "fr": "Votre session a pris fin après {minutes} minutes d'inactivité. Reconnectez-vous.",
+        "en": "Your session ended after {minutes} minutes without activity. Please sign in again.",
+    },
 
     # --- Queue
     "queue_intro": {"fr": "Demandes autorisées qui attendent l'analyse d'un répondant.",

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from models.accounts import MIN_PASSWORD_LENGTH, AccountError, authenticate, change_password
-from models.db import session_scope
+from models.accounts import MIN_PASSWORD_LENGTH, AccountError, SignInRefused, change_own_password, sign_in
 from models.queries import issued_access
-from models.tables import AccountKind
+from models.settings import get_settings
+from models.throttle import format_wait
 from ui.common import MY_ACCESS_KEY, fmt_date, flash_errors, guarded
 from ui.i18n import label, t
 from ui.widgets import fields_table
@@ -21,16 +21,28 @@ def _login() -> None:
     username = (ss.get("ma_username") or "").strip()
     password = ss.get("ma_password") or ""
     ss["ma_password"] = ""
-    account_id = None
-    if username and password:
-        with session_scope() as s:
-            account = authenticate(s, username=username, password=password)
-            if account is not None and account.kind == AccountKind.issued.value:
-                account_id = account.id
-    if account_id is None:
+    if not (username and password):
         ss["_flash_error"] = t("bad_credentials")
         return
-    ss[MY_ACCESS_KEY] = account_id
+    try:
+        signed = sign_in(username, password, client=_client_address(), kind="issued")
+    except SignInRefused as exc:
+        if exc.code == "sign_in_throttled":
+            ss["_flash_error"] = t("sign_in_throttled", wait=format_wait(exc.wait_seconds))
+        elif exc.code == "temp_password_expired":
+            ss["_flash_error"] = t("temp_password_expired", days=get_settings().temp_password_days)
+        else:
+            ss["_flash_error"] = t("bad_credentials")
+        return
+    ss[MY_ACCESS_KEY] = signed.account_id
+
+
+def _client_address() -> str | None:
+    """The person's address as the server sees it (None locally or when unknown)."""
+    try:
+        return st.context.ip_address
+    except Exception:  # noqa: BLE001 - older Streamlit, or no browser session
+        return None
 
 
 @guarded
@@ -43,8 +55,7 @@ def _change() -> None:
         ss["_flash_error"] = t("passwords_differ")
         return
     try:
-        with session_scope() as s:
-            change_password(s, account_id=ss[MY_ACCESS_KEY], current=current, new=new)
+        change_own_password(account_id=ss[MY_ACCESS_KEY], current=current, new=new)
     except AccountError as exc:
         ss["_flash_error"] = t(exc.code, n=MIN_PASSWORD_LENGTH)
         return

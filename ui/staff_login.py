@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
-from models.accounts import STAFF_ROLES, authenticate
-from models.db import session_scope
-from models.tables import AccountKind
-from ui.common import STAFF_KEY, current_staff, flash_errors, guarded
+from models.accounts import SignInRefused, sign_in
+from models.settings import get_settings
+from models.throttle import format_wait
+from ui.common import STAFF_KEY, STAFF_SEEN_KEY, current_staff, flash_errors, guarded
 from ui.i18n import t
 
 GO = "_staff_go_work"
@@ -20,18 +22,33 @@ def _login() -> None:
     username = (ss.get("staff_username") or "").strip()
     password = ss.get("staff_password") or ""
     ss["staff_password"] = ""  # never kept once used
-    account_id = None
-    if username and password:
-        with session_scope() as s:
-            account = authenticate(s, username=username, password=password)
-            if account is not None and account.kind == AccountKind.staff.value \
-                    and account.role in STAFF_ROLES:
-                account_id = account.id
-    if account_id is None:
+    if not (username and password):
         ss["_flash_error"] = t("bad_credentials")
         return
-    ss[STAFF_KEY] = account_id
+    try:
+        signed = sign_in(username, password, client=client_address(), kind="staff")
+    except SignInRefused as exc:
+        ss["_flash_error"] = refusal_text(exc)
+        return
+    ss[STAFF_KEY] = signed.account_id
+    ss[STAFF_SEEN_KEY] = time.time()
     ss[GO] = True
+
+
+def client_address() -> str | None:
+    """The person's address as the server sees it (None locally or when unknown)."""
+    try:
+        return st.context.ip_address
+    except Exception:  # noqa: BLE001 - older Streamlit, or no browser session
+        return None
+
+
+def refusal_text(exc: SignInRefused) -> str:
+    if exc.code == "sign_in_throttled":
+        return t("sign_in_throttled", wait=format_wait(exc.wait_seconds))
+    if exc.code == "temp_password_expired":
+        return t("temp_password_expired", days=get_settings().temp_password_days)
+    return t("bad_credentials")
 
 
 st.title(t("page_staff_login"))

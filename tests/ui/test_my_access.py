@@ -3,13 +3,19 @@ required first; then the access granted (applications, registers, establishments
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from models.accounts import verify_password
 from models.db import session_scope
-from models.tables import Account, quebec_today
-from tests.ui.conftest import STAFF_PASSWORD, errors, goto, issued_account, staff_account, submit, texts
+from models.tables import Account, quebec_today, utcnow
+from tests.ui.conftest import STAFF_PASSWORD, errors, goto, issued_account, submit, texts
+from tests.ui.conftest import staff_account as _staff_account
 from ui.common import MY_ACCESS_KEY
+
+
+def staff_account(role: str) -> dict:
+    return _staff_account(role, email=f"agent.{uuid.uuid4().hex[:10]}@ramq.example.qc.ca")
 
 TEMP = "Temp-Passw0rd-xyz"
 NEW = "Mon-nouveau-mot-2026"
@@ -87,3 +93,48 @@ def test_first_sign_in_forces_a_new_password_then_shows_the_access(app):
     assert errors(sign_in(page(app), account["username"], TEMP))
     at = sign_in(page(app), account["username"], NEW)
     assert "Accès accordé" in texts(at)
+
+
+def _expire_temporary_password(account_id: int, *, days_ago: float) -> None:
+    with session_scope() as s:
+        stored = s.get(Account, account_id)
+        stored.temp_password_expires_at = utcnow() - timedelta(days=days_ago)
+        s.add(stored)
+
+
+def test_an_unused_temporary_password_expires_with_a_french_message(app):
+    sub = submit()
+    account = issued_account(sub.request_id, TEMP)
+    _expire_temporary_password(account["id"], days_ago=0.01)
+    at = sign_in(page(app), account["username"], TEMP)
+    assert errors(at) == ["Votre mot de passe temporaire est expiré : il n'a pas été changé dans "
+                          "les 7 jours suivant son envoi. Demandez un nouveau mot de passe "
+                          "temporaire à la RAMQ."]
+    assert MY_ACCESS_KEY not in at.session_state
+    # A wrong password on the same account says nothing about the expiry.
+    at = sign_in(page(app), account["username"], "pas-le-bon-2026")
+    assert errors(at) == ["Nom d'utilisateur ou mot de passe incorrect, ou accès expiré."]
+
+
+def test_an_expiry_date_does_not_matter_once_the_password_was_changed(app):
+    sub = submit()
+    account = issued_account(sub.request_id, TEMP, must_change=False)
+    _expire_temporary_password(account["id"], days_ago=30)
+    at = sign_in(page(app), account["username"], TEMP)
+    assert not errors(at) and "Accès accordé" in texts(at)
+
+
+def test_guessing_on_mon_acces_is_slowed_with_a_french_message(app):
+    from models import accounts
+    from models.throttle import USER
+
+    sub = submit()
+    account = issued_account(sub.request_id, TEMP)
+    for _ in range(USER.threshold):
+        try:
+            accounts.sign_in(account["username"], "devine-2026-x", client=None, kind="issued")
+        except accounts.AccountError:
+            pass
+    at = sign_in(page(app), account["username"], TEMP)
+    assert len(errors(at)) == 1 and "Trop de tentatives de connexion." in errors(at)[0]
+    assert MY_ACCESS_KEY not in at.session_state

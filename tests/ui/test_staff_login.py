@@ -1,10 +1,20 @@
 """« Connexion RAMQ »: staff sign in and out; a respondent lands on the queue, a manager on the
-read-only tracking page; other accounts and wrong passwords are refused."""
+read-only tracking page; other accounts and wrong passwords are refused; guessing is slowed with
+a French message; an idle session ends with a French message."""
 
 from __future__ import annotations
 
-from tests.ui.conftest import STAFF_PASSWORD, errors, goto, issued_account, nav_error, staff_account, submit
-from ui.common import STAFF_KEY
+import time
+import uuid
+
+from tests.ui.conftest import STAFF_PASSWORD, errors, goto, issued_account, nav_error, submit, texts
+from tests.ui.conftest import staff_account as _staff_account
+from ui.common import STAFF_KEY, STAFF_SEEN_KEY
+
+
+def staff_account(role: str) -> dict:
+    """A staff account with its (required) professional email."""
+    return _staff_account(role, email=f"agent.{uuid.uuid4().hex[:10]}@ramq.example.qc.ca")
 
 
 def sign_in(app, username, password):
@@ -46,3 +56,40 @@ def test_a_manager_lands_on_the_tracking_page(app):
     # Back on the login page, the manager is told they are signed in.
     at = goto(at, "staff_login.py")
     assert "Vous êtes connecté" in at.success[0].value
+
+
+def test_guessing_is_slowed_with_a_french_message_and_no_lockout(app):
+    from models import accounts
+    from models.throttle import USER
+
+    staff = staff_account("respondent")
+    for _ in range(USER.threshold):  # a guesser somewhere (client unknown, as in local runs)
+        try:
+            accounts.sign_in(staff["username"], "devine-2026-x", client=None, kind="staff")
+        except accounts.AccountError:
+            pass
+    at = sign_in(app, staff["username"], STAFF_PASSWORD)
+    assert not at.exception
+    assert len(errors(at)) == 1 and errors(at)[0].startswith("Trop de tentatives de connexion.")
+    assert "Réessayez dans 1 s" in errors(at)[0]
+    assert STAFF_KEY not in at.session_state
+    time.sleep(1.1)  # the wait is short: no lockout
+    at = sign_in(app, staff["username"], STAFF_PASSWORD)
+    assert at.title[0].value == "File de travail"
+
+
+def test_an_idle_staff_session_ends_with_a_french_message(app):
+    staff = staff_account("respondent")
+    at = sign_in(app, staff["username"], STAFF_PASSWORD)
+    assert at.title[0].value == "File de travail"
+    at.session_state[STAFF_SEEN_KEY] = time.time() - 29 * 60  # 29 minutes: still signed in
+    at = goto(at, "work_queue.py")
+    assert at.title[0].value == "File de travail" and STAFF_KEY in at.session_state
+    at.session_state[STAFF_SEEN_KEY] = time.time() - 31 * 60  # 31 minutes without a click
+    at = goto(at, "staff_login.py")
+    assert STAFF_KEY not in at.session_state
+    assert "Votre session a pris fin après 30 minutes d'inactivité" in texts(at)
+    assert at.text_input(key="staff_username")  # the login form again
+    assert nav_error(at, "work_queue.py")
+    at = goto(at, "staff_login.py")  # the message is said once
+    assert "inactivité" not in texts(at)
