@@ -6,11 +6,13 @@ environment already says otherwise; it must happen before Prefect is first impor
 
 import os as _os
 
-from models.settings import get_settings as _get_settings
+from models.settings import load_settings_or_exit as _load_settings_or_exit
 
 
 def _prefect_defaults() -> None:
-    settings = _get_settings()
+    # Unsafe production settings stop every entry point here (CLI, runner, flow runs) with one
+    # line that never repeats a secret.
+    settings = _load_settings_or_exit()
     _os.environ.setdefault("PREFECT_API_URL", settings.prefect_api_url)
     _os.environ.setdefault("PREFECT_HOME", str(settings.var_dir / "prefect"))
     _os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

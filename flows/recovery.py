@@ -107,7 +107,7 @@ def crash_orphans(deployment_name: str) -> list[str]:
             flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
                 type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING]))),
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[name])),
-            limit=500)
+            limit=200)
     for run in runs:
         if mark_crashed(str(run.id), "the runner serving this run died"):
             crashed.append(str(run.id))

@@ -209,36 +209,48 @@ def close_request(request_id: int, outcome: str, round: int, decision_id: int) -
 def issue_credentials(request_id: int) -> int:
     """Creates the account and emails the temporary password to the user, and to nobody else.
 
-    The password exists only in this function's memory and in that one email. If sending fails
-    after the hash was set, the retry makes a new password. Nothing here persists a result.
+    The password exists only in this function's memory and in that one email. The email's
+    outbox row is claimed *before* the password is made: a second execution of this step (a
+    restarted run while the first still sends) finds it taken and changes nothing. If sending
+    fails after the hash was set, the retry makes a new password. Nothing here persists a result.
     """
-    key = f"{request_id}:temporary_password:1:user"
     with session_scope() as s:
-        if s.exec(select(OutboxEmail.status).where(OutboxEmail.key == key)).first() == "sent":
-            return request_id  # already delivered: never a second password email
         req = _request(s, request_id)
-        section4 = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == request_id)).one()
-        account = s.exec(select(Account).where(Account.request_id == request_id)).first()
-        password = generate_temporary_password()
-        if account is None:
-            account = Account(username=section4.username, kind=AccountKind.issued.value, role="user",
-                              display_name=request_context(req)["user_name"], email=req.user_email,
-                              request_id=request_id, password_hash="")
-        account.password_hash = hash_password(password)
-        account.must_change_password = True
-        account.temp_password_expires_at = utcnow() + timedelta(days=get_settings().temp_password_days)
-        account.valid_from = section4.valid_from
-        account.valid_until = section4.valid_until
-        s.add(account)
-        _set_status(s, req, RequestStatus.issuing_credentials)
-        message = compose("temporary_password", lang=req.language, **request_context(req),
-                          temporary_password=password, valid_until=section4.valid_until)
+        subject = compose("temporary_password", lang=req.language, **request_context(req),
+                          temporary_password="-").subject
         recipient, lang = req.user_email, req.language
-    del password
     try:
-        asyncio.run(outbox.send_secret_once(
-            request_id=request_id, kind="temporary_password", round=1, recipient_role="user",
-            recipient=recipient, message=message, lang=lang))
+        row_id = outbox.claim_secret(request_id=request_id, kind="temporary_password", round=1,
+                                     recipient_role="user", recipient=recipient, subject=subject, lang=lang)
+    except outbox.SecretEmailError:
+        raise DeliveryError(f"temporary password email of request {request_id} is held by another sender") from None
+    if row_id is None:
+        return request_id  # already delivered: never a second password email
+    try:
+        with session_scope() as s:
+            req = _request(s, request_id)
+            section4 = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == request_id)).one()
+            account = s.exec(select(Account).where(Account.request_id == request_id)).first()
+            password = generate_temporary_password()
+            if account is None:
+                account = Account(username=section4.username, kind=AccountKind.issued.value, role="user",
+                                  display_name=request_context(req)["user_name"], email=req.user_email,
+                                  request_id=request_id, password_hash="")
+            account.password_hash = hash_password(password)
+            account.must_change_password = True
+            account.temp_password_expires_at = utcnow() + timedelta(days=get_settings().temp_password_days)
+            account.valid_from = section4.valid_from
+            account.valid_until = section4.valid_until
+            s.add(account)
+            _set_status(s, req, RequestStatus.issuing_credentials)
+            message = compose("temporary_password", lang=req.language, **request_context(req),
+                              temporary_password=password, valid_until=section4.valid_until)
+        del password
+    except BaseException:
+        outbox.release_secret(row_id)
+        raise
+    try:
+        asyncio.run(outbox.send_claimed_secret(row_id, recipient=recipient, message=message))
     except Exception:
         raise DeliveryError(f"temporary password email failed for request {request_id}") from None
     finally:

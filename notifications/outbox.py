@@ -284,38 +284,51 @@ async def send_pending(
     return sent
 
 
-async def send_secret_once(
+def claim_secret(
     session_factory: SessionFactory = session_scope, *, request_id: int, kind: str, round: int,
-    recipient_role: str, recipient: str, message: Message, lang: str,
-) -> bool:
-    """Send an email whose body must never be stored (the temporary password).
-
-    Records a body-less outbox row, claims it, sends ``message`` from memory and marks it
-    sent. Returns ``False`` without sending when that key was already sent (never twice).
-    Raises :class:`SecretEmailError` (no cause, no body) when sending fails or another sender
-    holds the row; the row is then ``failed`` and a retry with a fresh password may send."""
+    recipient_role: str, recipient: str, subject: str, lang: str,
+) -> int | None:
+    """Takes the right to send an email whose body is never stored (the temporary password),
+    *before* the secret is made: the id of its body-less row, now ``sending`` and ours; None
+    when that email was already sent (never twice). Raises :class:`SecretEmailError` while
+    another sender holds it, so a second execution never replaces a password in flight."""
     key = outbox_key(request_id=request_id, kind=kind, round=round, recipient_role=recipient_role)
     with session_factory() as s:
         row = _enqueue(
             s, request_id=request_id, kind=kind, round=round, recipient_role=recipient_role,
-            recipient=recipient, message=message, lang=lang, store_body=False,
+            recipient=recipient, message=Message(subject=subject, text="", html=""), lang=lang,
+            store_body=False,
         )
         row_id, status = row.id, row.status
     if status == EmailStatus.sent.value:
-        return False
-    claimed = _claim(row_id, session_factory)
-    if claimed is None:
+        return None
+    if _claim(row_id, session_factory) is None:
         with session_factory() as s:
-            now_sent = s.get(OutboxEmail, row_id).status == EmailStatus.sent.value
-        if now_sent:
-            return False
+            if s.get(OutboxEmail, row_id).status == EmailStatus.sent.value:
+                return None
         raise SecretEmailError(f"email {key} is being sent by another task")
+    return row_id
 
+
+def release_secret(row_id: int, session_factory: SessionFactory = session_scope) -> None:
+    """Gives a claimed secret row back (the secret could not be made): a retry takes it."""
+    _finish(row_id, session_factory, error="released")
+
+
+async def send_claimed_secret(
+    row_id: int, *, recipient: str, message: Message, session_factory: SessionFactory = session_scope,
+) -> None:
+    """Sends the claimed secret email from memory and marks it sent. Raises
+    :class:`SecretEmailError` (no cause, no body) when sending fails; the row is then
+    ``failed`` and a retry, with a fresh secret, may send."""
+    with session_factory() as s:
+        row = s.get(OutboxEmail, row_id)
+        key, message_id = row.key, row.message_id
     error: str | None = None
     try:
         response = await send_email(
             to=recipient, subject=message.subject, text=message.text, html=message.html,
-            message_id=claimed.message_id,
+            message_id=message_id,
         )
     except Exception as exc:
         error = _describe(exc, with_text=False)
@@ -327,6 +340,21 @@ async def send_secret_once(
         _finish(row_id, session_factory, error=error)
         raise SecretEmailError(f"email {key} not sent: {error}")
     _finish(row_id, session_factory, response=response)
+
+
+async def send_secret_once(
+    session_factory: SessionFactory = session_scope, *, request_id: int, kind: str, round: int,
+    recipient_role: str, recipient: str, message: Message, lang: str,
+) -> bool:
+    """Claim, then send, an email whose body must never be stored. Returns ``False`` without
+    sending when that key was already sent (never twice)."""
+    row_id = claim_secret(session_factory, request_id=request_id, kind=kind, round=round,
+                          recipient_role=recipient_role, recipient=recipient,
+                          subject=message.subject, lang=lang)
+    if row_id is None:
+        return False
+    await send_claimed_secret(row_id, recipient=recipient, message=message,
+                              session_factory=session_factory)
     return True
 
 

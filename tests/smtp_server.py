@@ -8,6 +8,7 @@ if given one, in a Maildir. ``fail_next(n)`` makes the next ``n`` deliveries ans
 
 from __future__ import annotations
 
+import asyncio
 import mailbox
 import socket
 import threading
@@ -38,8 +39,19 @@ class SmtpServer:
     _fail_next: int = 0
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _controller: Controller | None = None
+    _hold: str | None = None
+    holding: bool = False  # a held recipient's message is waiting (the sender is mid-conversation)
+    _controller_kwargs: dict = field(default_factory=dict)
 
     # -- aiosmtpd handler ------------------------------------------------------------------
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if self._hold and address.lower() == self._hold:
+            self.holding = True
+            while self._hold:  # the sender waits for our answer; nothing is accepted yet
+                await asyncio.sleep(0.05)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope) -> str:
         with self._cond:
             if self._fail_next > 0:
@@ -64,6 +76,21 @@ class SmtpServer:
         """Answer 451 to the next ``n`` deliveries."""
         with self._cond:
             self._fail_next = n
+
+    def hold_recipient(self, address: str) -> None:
+        """Keep the next sender to ``address`` waiting at RCPT (mid-conversation, nothing
+        accepted) until :meth:`release`: the moment to kill it."""
+        self._hold, self.holding = address.lower(), False
+
+    def release(self) -> None:
+        self._hold = None
+
+    def restart(self) -> None:
+        """Start again on the same port after :meth:`stop` (an SMTP outage that heals)."""
+        kwargs = self._controller_kwargs
+        controller = Controller(self, hostname=self.host, port=self.port, **kwargs)
+        controller.start()
+        self._controller = controller
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
         """Block until at least ``count`` messages arrived; return them (AssertionError on timeout)."""
@@ -135,5 +162,6 @@ def start_smtp_server(
                 pass
             continue
         server._controller = controller
+        server._controller_kwargs = kwargs
         return server
     raise RuntimeError(f"could not start the test SMTP server: {last_error}")

@@ -69,8 +69,6 @@ def test_a_production_start_with_safe_settings_goes_on(tmp_path):
     assert proc.returncode == 0 and proc.stdout.strip() == "STARTED", proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="needs flows/__init__.py to call load_settings_or_exit() "
-                                       "(not this change's file); remove this mark with that edit")
 def test_the_cli_refuses_a_production_start_in_one_line(tmp_path):
     cli = Path(sys.executable).with_name("ramq-access")
     proc = _run([str(cli), "schema"], _prod_env(), tmp_path)
