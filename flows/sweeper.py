@@ -175,6 +175,7 @@ def _flag_stuck(request_id: int, run_id: str, state: str, restarts: int, now: da
             AuditEvent.request_id == request_id, AuditEvent.event == "recovery_abandoned")).one()
         for manager in managers:
             message = compose("request_stuck", lang="fr", reference=req.reference, restarts=restarts,
+                              recipient_name=manager.display_name or manager.username,
                               state=state, manager_url=f"{settings_base_url()}/suivi")
             outbox.enqueue(s, request_id=request_id, kind="request_stuck", round=int(flagged_round),
                            recipient_role=f"manager-{manager.id}", recipient=manager.email,
