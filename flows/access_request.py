@@ -8,6 +8,8 @@ the application database, which is the source of truth.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from prefect import flow
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
@@ -30,9 +32,11 @@ from models.tables import Decision, utcnow
 
 
 class DecisionInput(RunInput):
-    """What a resume carries: the id of the decision stored in the application database."""
+    """What a resume carries: the id of the decision stored in the application database.
+    Optional: a suspension key met again after a crash has no input, and any input is only a
+    hint anyway (the flow reads the decision from the database)."""
 
-    decision_id: int
+    decision_id: Optional[int] = None
 
 
 MAX_IGNORED_RESUMES = 1000

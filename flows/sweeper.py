@@ -109,9 +109,19 @@ def _start_unstarted(now: datetime, grace: datetime, request_ids: list[int] | No
             *_open(request_ids))).all()
     started = []
     for request_id in unstarted:
-        if _claim_run(request_id, now) and api.start_flow(request_id):
+        if not _claim_run(request_id, now):
+            continue  # another sweeper is starting it
+        if api.start_flow(request_id):
             started.append(request_id)
+        else:
+            _release_claim(request_id)  # Prefect unreachable: the next pass tries again
     return started
+
+
+def _release_claim(request_id: int) -> None:
+    with session_scope() as s:
+        s.execute(update(AccessRequest).where(AccessRequest.id == request_id)
+                  .values(run_start_claimed_at=None))
 
 
 def _recover_dead_runs(now: datetime, request_ids: list[int] | None, report: SweepReport) -> list[int]:
@@ -157,7 +167,13 @@ def _restart(request_id: int, run_id: str, state: str, now: datetime) -> str | N
     with session_scope() as s:
         s.add(AuditEvent(request_id=request_id, actor=SYSTEM, event="run_restarted",
                          detail={"flow_run_id": run_id, "state": state, "restarts": restarts}))
-    return "restarted" if recovery.restart_run(run_id) else None
+    try:
+        if recovery.restart_run(run_id):
+            return "restarted"
+    except Exception:  # noqa: BLE001 - Prefect unreachable: the next pass tries again
+        pass
+    _release_claim(request_id)
+    return None
 
 
 def _flag_stuck(request_id: int, run_id: str, state: str, restarts: int, now: datetime) -> None:

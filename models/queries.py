@@ -13,7 +13,7 @@ from typing import Iterable, Optional
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from models.db import session_scope
+from models.db import read_scope
 from models.requests import latest_authorization, request_to_canonical
 from models.tables import (
     Account,
@@ -43,7 +43,7 @@ def staff_session(account_id: int | None) -> dict | None:
     gone, disabled, or not a staff account (so a revoked login stops at the next click)."""
     if not account_id:
         return None
-    with session_scope() as s:
+    with read_scope() as s:
         account = s.get(Account, account_id)
         if account is None or account.kind != AccountKind.staff.value or account.disabled:
             return None
@@ -57,7 +57,7 @@ def issued_access(account_id: int | None, *, today: date | None = None) -> dict 
     if not account_id:
         return None
     today = today or quebec_today()
-    with session_scope() as s:
+    with read_scope() as s:
         account = s.get(Account, account_id)
         if account is None or account.kind != AccountKind.issued.value or account.disabled:
             return None
@@ -147,7 +147,7 @@ def list_queue(
     stmt = stmt.order_by(column.desc() if descending else column.asc(), col(HumanTask.id).asc())
     stmt = stmt.limit(max(1, min(int(limit), QUEUE_LIMIT)))
     rows: list[QueueRow] = []
-    with session_scope() as s:
+    with read_scope() as s:
         for task, req in s.exec(stmt).all():
             rows.append(QueueRow(
                 task_id=task.id, request_id=req.id, reference=req.reference or "",
@@ -166,7 +166,7 @@ def task_summary(task_id: int | None) -> dict | None:
     """One human task and its request's headline (for the review screen)."""
     if not task_id:
         return None
-    with session_scope() as s:
+    with read_scope() as s:
         task = s.get(HumanTask, task_id)
         if task is None:
             return None
@@ -181,7 +181,7 @@ def task_summary(task_id: int | None) -> dict | None:
 def request_review(request_id: int) -> dict | None:
     """Everything a respondent reads before deciding: every section, both signatures (base64
     inside the canonical request), when each was signed, section 4 if any, earlier decisions."""
-    with session_scope() as s:
+    with read_scope() as s:
         req = s.get(AccessRequest, request_id)
         if req is None:
             return None
@@ -245,7 +245,7 @@ def requests_overview(*, statuses: Iterable[str] | None = None, reference_contai
         stmt = stmt.where(col(AccessRequest.reference).contains(ref, autoescape=True))
     stmt = stmt.order_by(col(AccessRequest.created_at).desc(), col(AccessRequest.id).desc())
     stmt = stmt.limit(max(1, min(int(limit), 1000)))
-    with session_scope() as s:
+    with read_scope() as s:
         reqs = s.exec(stmt).all()
         ids = [r.id for r in reqs]
         last: dict[int, AuditEvent] = {}
@@ -267,7 +267,7 @@ def requests_overview(*, statuses: Iterable[str] | None = None, reference_contai
 
 
 def status_counts() -> dict[str, int]:
-    with session_scope() as s:
+    with read_scope() as s:
         rows = s.exec(select(AccessRequest.status, func.count()).group_by(AccessRequest.status)).all()
         return {status: int(n) for status, n in rows}
 
@@ -276,7 +276,7 @@ def open_task_counts(now: datetime | None = None) -> dict[str, dict[str, int]]:
     """Open human tasks per kind: how many, and how many past their due date."""
     now = now or utcnow()
     result = {kind.value: {"open": 0, "overdue": 0} for kind in TaskKind}
-    with session_scope() as s:
+    with read_scope() as s:
         for kind, n in s.exec(select(HumanTask.kind, func.count()).where(
                 HumanTask.status == TaskStatus.open.value).group_by(HumanTask.kind)).all():
             result.setdefault(kind, {"open": 0, "overdue": 0})["open"] = int(n)
@@ -289,7 +289,7 @@ def open_task_counts(now: datetime | None = None) -> dict[str, dict[str, int]]:
 
 def request_timeline(request_id: int) -> list[dict]:
     """The audit events of one request in order, each with the time since the previous one."""
-    with session_scope() as s:
+    with read_scope() as s:
         events = s.exec(select(AuditEvent).where(AuditEvent.request_id == request_id)
                         .order_by(col(AuditEvent.at), col(AuditEvent.id))).all()
         out: list[dict] = []
@@ -302,7 +302,7 @@ def request_timeline(request_id: int) -> list[dict]:
 
 
 def request_id_by_reference(reference: str) -> int | None:
-    with session_scope() as s:
+    with read_scope() as s:
         return s.exec(select(AccessRequest.id).where(
             AccessRequest.reference == (reference or "").strip().upper())).first()
 
@@ -336,7 +336,7 @@ def open_requests_runs(*, limit: int = 2000) -> list[OpenRunRow]:
                   col(AccessRequest.created_at).desc(), col(AccessRequest.id).desc())
         .limit(max(1, int(limit)))
     )
-    with session_scope() as s:
+    with read_scope() as s:
         return [OpenRunRow(request_id=r.id, reference=r.reference or "", status=r.status,
                            flow_run_id=r.flow_run_id, run_stuck_at=r.run_stuck_at,
                            run_restarts=int(r.run_restarts or 0))

@@ -118,7 +118,8 @@ def staff_account(role: str = "respondent", *, email: str | None = None,
     username = f"{role[:4]}{uuid.uuid4().hex[:8]}"
     with session_scope() as s:
         account = create_staff(s, username=username, role=role, password=STAFF_PASSWORD,
-                               display_name=display_name or username.upper(), email=email)
+                               display_name=display_name or username.upper(),
+                               email=email or f"{username}@ramq.example.qc.ca")
         return {"id": account.id, "username": username}
 
 
