@@ -37,23 +37,35 @@ class RunState:
     since: datetime | None  # when the run entered this state
 
 
-def read_run_states(flow_run_ids: list[str], *, batch: int = 200) -> dict[str, RunState]:
-    """The current state of each of these runs (unknown ids are left out)."""
+def read_run_states(flow_run_ids: list[str], *, batch: int = 200, timeout: float | None = None,
+                    api_url: str | None = None) -> dict[str, RunState]:
+    """The current state of each of these runs (unknown ids are left out). With ``timeout``
+    (the screens) the client does not retry: a page must not wait on Prefect."""
+    from contextlib import nullcontext
+
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
+    updates: dict = {}
+    if timeout is not None:
+        updates[PREFECT_CLIENT_MAX_RETRIES] = 0
+    if api_url:
+        updates[PREFECT_API_URL] = api_url
     states: dict[str, RunState] = {}
     ids = [UUID(i) for i in dict.fromkeys(flow_run_ids) if i]
-    with get_client(sync_client=True) as client:
-        for start in range(0, len(ids), batch):
-            chunk = ids[start:start + batch]
-            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=chunk)),
-                                         limit=len(chunk))
-            for run in runs:
-                if run.state is None:
-                    continue
-                states[str(run.id)] = RunState(str(run.id), run.state.type.value, run.state.name or "",
-                                               run.state.timestamp)
+    httpx_settings = {"timeout": timeout} if timeout is not None else None
+    with temporary_settings(updates=updates) if updates else nullcontext():
+        with get_client(sync_client=True, httpx_settings=httpx_settings) as client:
+            for start in range(0, len(ids), batch):
+                chunk = ids[start:start + batch]
+                runs = client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=chunk)), limit=len(chunk))
+                for run in runs:
+                    if run.state is None:
+                        continue
+                    states[str(run.id)] = RunState(str(run.id), run.state.type.value, run.state.name or "",
+                                                   run.state.timestamp)
     return states
 
 
