@@ -7,7 +7,7 @@ ifeq ($(UV),)
 UV := .tools/bin/uv
 endif
 
-.PHONY: run test install lock clean-var benchmark
+.PHONY: run test faults install lock clean-var benchmark
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -24,6 +24,10 @@ run: install
 
 test: install
 	.venv/bin/pytest $(PYTEST_ARGS)
+
+faults: install
+	.venv/bin/pytest -m faults $(PYTEST_ARGS)
+	.venv/bin/python -m tests.faults.report
 
 lock: $(UV)
 	$(UV) lock

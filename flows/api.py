@@ -320,13 +320,31 @@ def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
             consume_link(s, claims=claims, purpose="correct")
         except LinkError:
             raise ActionError("link_used") from None
+        decision_id = record_decision(s, task, outcome="resubmit", reason=None,
+                                      actor="utilisateur")
+        former = (req.authorizer_email, req.authorizer_first_name, req.authorizer_last_name)
         request_store.update_request_from_canonical(s, request=req, normalized=result.normalized,
                                                     actor="utilisateur")
-        decision_id = record_decision(s, task, outcome="resubmit", reason=None,
-                              actor="utilisateur")
+        if mailbox_key(former[0]) != mailbox_key(req.authorizer_email):
+            _tell_former_authorizer(s, req, *former)
         flow_run_id = req.flow_run_id
     resume_soon(decision_id, flow_run_id)
     return decision_id
+
+
+def _tell_former_authorizer(s: Session, req: AccessRequest, email: str, first: str, last: str) -> None:
+    """A correction named another authorizer: never silently. The change is audited and the
+    person first named is told their link is void (the new one signs the new revision)."""
+    from notifications import outbox
+    from notifications.templates import compose, full_name, request_context
+
+    s.add(AuditEvent(request_id=req.id, actor="utilisateur", event="authorizer_changed",
+                     detail={"revision": req.revision}))
+    message = compose("authorizer_replaced", lang=req.language, **request_context(req),
+                      recipient_name=full_name(first, last))
+    outbox.enqueue(s, request_id=req.id, kind="authorizer_replaced", round=req.revision,
+                   recipient_role="former_authorizer", recipient=email, message=message,
+                   lang=req.language)
 
 
 # --- RAMQ respondents ----------------------------------------------------------------------------

@@ -38,6 +38,7 @@ KINDS = (
     "request_expired",
     "request_cancelled",
     "request_stuck",  # to managers: restarting a request's run did not help
+    "authorizer_replaced",  # to the authorizer a correction no longer names
 )
 # Optional context, with its default, per kind. Everything else a template uses is required.
 _DEFAULTS: dict[str, dict[str, Any]] = {

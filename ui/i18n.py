@@ -657,4 +657,10 @@ EVENT_LABELS: dict[str, dict[str, str]] = {
     "password_sent": {"fr": "Mot de passe temporaire envoyé", "en": "Temporary password sent"},
     "completed": {"fr": "Terminée", "en": "Completed"},
     "closed": {"fr": "Fermée", "en": "Closed"},
+    "authorizer_reminded": {"fr": "Rappel à la personne qui autorise", "en": "Authorizer reminded"},
+    "authorizer_expire": {"fr": "Expirée (autorisation)", "en": "Expired (authorization)"},
+    "correction_expire": {"fr": "Expirée (correction)", "en": "Expired (correction)"},
+    "authorizer_changed": {"fr": "Personne qui autorise remplacée", "en": "Authorizer replaced"},
+    "run_restarted": {"fr": "Traitement relancé", "en": "Processing restarted"},
+    "recovery_abandoned": {"fr": "Bloquée — intervention requise", "en": "Stuck — action needed"},
 }

@@ -33,6 +33,7 @@ CONTEXT = {
                             user_name="Marie Tremblay"),
     "request_cancelled": dict(recipient_role="user", recipient_name="Marie Tremblay",
                               user_name="Marie Tremblay"),
+    "authorizer_replaced": dict(recipient_name="Jean Gagnon", user_name="Marie Tremblay"),
     "request_stuck": dict(recipient_name="Louise Gestion", restarts=5, state="CRASHED", manager_url="http://localhost:8501/suivi"),
 }
 GREETING = {"fr": "Bonjour", "en": "Hello"}
