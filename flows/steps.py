@@ -44,8 +44,8 @@ SYSTEM = "système"
 # A step that cannot reach the database or the SMTP server waits it out: these retries span
 # more than an hour (1 s, 5 s, 15 s, 30 s, then every minute, so a healed outage is noticed
 # within a minute). Past that the run fails and the sweeper starts it again.
-RETRY_DELAYS = [1, 5, 15, 30] + [60] * 62
-RETRY = dict(retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS)
+RETRY_DELAYS = [1, 5, 15, 30, 60]  # Prefect repeats the last delay for the later retries
+RETRY = dict(retries=66, retry_delay_seconds=RETRY_DELAYS)
 
 
 class DeliveryError(RuntimeError):
