@@ -49,12 +49,12 @@ def wait_for_decision(task_id: int, key: str) -> tuple[int, str]:
     with any input, so a resume that does not come with a stored decision of this task is
     ignored (recorded) and the run suspends again. Prefect answers a suspension key it has
     already seen with that key's old input, so each new wait takes the next key
-    (``authorizer-1``, ``authorizer-1.2``, …); on replay the old keys answer at once."""
+    (``authorizer-1``, ``authorizer-1-r2``, …); on replay the old keys answer at once."""
     for attempt in range(1, MAX_IGNORED_RESUMES + 1):
         found = _decision_of(task_id)
         if found is not None:
             return found
-        this_key = key if attempt == 1 else f"{key}.{attempt}"
+        this_key = key if attempt == 1 else f"{key}-r{attempt}"  # Prefect: [a-z0-9-] only
         given = suspend_flow_run(wait_for_input=DecisionInput, key=this_key)
         found = _decision_of(task_id)
         if found is not None:

@@ -266,6 +266,12 @@ class Stack:
             if name == "runner":
                 self.hand_back_orphans()
             revived.append(name)
+        if "prefect" in revived and "runner" not in revived and self.alive().get("runner"):
+            # A runner that lost its server backs its polling off for minutes: start it afresh.
+            self._stop_one("runner", timeout=20)
+            self.start_component("runner")
+            self.hand_back_orphans()
+            revived.append("runner")
         return revived
 
     def hand_back_orphans(self) -> None:
