@@ -298,8 +298,9 @@ def approve(page: Page, e2e, screens, reference: str) -> str:
 
     choose(page, "Décision", "Approuver (section 4 remplie)")
     expect(page.get_by_role("heading", name=re.compile("^4. Privilèges d'accès"))).to_be_visible()
-    username = page.get_by_label("Nom d'utilisateur *", exact=True).input_value()
-    assert re.fullmatch(r"mtremblay\d{2}", username), username
+    username_field = page.get_by_label("Nom d'utilisateur *", exact=True)
+    expect(username_field).to_have_value(re.compile(r"^mtremblay\d{2}$"))  # waits for the rerun
+    username = username_field.input_value()
     screens.shot(page, "analyse et section 4")
 
     page.get_by_role("button", name="Confirmer la décision").click()

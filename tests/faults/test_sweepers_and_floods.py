@@ -21,12 +21,16 @@ from tests.flows.workflow_helpers import unique_request
 pytestmark = [pytest.mark.faults, pytest.mark.workflow]
 
 
-def _runs_named(reference: str) -> list:
+def _runs_named(reference: str, deployment: str) -> list:
+    """The runs of this lab's deployment named after a request (other labs share the server
+    and reuse references: each has its own database)."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName, FlowRunFilter, FlowRunFilterName
 
     with get_client(sync_client=True) as client:
-        return client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[reference])))
+        return client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[reference])),
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment.split("/", 1)[-1]])))
 
 
 def test_two_sweepers_at_once_start_one_run_per_request(lab):
@@ -49,7 +53,7 @@ def test_two_sweepers_at_once_start_one_run_per_request(lab):
         t.join(timeout=300)
     for req in reqs:
         lab.authorizer_link(req)
-        assert len(_runs_named(req.reference)) == 1, req.reference
+        assert len(_runs_named(req.reference, lab.deployment)) == 1, req.reference
     for req in reqs:
         lab.authorize(req)
         lab.approve(req)
