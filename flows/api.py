@@ -26,7 +26,7 @@ from models import rate_limits
 from models import requests as request_store
 from models.accounts import USERNAME_RE, propose_username, suggest_username, username_available
 from models.db import session_scope
-from models.rules import fold, mailbox_key, validate_authorization, validate_request
+from models.rules import mailbox_key, validate_authorization, validate_request
 from models.security import hashed_key, record_refusal
 from models.settings import get_settings
 from models.tables import (
@@ -348,10 +348,6 @@ def _tell_former_authorizer(s: Session, req: AccessRequest, email: str, first: s
 
 
 # --- RAMQ respondents ----------------------------------------------------------------------------
-
-
-def _person(text: str | None) -> str:
-    return " ".join(fold(text or "").split())
 
 
 def _respondent(s: Session, staff: str) -> Account:

@@ -192,14 +192,10 @@ def _flag_stuck(request_id: int, run_id: str, state: str, restarts: int, now: da
         for manager in managers:
             message = compose("request_stuck", lang="fr", reference=req.reference, restarts=restarts,
                               recipient_name=manager.display_name or manager.username,
-                              state=state, manager_url=f"{settings_base_url()}/suivi")
+                              state=state, manager_url=f"{get_settings().base_url.rstrip('/')}/suivi")
             outbox.enqueue(s, request_id=request_id, kind="request_stuck", round=int(flagged_round),
                            recipient_role=f"manager-{manager.id}", recipient=manager.email,
                            message=message, lang="fr")
-
-
-def settings_base_url() -> str:
-    return get_settings().base_url.rstrip("/")
 
 
 def _retry_resumes(grace: datetime, request_ids: list[int] | None) -> list[int]:

@@ -174,6 +174,19 @@ class Lab:
                     self.wait_mail(getattr(req, role), subject, timeout=timeout)
         return time.monotonic()
 
+    def finish(self, fault: str, reqs: list[Driven], recovered: float | None, *,
+               authorize: list[Driven] = (), note: str = "") -> None:
+        """Plays the people left (these authorizers, then a respondent for every request),
+        waits for every email, then judges, records and asserts the fault's outcome."""
+        for req in authorize:
+            self.authorize(req)
+        for req in reqs:
+            self.approve(req)
+        self.wait_all_mail(reqs)
+        verdict = self.verdict(reqs)
+        record(fault, len(reqs), verdict, recovered, note)
+        assert_clean(verdict)
+
     # -- verdict -------------------------------------------------------------------------------
     def verdict(self, reqs: list[Driven], *, expected_status: str = "completed") -> dict:
         """Lost (not at its end), duplicated (an email twice) and misdirected (a credential to

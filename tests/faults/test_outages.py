@@ -25,13 +25,7 @@ def test_prefect_down_while_people_decide(lab):
     healed = time.monotonic()
     for req in reqs:
         lab.open_task(req, "respondent")
-    recovered = time.monotonic() - healed
-    for req in reqs:
-        lab.approve(req)
-    lab.wait_all_mail(reqs)
-    verdict = lab.verdict(reqs)
-    record("Prefect server down while people decide", len(reqs), verdict, recovered)
-    assert_clean(verdict)
+    lab.finish("Prefect server down while people decide", reqs, time.monotonic() - healed)
 
 
 def test_prefect_down_at_submission(lab):
@@ -43,14 +37,7 @@ def test_prefect_down_at_submission(lab):
     healed = time.monotonic()
     for req in reqs:
         lab.authorizer_link(req)
-    recovered = time.monotonic() - healed
-    for req in reqs:
-        lab.authorize(req)
-        lab.approve(req)
-    lab.wait_all_mail(reqs)
-    verdict = lab.verdict(reqs)
-    record("Prefect server down at submission", len(reqs), verdict, recovered)
-    assert_clean(verdict)
+    lab.finish("Prefect server down at submission", reqs, time.monotonic() - healed, authorize=reqs)
 
 
 def test_smtp_down_for_150_seconds(lab):

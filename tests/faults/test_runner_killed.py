@@ -26,15 +26,6 @@ def _some_executing(reqs):
     return any(st and st.state_type in ("PENDING", "RUNNING") for st in _run_states(reqs).values())
 
 
-def _finish(lab, reqs, *, authorize: bool = True):
-    if authorize:
-        for req in reqs:
-            lab.authorize(req)
-    for req in reqs:
-        lab.approve(req)
-    return lab.wait_all_mail(reqs)
-
-
 def test_runner_killed_at_submission(lab):
     reqs = lab.submit(3)
     until(lambda: _some_executing(reqs), "a run executing", timeout=120)
@@ -42,11 +33,7 @@ def test_runner_killed_at_submission(lab):
     killed = time.monotonic()
     for req in reqs:
         lab.authorizer_link(req)
-    recovered = time.monotonic() - killed
-    _finish(lab, reqs)
-    verdict = lab.verdict(reqs)
-    record("runner SIGKILL at submission", len(reqs), verdict, recovered)
-    assert_clean(verdict)
+    lab.finish("runner SIGKILL at submission", reqs, time.monotonic() - killed, authorize=reqs)
 
 
 def test_runner_killed_right_after_decisions(lab):
@@ -60,11 +47,7 @@ def test_runner_killed_right_after_decisions(lab):
     killed = time.monotonic()
     for req in reqs:
         lab.open_task(req, "respondent")
-    recovered = time.monotonic() - killed
-    _finish(lab, reqs, authorize=False)
-    verdict = lab.verdict(reqs)
-    record("runner SIGKILL right after decisions", len(reqs), verdict, recovered)
-    assert_clean(verdict)
+    lab.finish("runner SIGKILL right after decisions", reqs, time.monotonic() - killed)
 
 
 def test_runner_killed_while_the_password_email_is_sent(lab):
@@ -117,8 +100,4 @@ def test_zombie_run_is_detected_by_heartbeats_without_the_supervisor(lab):
     lab.runner.start_component("runner", timeout=180)  # a worker comes back, knowing nothing
     for req in reqs:
         lab.open_task(req, "respondent", timeout=300)
-    recovered = time.monotonic() - killed
-    _finish(lab, reqs, authorize=False)
-    verdict = lab.verdict(reqs)
-    record("runner SIGKILL, detected by heartbeats (no supervisor)", len(reqs), verdict, recovered)
-    assert_clean(verdict)
+    lab.finish("runner SIGKILL, detected by heartbeats (no supervisor)", reqs, time.monotonic() - killed)

@@ -41,16 +41,9 @@ def test_whole_stack_killed_while_runs_execute_and_requests_wait(lab):
     for req in executing:
         lab.authorizer_link(req)
     lab.open_task(at_authorizer[0], "respondent")
-    recovered = time.monotonic() - killed
-    everyone = at_authorizer + at_respondent + executing
-    for req in at_authorizer[1:] + executing:
-        lab.authorize(req)
-    for req in everyone:
-        lab.approve(req)
-    lab.wait_all_mail(everyone)
-    verdict = lab.verdict(everyone)
-    record("whole stack SIGKILL while runs execute and requests wait", len(everyone), verdict, recovered)
-    assert_clean(verdict)
+    lab.finish("whole stack SIGKILL while runs execute and requests wait",
+               at_authorizer + at_respondent + executing, time.monotonic() - killed,
+               authorize=at_authorizer[1:] + executing)
 
 
 # --- `ramq-access run` stopped with Ctrl-C, then started again ----------------------------------

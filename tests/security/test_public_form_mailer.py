@@ -20,7 +20,7 @@ from models.settings import get_settings
 from models.tables import AccessRequest, RateEvent
 from notifications.templates import compose, request_context
 from tests.security.attack_helpers import count_rows, events_since, last_event_id, one_event
-from tests.ui.conftest import app, count_requests, errors, request_data  # noqa: F401 (fixture)
+from tests.ui.conftest import count_requests, errors, request_data
 
 TOO_MANY_FR = "Trop de demandes"
 

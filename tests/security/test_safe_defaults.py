@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from models.settings import get_settings
-from tests.ui.conftest import app, goto, nav_error, texts  # noqa: F401  (app is a fixture)
+from tests.ui.conftest import goto, nav_error, texts
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "short-secret-XYZ"

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from flows import api
 from flows.errors import ActionError
 from tests.security.attack_helpers import last_event_id, one_event, open_tasks, snapshot, staff_account
-from tests.ui.conftest import (  # noqa: F401 (app is a fixture)
-    ROOT, TIMEOUT, app, authorized_request, nav_error, request_row, texts,
+from tests.ui.conftest import (
+    ROOT, TIMEOUT, authorized_request, nav_error, request_row, texts,
 )
 from ui.common import STAFF_KEY
 
