@@ -362,8 +362,11 @@ def test_journey_from_submission_to_first_login(e2e, screens):
     first_login(user, screens, reference, username, password)
 
     # Development mode: the « Courriels » page shows what the Maildir received, temporary
-    # passwords included, so only to signed-in staff: the user's browser has no such page.
-    expect(user.get_by_role("link", name="Courriels")).to_have_count(0)
+    # passwords included, so only to signed-in staff: the user's browser is told to sign in.
+    user.get_by_role("link", name="Courriels").click()
+    expect(user.get_by_role("heading", name="Courriels")).to_be_visible()
+    expect(user.get_by_text("réservée au personnel", exact=False).first).to_be_visible()
+    expect(user.get_by_text("votre mot de passe temporaire")).to_have_count(0)
     respondent.get_by_role("link", name="Courriels").click()
     expect(respondent.get_by_role("heading", name="Courriels")).to_be_visible()
     expect(respondent.get_by_text(f"Demande d'accès {reference} — votre mot de passe temporaire").first).to_be_visible()
