@@ -53,6 +53,8 @@ MESSAGES = {
     "invalid_email": "l'adresse électronique n'est pas valide",
     "shared_mailbox": "l'adresse électronique est une boîte partagée (info@, accueil@…) : "
                       "donnez l'adresse personnelle de la personne",
+    "confusable_email": "l'adresse électronique mélange des alphabets (p. ex. une lettre "
+                        "cyrillique parmi des lettres latines) : tapez-la au clavier",
 }
 
 
@@ -157,7 +159,7 @@ USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
 def staff_email(email: str | None) -> str:
     """A staff member's own professional address, normalized: required (the conflict-of-interest
     check compares it with the request's mailboxes), valid, and not a shared mailbox."""
-    from models.rules import is_shared_mailbox, normalize_email
+    from models.rules import is_confusable_email, is_shared_mailbox, normalize_email
 
     if not (email or "").strip():
         raise AccountError("email_required")
@@ -166,6 +168,8 @@ def staff_email(email: str | None) -> str:
         raise AccountError("invalid_email")
     if is_shared_mailbox(normalized):
         raise AccountError("shared_mailbox")
+    if is_confusable_email(normalized):  # it would slip past the conflict-of-interest check
+        raise AccountError("confusable_email")
     return normalized
 
 

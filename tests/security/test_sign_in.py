@@ -350,3 +350,15 @@ def test_an_unused_temporary_password_expires(app_env):
         s.add(account)
     assert _refused(name, temp, None, kind="issued") == "temp_password_expired"
     assert _refused(name, "pas-le-bon-2026", None, kind="issued") == "bad_credentials"
+
+
+def test_a_staff_email_with_a_look_alike_letter_is_refused(app_env):
+    """A respondent created as « jеan.gagnon@… » (Cyrillic е) would not match the authorizer
+    « jean.gagnon@… » in the conflict-of-interest check: such an address is refused."""
+    from models.accounts import AccountError, create_staff
+
+    with session_scope() as s:
+        with pytest.raises(AccountError) as err:
+            create_staff(s, username=f"agent{uuid.uuid4().hex[:8]}", role="respondent",
+                         password="Repondant-Test-2026", email="j\u0435an.gagnon@cisss.example.qc.ca")
+    assert err.value.code == "confusable_email"
