@@ -256,6 +256,20 @@ def _read_account(username: str) -> _Stored | None:
                        bool(a.disabled), a.valid_from, a.valid_until)
 
 
+def _unusable(account, today: date) -> str | None:
+    """Why an account whose password matched may not be used today (the one rule for the
+    screens' sign-in and the scripts' check), or None: disabled or outside its validity
+    (``bad_credentials``), or an issued temporary password left unused past its expiry."""
+    if account.disabled or (account.valid_from and today < account.valid_from) or (
+            account.valid_until and today > account.valid_until):
+        return "bad_credentials"
+    if (account.kind == AccountKind.issued.value and account.must_change_password
+            and account.temp_password_expires_at is not None
+            and account.temp_password_expires_at <= utcnow()):
+        return "temp_password_expired"
+    return None
+
+
 def sign_in(username: str, password: str, *, client: str | None,
             kind: Literal["staff", "issued"] | None, today: date | None = None) -> SignedIn:
     """Checks a sign-in; raises :class:`SignInRefused` when refused.
@@ -291,16 +305,12 @@ def sign_in(username: str, password: str, *, client: str | None,
             s.execute(update(Account).where(Account.id == stored.id,
                                             Account.password_hash == stored.password_hash)
                       .values(password_hash=new_hash))
-    today = today or quebec_today()
-    if (stored.disabled or (kind is not None and stored.kind != kind)
-            or (stored.kind == AccountKind.staff.value and stored.role not in STAFF_ROLES)
-            or (stored.valid_from and today < stored.valid_from)
-            or (stored.valid_until and today > stored.valid_until)):
+    if (kind is not None and stored.kind != kind) or (
+            stored.kind == AccountKind.staff.value and stored.role not in STAFF_ROLES):
         raise SignInRefused("bad_credentials")
-    if (stored.kind == AccountKind.issued.value and stored.must_change_password
-            and stored.temp_password_expires_at is not None
-            and stored.temp_password_expires_at <= utcnow()):
-        raise SignInRefused("temp_password_expired")
+    refusal = _unusable(stored, today or quebec_today())
+    if refusal is not None:
+        raise SignInRefused(refusal)
     return SignedIn(stored.id, stored.username, stored.kind, stored.role, stored.display_name,
                     stored.must_change_password)
 
@@ -321,17 +331,9 @@ def authenticate(session: Session | None = None, *, username: str, password: str
         if account is None:
             verify_password(_DUMMY_HASH, password)
             return None
-        if not verify_password(account.password_hash, password) or account.disabled:
+        if not verify_password(account.password_hash, password):
             return None
-        day = today or quebec_today()
-        if (account.valid_from and day < account.valid_from) or (
-                account.valid_until and day > account.valid_until):
-            return None
-        if (account.kind == AccountKind.issued.value and account.must_change_password
-                and account.temp_password_expires_at is not None
-                and account.temp_password_expires_at <= utcnow()):
-            return None
-        return account
+        return None if _unusable(account, today or quebec_today()) else account
 
     if session is not None:
         return check(session)
