@@ -142,11 +142,17 @@ def smtp_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def runner(database_url, prefect_server, smtp_server, tmp_path_factory) -> Iterator[Stack]:
-    """The runner serving the deployment, on the session's application database."""
+    """The runner serving the deployment, on the session's application database.
+
+    Its scheduled sweeper is slowed to once an hour: over a long session it would otherwise
+    start a flow process every 30 s and restart every run other tests left behind (on two
+    cores, that load made late tests time out). Tests sweep their own requests explicitly; the
+    stack tests in tests/faults run the scheduled sweeper at its real pace."""
     var_dir = tmp_path_factory.mktemp("runner-var")
     stack = Stack(var_dir=var_dir, prefect_port=PREFECT_PORT, smtp_port=smtp_server.port,
                   extra_env={"RAMQ_DATABASE_URL": database_url, "RAMQ_ENV": "test",
-                             "RAMQ_DEPLOYMENT_NAME": _deployment_for(database_url)})
+                             "RAMQ_DEPLOYMENT_NAME": _deployment_for(database_url),
+                             "RAMQ_SWEEP_EVERY_SECONDS": "3600"})
     stack.start(("runner",), timeout=180)
     yield stack
     stack.stop()
