@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import copy
 import string
+import unicodedata
 from datetime import date, timedelta
 
 import pytest
@@ -307,10 +308,25 @@ request_like = st.fixed_dictionaries({}, optional={
 
 @FAST
 @given(valid_requests())
-def test_valid_requests_validate_to_their_normal_form(data):
+def test_valid_requests_validate_to_the_persons_data_in_canonical_spelling(data):
+    """An oracle written here, not the rules' own code: each value the person typed comes back
+    with the same letters and digits, in the form's spelling."""
     result = validate_request(data)
     assert result.ok, result.errors
-    assert result.normalized == normalize_request(data)
+    normalized, user = result.normalized, result.normalized["user"]
+    raw = data["user"]
+    for key in ("first_name", "last_name", "function", "establishment_name", "address"):
+        assert user[key] == unicodedata.normalize("NFC", " ".join(raw[key].split()).upper())
+    assert user["email"] == raw["email"].strip().lower()
+    assert normalized["authorizer"]["email"] == data["authorizer"]["email"].strip().lower()
+    digits = "".join(c for c in raw["phone"] if c.isdigit())
+    digits = digits[1:] if len(digits) == 11 else digits
+    assert user["phone"] == f"{digits[:3]} {digits[3:6]}-{digits[6:]}"
+    compact = "".join(raw["postal_code"].split()).upper()
+    assert user["postal_code"] == f"{compact[:3]} {compact[3:]}"
+    assert user["establishment_number"] == raw["establishment_number"]
+    assert normalized["organization_type"] == data["organization_type"]
+    assert normalized["applications"] == [a for a in APPLICATIONS if a in data["applications"]]
 
 
 @FAST

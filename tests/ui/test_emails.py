@@ -53,7 +53,10 @@ def test_the_mailbox_lists_messages_newest_first_with_clickable_links(app):
     assert "jean.gagnon@cisss.example.qc.ca" in labels[first]
     assert f"]({link})" in texts(at)
     at.text_input(key="mail_filter").input("marie.tremblay@").run()
-    assert all("marie.tremblay@" in e.label for e in at.expander)
+    filtered = [e.label for e in at.expander]
+    assert any("Demande SEL-TEST-1 reçue" in lab for lab in filtered)  # the match stays listed
+    assert filtered and all("marie.tremblay@" in lab for lab in filtered)
+    assert not any("Autorisation demandée SEL-TEST-1" in lab for lab in filtered)  # the other goes
 
 
 def test_without_a_staff_login_the_mailbox_shows_no_message(app):
