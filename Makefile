@@ -7,7 +7,7 @@ ifeq ($(UV),)
 UV := .tools/bin/uv
 endif
 
-.PHONY: run test faults install lock clean-var benchmark
+.PHONY: run test lint faults install lock clean-var benchmark
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -24,6 +24,11 @@ run: install
 
 test: install
 	.venv/bin/pytest $(PYTEST_ARGS)
+
+# Style and types: ruff (rules in pyproject.toml) on everything, mypy on models, notifications, flows.
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/mypy
 
 faults: install
 	.venv/bin/pytest -m faults $(PYTEST_ARGS)
