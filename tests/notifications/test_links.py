@@ -144,6 +144,7 @@ def test_missing_or_bad_claims_are_invalid(overrides):
     assert _code(token) == "invalid"
 
 
+@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "...", "x" * 5000, None, 42])
 def test_garbage_is_invalid(token):
     with pytest.raises(LinkError) as info:
         read_link_token(token, purpose="authorize")
