@@ -12,9 +12,11 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import typer
+
+from models.i18n import translate
 
 app = typer.Typer(
     name="ramq-access",
@@ -34,65 +36,7 @@ class Lang(str, Enum):
     en = "en"
 
 
-TEXTS = {
-    "valid": {"fr": "Demande valide.", "en": "The request is valid."},
-    "submitted": {
-        "fr": "Demande enregistrée. Numéro de référence : {reference}",
-        "en": "Request recorded. Reference number: {reference}",
-    },
-    "unreadable": {
-        "fr": "Impossible de lire le fichier « {file} » : {reason}.",
-        "en": "Cannot read the file \"{file}\": {reason}.",
-    },
-    "missing": {"fr": "fichier introuvable", "en": "file not found"},
-    "directory": {"fr": "c'est un répertoire", "en": "it is a directory"},
-    "denied": {"fr": "accès refusé", "en": "permission denied"},
-    "os_error": {"fr": "erreur de lecture", "en": "read error"},
-    "not_utf8": {"fr": "le fichier n'est pas encodé en UTF-8", "en": "the file is not UTF-8"},
-    "not_json": {
-        "fr": "le contenu n'est pas du JSON valide (ligne {line}, colonne {column})",
-        "en": "the content is not valid JSON (line {line}, column {column})",
-    },
-    "not_json_plain": {
-        "fr": "le contenu n'est pas du JSON valide",
-        "en": "the content is not valid JSON",
-    },
-    "unknown_reference": {
-        "fr": "Aucune demande ne porte le numéro de référence « {reference} ».",
-        "en": "No request has the reference number \"{reference}\".",
-    },
-    "failure": {
-        "fr": "Erreur inattendue ({kind}). Rien n'a été enregistré.",
-        "en": "Unexpected error ({kind}). Nothing was recorded.",
-    },
-    "db_ready": {
-        "fr": "Base de données à jour.",
-        "en": "Database up to date.",
-    },
-    "flow_started": {
-        "fr": "Traitement démarré : la personne qui autorise recevra un courriel.",
-        "en": "Processing started: the authorizer will receive an email.",
-    },
-    "flow_deferred": {
-        "fr": "Prefect est injoignable : le traitement démarrera dès son retour (balayeur).",
-        "en": "Prefect is unreachable: processing will start once it is back (sweeper).",
-    },
-    "staff_added": {
-        "fr": "Compte « {username} » créé (rôle : {role}).",
-        "en": "Account \"{username}\" created (role: {role}).",
-    },
-    "staff_refused": {
-        "fr": "Compte refusé : {reason}.",
-        "en": "Account refused: {reason}.",
-    },
-}
-
 LANG_OPTION = typer.Option(Lang.fr, "--lang", help="Langue des messages (fr ou en).")
-
-
-def _t(key: str, lang: Lang | str = "fr", **params: Any) -> str:
-    lang = lang.value if isinstance(lang, Lang) else lang
-    return TEXTS[key].get(lang, TEXTS[key]["fr"]).format(**params)
 
 
 def _safe(text: str) -> str:
@@ -134,30 +78,30 @@ def read_json_file(file: str, lang: Lang | str = "fr") -> object:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise _Unreadable(_t("missing", lang))
+        raise _Unreadable(translate("cli.missing", lang))
     except IsADirectoryError:
-        raise _Unreadable(_t("directory", lang))
+        raise _Unreadable(translate("cli.directory", lang))
     except PermissionError:
-        raise _Unreadable(_t("denied", lang))
+        raise _Unreadable(translate("cli.denied", lang))
     except (OSError, ValueError):
-        raise _Unreadable(_t("os_error", lang))
+        raise _Unreadable(translate("cli.os_error", lang))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _Unreadable(_t("not_utf8", lang))
+        raise _Unreadable(translate("cli.not_utf8", lang))
     try:
         return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
-        raise _Unreadable(_t("not_json", lang, line=exc.lineno, column=exc.colno))
+        raise _Unreadable(translate("cli.not_json", lang, line=exc.lineno, column=exc.colno))
     except (ValueError, RecursionError, MemoryError):
-        raise _Unreadable(_t("not_json_plain", lang))
+        raise _Unreadable(translate("cli.not_json_plain", lang))
 
 
 def _load_or_exit(file: str, lang: Lang) -> object:
     try:
         return read_json_file(file, lang)
     except _Unreadable as exc:
-        _fail(EXIT_UNREADABLE, _t("unreadable", lang, file=_safe(file), reason=str(exc)))
+        _fail(EXIT_UNREADABLE, translate("cli.unreadable", lang, file=_safe(file), reason=str(exc)))
 
 
 def _validate_or_exit(data: object, lang: Lang) -> dict:
@@ -186,7 +130,7 @@ def validate(
     """Vérifier une demande : code 0 si valide, 1 si invalide, 2 si le fichier est illisible."""
     data = _load_or_exit(file, lang)
     _validate_or_exit(data, lang)
-    typer.echo(_t("valid", lang))
+    typer.echo(translate("cli.valid", lang))
 
 
 @app.command()
@@ -205,10 +149,11 @@ def submit(
         _upgrade_db()
         submitted = submit_request(normalized, actor=actor, lang=lang.value, start=start)
     except Exception as exc:  # database down, disk full...: no traceback, no personal data
-        _fail(EXIT_FAILURE, _t("failure", lang, kind=type(exc).__name__))
-    typer.echo(_t("submitted", lang, reference=submitted.reference))
+        _fail(EXIT_FAILURE, translate("cli.failure", lang, kind=type(exc).__name__))
+    typer.echo(translate("cli.submitted", lang, reference=submitted.reference))
     if start:
-        typer.echo(_t("flow_started" if submitted.flow_run_id else "flow_deferred", lang))
+        started = "cli.flow_started" if submitted.flow_run_id else "cli.flow_deferred"
+        typer.echo(translate(started, lang))
 
 
 @app.command()
@@ -225,9 +170,9 @@ def export(
         with session_scope() as session:
             data = export_request(session, reference=reference)
     except Exception as exc:
-        _fail(EXIT_FAILURE, _t("failure", lang, kind=type(exc).__name__))
+        _fail(EXIT_FAILURE, translate("cli.failure", lang, kind=type(exc).__name__))
     if data is None:
-        _fail(EXIT_INVALID, _t("unknown_reference", lang, reference=_safe(reference)))
+        _fail(EXIT_INVALID, translate("cli.unknown_reference", lang, reference=_safe(reference)))
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
@@ -245,8 +190,8 @@ def db_upgrade() -> None:
     try:
         _upgrade_db()
     except Exception as exc:
-        _fail(EXIT_FAILURE, _t("failure", "fr", kind=type(exc).__name__))
-    typer.echo(_t("db_ready"))
+        _fail(EXIT_FAILURE, translate("cli.failure", "fr", kind=type(exc).__name__))
+    typer.echo(translate("cli.db_ready", "fr"))
 
 
 staff_app = typer.Typer(help="Comptes du personnel de la RAMQ.", no_args_is_help=True)
@@ -279,9 +224,10 @@ def staff_add(
         with session_scope() as session:
             create_staff(session, username=username, role=role.value, password=password,
                          display_name=name, email=email)
-    except AccountError as exc:  # a French sentence (models.accounts.MESSAGES)
-        _fail(EXIT_INVALID, _t("staff_refused", "fr", reason=str(exc)))
-    typer.echo(_t("staff_added", "fr", username=username.strip().lower(), role=role.value))
+    except AccountError as exc:  # a French sentence (errors.account.*)
+        _fail(EXIT_INVALID, translate("cli.staff_refused", "fr", reason=str(exc)))
+    typer.echo(translate("cli.staff_added", "fr", username=username.strip().lower(),
+                         role=role.value))
 
 
 @app.command()
@@ -305,8 +251,8 @@ def prefect_setup() -> None:
     try:
         automation_id = ensure_zombie_automation()
     except Exception as exc:
-        _fail(EXIT_FAILURE, _t("failure", "fr", kind=type(exc).__name__))
-    typer.echo(f"Automatisation prête : {automation_id}")
+        _fail(EXIT_FAILURE, translate("cli.failure", "fr", kind=type(exc).__name__))
+    typer.echo(translate("cli.automation_ready", "fr", automation_id=automation_id))
 
 
 @app.command()

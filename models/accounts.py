@@ -24,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from models.i18n import exists, translate
 from models.tables import Account, AccountKind, RamqProcessing, quebec_today, utcnow
 
 _hasher = PasswordHasher()  # Argon2id, library defaults (64 MiB, 3 passes)
@@ -38,31 +39,15 @@ _PASSWORD_ALPHABET = "".join(
 )
 
 
-# French sentences of the refusals of create_staff (the CLI prints them).
-MESSAGES = {
-    "unknown_role": "rôle inconnu ({role}) : respondent, manager ou operator",
-    "invalid_username": "nom d'utilisateur invalide : de 3 à 40 caractères, lettres minuscules, "
-                        "chiffres, point, tiret ou trait de soulignement, commençant par une lettre",
-    "username_taken": "ce nom d'utilisateur est déjà attribué ou réservé",
-    "password_too_short": f"le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères",
-    "password_too_simple": "le mot de passe doit contenir au moins une lettre et un chiffre ou "
-                           "un symbole",
-    "password_contains_username": "le mot de passe ne doit pas contenir le nom d'utilisateur",
-    "email_required": "l'adresse électronique professionnelle est obligatoire (--email) : sans "
-                      "elle, les conflits d'intérêts ne peuvent pas être vérifiés",
-    "invalid_email": "l'adresse électronique n'est pas valide",
-    "shared_mailbox": "l'adresse électronique est une boîte partagée (info@, accueil@…) : "
-                      "donnez l'adresse personnelle de la personne",
-    "confusable_email": "l'adresse électronique mélange des alphabets (p. ex. une lettre "
-                        "cyrillique parmi des lettres latines) : tapez-la au clavier",
-}
-
-
 class AccountError(Exception):
     """A refused account operation; ``code`` is stable, the message is for people."""
 
     def __init__(self, code: str, message: str = "", **params: str):
-        super().__init__(message or MESSAGES.get(code, code).format(**params))
+        # French sentences (the CLI prints them): errors.account.<code> in the catalogue.
+        key = f"errors.account.{code}"
+        if not message and exists(key):
+            message = translate(key, "fr", **{"n": MIN_PASSWORD_LENGTH, **params})
+        super().__init__(message or code)
         self.code = code
 
 

@@ -5,6 +5,10 @@ rendered once as plain text and once as HTML (autoescaped), with helpers (``link
 ``bullets``, ``quote``, ``secret``) that know the output format, so the two parts never drift
 apart. Paragraphs are separated by blank lines.
 
+What surrounds every body (signature, footer), month names and the names shared with the
+screens (applications, pages: ``t("ui.page_my_access")`` in a template) come from the
+catalogues of :mod:`models.i18n`, so an email and a screen call a thing by the same name.
+
 A credential email must never carry both credentials: :func:`compose` refuses a
 ``temporary_password`` email given a username and a ``username`` email given a password.
 """
@@ -21,6 +25,8 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup, escape
 
+from models.i18n import translate
+from models import messages
 from models.settings import get_settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -54,34 +60,6 @@ _FORBIDDEN: dict[str, set[str]] = {
     "username": {"temporary_password", "password"},
 }
 _SECRET_KEYS = {"temporary_password", "password"}
-
-APPLICATION_LABELS = {
-    "fr": {
-        "online_payment_authorization": "Autorisation des demandes de paiement en ligne",
-        "authorizer_professional_association":
-            "Association entre le responsable de l'autorisation et le professionnel",
-    },
-    "en": {
-        "online_payment_authorization": "Authorization of online payment requests",
-        "authorizer_professional_association":
-            "Association between the authorization officer and the professional",
-    },
-}
-SIGNATURE = {
-    "fr": "Régie de l'assurance maladie du Québec — Services en ligne",
-    "en": "Régie de l'assurance maladie du Québec — Online services",
-}
-FOOTER = {
-    "fr": "Ce courriel a été envoyé automatiquement; merci de ne pas y répondre. Référence : {ref}",
-    "en": "This email was sent automatically; please do not reply. Reference: {ref}",
-}
-_MONTHS = {
-    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-           "octobre", "novembre", "décembre"],
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"],
-}
-
 
 @dataclass(frozen=True)
 class Message:
@@ -123,20 +101,25 @@ def format_when(value: datetime | date | None, lang: str) -> str:
     """A deadline as people read it, in the product's time zone (America/Montreal)."""
     if value is None:
         return ""
-    months = _MONTHS[lang]
+    if lang not in LANGS:
+        raise ValueError(f"unknown language: {lang!r}")
+
+    def month(number: int) -> str:
+        return translate(f"email.month.{number}", lang)
+
     if not isinstance(value, datetime):
         day = "1er" if value.day == 1 else str(value.day)
-        return (f"{day} {months[value.month - 1]} {value.year}" if lang == "fr"
-                else f"{months[value.month - 1]} {value.day}, {value.year}")
+        return (f"{day} {month(value.month)} {value.year}" if lang == "fr"
+                else f"{month(value.month)} {value.day}, {value.year}")
     if value.tzinfo is None:
         raise ValueError("naive datetime: pass timezone-aware times")
     t = value.astimezone(ZoneInfo(get_settings().timezone))
     if lang == "fr":
         minutes = f" {t.minute:02d}" if t.minute else ""
         day = "1er" if t.day == 1 else str(t.day)
-        return f"{day} {months[t.month - 1]} {t.year} à {t.hour} h{minutes}"
+        return f"{day} {month(t.month)} {t.year} à {t.hour} h{minutes}"
     hour = t.hour % 12 or 12
-    return f"{months[t.month - 1]} {t.day}, {t.year} at {hour}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
+    return f"{month(t.month)} {t.day}, {t.year} at {hour}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
 
 
 @pass_context
@@ -146,8 +129,13 @@ def _when_filter(ctx, value):
 
 @pass_context
 def _applications_filter(ctx, codes: Iterable[str]) -> list[str]:
-    labels = APPLICATION_LABELS[ctx["lang"]]
-    return [labels.get(code, code) for code in codes]
+    return [messages.label("application", code, ctx["lang"]) for code in codes]
+
+
+@pass_context
+def _translate(ctx, key: str, **params: Any) -> str:
+    """``t("ui.page_runs")`` in a template: a catalogue text in the email's language."""
+    return translate(key, ctx["lang"], **params)
 
 
 # Format-aware helpers: same call in the template, text or HTML out.
@@ -189,7 +177,7 @@ def _env(autoescape: bool, helpers: dict) -> Environment:
     )
     env.filters["when"] = _when_filter
     env.filters["applications"] = _applications_filter
-    env.globals.update(helpers)
+    env.globals.update(helpers, t=_translate)
     return env
 
 
@@ -234,8 +222,9 @@ def compose(kind: str, *, lang: str = "fr", **context: Any) -> Message:
     body_text = _render_block(_TEXT_ENV, name, "body", ctx)
     body_html = _render_block(_HTML_ENV, name, "body", ctx)
 
-    footer = FOOTER[lang].format(ref=context["reference"])
-    text = "\n\n".join(_paragraphs(body_text) + [SIGNATURE[lang], f"--\n{footer}"]) + "\n"
+    signature = translate("email.signature", lang)
+    footer = translate("email.footer", lang, ref=context["reference"])
+    text = "\n\n".join(_paragraphs(body_text) + [signature, f"--\n{footer}"]) + "\n"
     html_parts = [
         Markup(p) if _BLOCK.match(p.lstrip()) else Markup("<p>{0}</p>").format(
             Markup("<br>\n").join(Markup(line) for line in p.splitlines()))
@@ -243,7 +232,7 @@ def compose(kind: str, *, lang: str = "fr", **context: Any) -> Message:
     ]
     html = _HTML_ENV.get_template("layout.html.j2").render(
         lang=lang, subject=subject, body=Markup("\n").join(html_parts),
-        signature=SIGNATURE[lang], footer=footer,
+        signature=signature, footer=footer,
     )
     return Message(subject=subject, text=text, html=html)
 
