@@ -1,4 +1,4 @@
-"""Small helpers shared by the screens: times in Québec, the staff login, safe calls.
+"""Small helpers shared by the screens: the staff login, safe calls.
 
 No business rule here: who may do what is decided by ``flows.api`` and ``models``; this module
 only remembers *ids* in the session and re-reads the account on every run.
@@ -9,10 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import traceback
-from datetime import date, datetime
-from functools import lru_cache
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
 import streamlit as st
 
@@ -24,31 +21,6 @@ LOG = logging.getLogger("ramq.ui")
 STAFF_KEY = "staff_account_id"
 STAFF_SEEN_KEY = "staff_last_activity"  # time.time() of the staff login's last page run
 MY_ACCESS_KEY = "my_access_account_id"
-
-
-@lru_cache(maxsize=4)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def local_time(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.astimezone(_zone(get_settings().timezone))
-
-
-def fmt_dt(value: datetime | None) -> str:
-    """``2026-03-04 09:15`` in America/Montreal (the product's timezone setting)."""
-    local = local_time(value)
-    return local.strftime("%Y-%m-%d %H:%M") if local else t("none")
-
-
-def fmt_date(value: date | datetime | None) -> str:
-    if value is None:
-        return t("none")
-    if isinstance(value, datetime):
-        value = local_time(value).date()
-    return value.isoformat()
 
 
 def decode_image(b64: str | None) -> bytes | None:

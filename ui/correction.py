@@ -9,6 +9,7 @@ from flows.api import resubmit_correction
 from flows.errors import ActionError
 from ui import widgets as w
 from ui.common import flash_errors, guarded, link_token_or_stop, open_link_or_stop
+from ui.formatting import md_escape
 from ui.i18n import lang, t
 
 st.title(t("page_correction"))
@@ -47,7 +48,7 @@ if not st.session_state.get(w.key(prefix, "__prefilled__")):
 st.subheader(t("request_reference", reference=view.reference))
 st.info(t("correction_intro", reference=view.reference))
 if view.comments:
-    st.warning(f"**{t('respondent_comments')}**\n\n{w.md_escape(view.comments, multiline=True)}")
+    st.warning(f"**{t('respondent_comments')}**\n\n{md_escape(view.comments, multiline=True)}")
 
 w.errors_banner(prefix)
 w.request_form(prefix, existing_signature=(view.request.get("user") or {}).get("signature"))

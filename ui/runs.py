@@ -21,7 +21,8 @@ from models.queries import (
 )
 from models.settings import get_settings
 from models.tables import RequestStatus
-from ui.common import current_staff, fmt_dt
+from ui.common import current_staff
+from ui.formatting import fmt_dt
 from ui.i18n import STRINGS, event_label, status_label, t
 
 RUNS_ROLES = ("manager", "operator")

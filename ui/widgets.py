@@ -19,7 +19,8 @@ import streamlit as st
 
 from models.canonical import APPLICATIONS, ORGANIZATION_TYPES, REGISTER_SCOPES, SEXES
 from models.rules import allowed_roles, board_resolution_required
-from ui.common import decode_image, fmt_dt
+from ui.common import decode_image
+from ui.formatting import bold, fmt_dt, md_escape
 from ui.i18n import label, t
 
 ERRORS = "__errors__"
@@ -127,21 +128,6 @@ def errors_banner(prefix: str) -> None:
     errors = all_errors(prefix)
     if errors:
         st.error(t("form_has_errors", n=len(errors)))
-
-
-# --- Text helpers ---------------------------------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
-
-
-def md_escape(value: Any, *, multiline: bool = False) -> str:
-    """Text typed by someone, shown as text: no Markdown link, emphasis or HTML can sneak in."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", str(value))
-    return escaped.replace("\n", "  \n" if multiline else " ")
-
-
-def bold(text_: str) -> str:
-    return f"**{md_escape(text_)}**"
 
 
 def _clean(value: Any) -> Any:

@@ -13,7 +13,8 @@ from flows.errors import ActionError
 from models.canonical import ORGANIZATION_TYPES
 from models.queries import CLAIM_FILTERS, QUEUE_SORTS, list_queue, request_review, task_summary
 from ui import widgets as w
-from ui.common import fmt_date, fmt_dt, flash_errors, guarded, require_staff
+from ui.common import flash_errors, guarded, require_staff
+from ui.formatting import fmt_date, fmt_dt, md_escape
 from ui.i18n import label, lang, t
 
 SELECTED = "queue_task_id"
@@ -179,8 +180,8 @@ def _review(task_id: int) -> None:
     if earlier:
         st.markdown(f"#### {t('previous_comments')}")
         for d in earlier:
-            st.markdown(f"- {fmt_dt(d['at'])} — {w.md_escape(d['actor'])} : "
-                        f"{w.md_escape(d['reason'])}")
+            st.markdown(f"- {fmt_dt(d['at'])} — {md_escape(d['actor'])} : "
+                        f"{md_escape(d['reason'])}")
 
     if not (is_open and mine):
         return
