@@ -6,7 +6,6 @@ only remembers *ids* in the session and re-reads the account on every run.
 
 from __future__ import annotations
 
-import base64
 import logging
 import traceback
 from typing import Any, Callable
@@ -21,15 +20,6 @@ LOG = logging.getLogger("ramq.ui")
 STAFF_KEY = "staff_account_id"
 STAFF_SEEN_KEY = "staff_last_activity"  # time.time() of the staff login's last page run
 MY_ACCESS_KEY = "my_access_account_id"
-
-
-def decode_image(b64: str | None) -> bytes | None:
-    if not b64:
-        return None
-    try:
-        return base64.b64decode(b64, validate=False)
-    except Exception:
-        return None
 
 
 def current_staff() -> dict | None:

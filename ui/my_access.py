@@ -13,7 +13,7 @@ from models.throttle import format_wait
 from ui.common import MY_ACCESS_KEY, flash_errors, guarded
 from ui.formatting import fmt_date
 from ui.i18n import label, t
-from ui.widgets import fields_table
+from ui.widgets.summary import fields_table
 
 
 @guarded

@@ -12,10 +12,10 @@ from flows.api import claim_task, proposed_section4, respondent_decide, unclaim_
 from flows.errors import ActionError
 from models.canonical import ORGANIZATION_TYPES
 from models.queries import CLAIM_FILTERS, QUEUE_SORTS, list_queue, request_review, task_summary
-from ui import widgets as w
 from ui.common import flash_errors, guarded, require_staff
 from ui.formatting import fmt_date, fmt_dt, md_escape
 from ui.i18n import label, lang, t
+from ui.widgets.summary import fields_table, request_summary
 
 SELECTED = "queue_task_id"
 SUCCESS = "_queue_flash_success"
@@ -132,7 +132,7 @@ def _section4(task_id: int) -> None:
         ss[k("valid_until")] = proposal["valid_until"]
     proposal = ss[k("proposal")]
     st.subheader(t("section4"))
-    w.fields_table([
+    fields_table([
         (t("registration_date"), fmt_date(proposal["registration_date"])),
         (t("reference_number"), proposal["reference_number"]),
         (t("respondent_id"), me),
@@ -174,7 +174,7 @@ def _review(task_id: int) -> None:
         st.button(t("claim"), key="q_claim_btn", type="primary", on_click=_claim, args=(task_id,))
 
     review = request_review(task["request_id"])
-    w.request_summary(review["request"], user_signed_at=review["user_signed_at"],
+    request_summary(review["request"], user_signed_at=review["user_signed_at"],
                       authorization_signed_at=review["authorization_signed_at"], with_section3=True)
     earlier = [d for d in review["decisions"] if d["reason"]]
     if earlier:
