@@ -10,8 +10,9 @@ import streamlit as st
 
 from flows.api import authorizer_decide
 from flows.errors import ActionError
-from ui.common import flash_errors, guarded, link_token_or_stop, open_link_or_stop
+from ui.feedback import flash_errors, guarded
 from ui.i18n import lang, t
+from ui.links import link_token_or_stop, open_link_or_stop
 from ui.widgets.authorization_form import authorization_form, collect_authorization
 from ui.widgets.errors import errors_banner, errors_summary, set_errors
 from ui.widgets.keys import key

@@ -7,9 +7,10 @@ import streamlit as st
 
 from flows.api import resubmit_correction
 from flows.errors import ActionError
-from ui.common import flash_errors, guarded, link_token_or_stop, open_link_or_stop
+from ui.feedback import flash_errors, guarded
 from ui.formatting import md_escape
 from ui.i18n import lang, t
+from ui.links import link_token_or_stop, open_link_or_stop
 from ui.widgets.errors import errors_banner, errors_summary, set_errors
 from ui.widgets.keys import key
 from ui.widgets.request_form import collect_request, prefill_request, request_form

@@ -10,7 +10,8 @@ from models.accounts import MIN_PASSWORD_LENGTH, AccountError, SignInRefused, ch
 from models.queries import issued_access
 from models.settings import get_settings
 from models.throttle import format_wait
-from ui.common import MY_ACCESS_KEY, flash_errors, guarded
+from ui.common import MY_ACCESS_KEY
+from ui.feedback import flash_errors, guarded
 from ui.formatting import fmt_date
 from ui.i18n import label, t
 from ui.widgets.summary import fields_table

@@ -9,7 +9,8 @@ import streamlit as st
 from models.accounts import SignInRefused, sign_in
 from models.settings import get_settings
 from models.throttle import format_wait
-from ui.common import STAFF_KEY, STAFF_SEEN_KEY, current_staff, flash_errors, guarded
+from ui.common import STAFF_KEY, STAFF_SEEN_KEY, current_staff
+from ui.feedback import flash_errors, guarded
 from ui.i18n import t
 
 GO = "_staff_go_work"

@@ -10,7 +10,7 @@ import streamlit as st
 
 from flows.api import submit_request
 from flows.errors import ActionError
-from ui.common import flash_errors, guarded
+from ui.feedback import flash_errors, guarded
 from ui.i18n import lang, t
 from ui.widgets.errors import clear_errors, errors_banner, errors_summary, set_errors
 from ui.widgets.keys import forget, key

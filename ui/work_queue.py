@@ -12,7 +12,8 @@ from flows.api import claim_task, proposed_section4, respondent_decide, unclaim_
 from flows.errors import ActionError
 from models.canonical import ORGANIZATION_TYPES
 from models.queries import CLAIM_FILTERS, QUEUE_SORTS, list_queue, request_review, task_summary
-from ui.common import flash_errors, guarded, require_staff
+from ui.common import require_staff
+from ui.feedback import flash_errors, guarded
 from ui.formatting import fmt_date, fmt_dt, md_escape
 from ui.i18n import label, lang, t
 from ui.widgets.summary import fields_table, request_summary
