@@ -9,12 +9,11 @@ from __future__ import annotations
 import streamlit as st
 
 from flows.api import authorizer_decide
-from flows.errors import ActionError
-from ui.feedback import flash_errors, guarded
+from ui.feedback import guarded, refusals, show_flash
 from ui.i18n import lang, t
 from ui.links import link_token_or_stop, open_link_or_stop
 from ui.widgets.authorization_form import authorization_form, collect_authorization
-from ui.widgets.errors import errors_banner, errors_summary, set_errors
+from ui.widgets.errors import errors_banner, errors_summary
 from ui.widgets.keys import key
 from ui.widgets.summary import request_summary
 
@@ -32,12 +31,9 @@ def _finish(outcome: str, reference: str) -> None:
 @guarded
 def _authorize(prefix: str, request: dict, reference: str) -> None:
     section3 = collect_authorization(prefix, request)
-    try:
+    with refusals(form=prefix) as refused:
         authorizer_decide(token, outcome="authorize", section3=section3, lang=lang())
-    except ActionError as exc:
-        set_errors(prefix, exc.errors)
-        if not exc.errors:
-            st.session_state["_flash_error"] = exc.message(lang())
+    if refused:
         return
     _finish("authorize", reference)
 
@@ -45,10 +41,9 @@ def _authorize(prefix: str, request: dict, reference: str) -> None:
 @guarded
 def _refuse(prefix: str, reference: str) -> None:
     reason = (st.session_state.get(key(prefix, "refuse_reason")) or "").strip()
-    try:
+    with refusals() as refused:
         authorizer_decide(token, outcome="refuse", reason=reason, lang=lang())
-    except ActionError as exc:
-        st.session_state["_flash_error"] = exc.message(lang())
+    if refused:
         return
     _finish("refuse", reference)
 
@@ -59,7 +54,7 @@ if done:
     st.success(t(message, reference=done["reference"]))
     st.stop()
 
-flash_errors()
+show_flash()
 view = open_link_or_stop(token, "authorize")
 
 prefix = f"aut{view.request_id}r{view.revision}"

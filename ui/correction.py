@@ -6,12 +6,11 @@ from __future__ import annotations
 import streamlit as st
 
 from flows.api import resubmit_correction
-from flows.errors import ActionError
-from ui.feedback import flash_errors, guarded
+from ui.feedback import guarded, refusals, show_flash
 from ui.formatting import md_escape
 from ui.i18n import lang, t
 from ui.links import link_token_or_stop, open_link_or_stop
-from ui.widgets.errors import errors_banner, errors_summary, set_errors
+from ui.widgets.errors import errors_banner, errors_summary
 from ui.widgets.keys import key
 from ui.widgets.request_form import collect_request, prefill_request, request_form
 
@@ -25,12 +24,9 @@ DONE = f"cor_done:{link_id}"
 @guarded
 def _resubmit(prefix: str, reference: str) -> None:
     data = collect_request(prefix)
-    try:
+    with refusals(form=prefix) as refused:
         resubmit_correction(token, data, lang=lang())
-    except ActionError as exc:
-        set_errors(prefix, exc.errors)
-        if not exc.errors:
-            st.session_state["_flash_error"] = exc.message(lang())
+    if refused:
         return
     st.session_state[DONE] = {"reference": reference}
 
@@ -40,7 +36,7 @@ if done:
     st.success(t("resubmitted_done", reference=done["reference"]))
     st.stop()
 
-flash_errors()
+show_flash()
 view = open_link_or_stop(token, "correct")
 
 prefix = f"cor{view.request_id}r{view.revision}"

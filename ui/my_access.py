@@ -11,7 +11,7 @@ from models.queries import issued_access
 from models.settings import get_settings
 from models.throttle import format_wait
 from ui.common import MY_ACCESS_KEY
-from ui.feedback import flash_errors, guarded
+from ui.feedback import flash, guarded, show_flash
 from ui.formatting import fmt_date
 from ui.i18n import label, t
 from ui.widgets.summary import fields_table
@@ -24,17 +24,17 @@ def _login() -> None:
     password = ss.get("ma_password") or ""
     ss["ma_password"] = ""
     if not (username and password):
-        ss["_flash_error"] = t("bad_credentials")
+        flash(t("bad_credentials"))
         return
     try:
         signed = sign_in(username, password, client=_client_address(), kind="issued")
     except SignInRefused as exc:
         if exc.code == "sign_in_throttled":
-            ss["_flash_error"] = t("sign_in_throttled", wait=format_wait(exc.wait_seconds))
+            flash(t("sign_in_throttled", wait=format_wait(exc.wait_seconds)))
         elif exc.code == "temp_password_expired":
-            ss["_flash_error"] = t("temp_password_expired", days=get_settings().temp_password_days)
+            flash(t("temp_password_expired", days=get_settings().temp_password_days))
         else:
-            ss["_flash_error"] = t("bad_credentials")
+            flash(t("bad_credentials"))
         return
     ss[MY_ACCESS_KEY] = signed.account_id
 
@@ -54,14 +54,14 @@ def _change() -> None:
     for k in ("ma_current", "ma_new", "ma_confirm"):
         ss[k] = ""
     if new != confirm:
-        ss["_flash_error"] = t("passwords_differ")
+        flash(t("passwords_differ"))
         return
     try:
         change_own_password(account_id=ss[MY_ACCESS_KEY], current=current, new=new)
     except AccountError as exc:
-        ss["_flash_error"] = t(exc.code, n=MIN_PASSWORD_LENGTH)
+        flash(t(exc.code, n=MIN_PASSWORD_LENGTH))
         return
-    ss["_ma_flash_success"] = t("password_changed")
+    flash(t("password_changed"), "success")
 
 
 def _logout() -> None:
@@ -69,7 +69,7 @@ def _logout() -> None:
 
 
 st.title(t("page_my_access"))
-flash_errors()
+show_flash()
 
 account_id = st.session_state.get(MY_ACCESS_KEY)
 access = issued_access(account_id) if account_id else None
@@ -98,9 +98,7 @@ if access["must_change_password"]:
     st.button(t("logout"), key="ma_logout", on_click=_logout)
     st.stop()
 
-success = st.session_state.pop("_ma_flash_success", None)
-if success:
-    st.success(success)
+show_flash("success")
 st.subheader(t("access_granted"))
 fields_table([
     (t("username"), access["username"]),

@@ -10,7 +10,7 @@ from models.accounts import SignInRefused, sign_in
 from models.settings import get_settings
 from models.throttle import format_wait
 from ui.common import STAFF_KEY, STAFF_SEEN_KEY, current_staff
-from ui.feedback import flash_errors, guarded
+from ui.feedback import flash, guarded, show_flash
 from ui.i18n import t
 
 GO = "_staff_go_work"
@@ -24,12 +24,12 @@ def _login() -> None:
     password = ss.get("staff_password") or ""
     ss["staff_password"] = ""  # never kept once used
     if not (username and password):
-        ss["_flash_error"] = t("bad_credentials")
+        flash(t("bad_credentials"))
         return
     try:
         signed = sign_in(username, password, client=client_address(), kind="staff")
     except SignInRefused as exc:
-        ss["_flash_error"] = refusal_text(exc)
+        flash(refusal_text(exc))
         return
     ss[STAFF_KEY] = signed.account_id
     ss[STAFF_SEEN_KEY] = time.time()
@@ -63,7 +63,7 @@ if staff is not None:
     st.stop()
 
 st.caption(t("staff_login_intro"))
-flash_errors()
+show_flash()
 with st.form("staff_login_form"):
     st.text_input(t("username"), key="staff_username", autocomplete="username")
     st.text_input(t("password"), key="staff_password", type="password",

@@ -9,10 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 from flows.api import submit_request
-from flows.errors import ActionError
-from ui.feedback import flash_errors, guarded
+from ui.feedback import guarded, refusals, show_flash
 from ui.i18n import lang, t
-from ui.widgets.errors import clear_errors, errors_banner, errors_summary, set_errors
+from ui.widgets.errors import clear_errors, errors_banner, errors_summary
 from ui.widgets.keys import forget, key
 from ui.widgets.request_form import collect_request, request_form
 
@@ -39,12 +38,9 @@ def _client() -> str:
 @guarded
 def _submit() -> None:
     data = collect_request(PREFIX)
-    try:
+    with refusals(form=PREFIX) as refused:
         submitted = submit_request(data, actor="formulaire", lang=lang(), client=_client())
-    except ActionError as exc:
-        set_errors(PREFIX, exc.errors)
-        if not exc.errors:
-            st.session_state["_flash_error"] = exc.message(lang())
+    if refused:
         return
     # Right after the call, with no Streamlit element in between: a second click cannot find
     # the form still filled in and send it twice.
@@ -58,7 +54,7 @@ def _new_request() -> None:
 
 st.title(t("form_title"))
 st.caption(t("form_subtitle"))
-flash_errors()
+show_flash()
 
 done = st.session_state.get(DONE)
 if done:
