@@ -16,7 +16,7 @@ import streamlit as st
 
 from models.settings import SettingsError, get_settings
 from ui import i18n
-from ui.common import STAFF_KEY, current_staff
+from ui.common import current_staff, forget_staff
 from ui.i18n import t
 
 st.set_page_config(page_title=i18n.STRINGS["app_title"]["fr"], page_icon="🏥", layout="centered")
@@ -90,10 +90,7 @@ if staff is not None:
     role_name = t(f"role_{staff['role']}")
     st.sidebar.caption(t("signed_in_as", name=staff["display_name"], role=role_name))
 
-    def _logout() -> None:
-        st.session_state.pop(STAFF_KEY, None)
-
-    st.sidebar.button(t("logout"), key="logout", on_click=_logout)
+    st.sidebar.button(t("logout"), key="logout", on_click=forget_staff)
 
 if settings.is_dev:
     st.sidebar.caption(t("dev_mode"))

@@ -19,6 +19,18 @@ STAFF_SEEN_KEY = "staff_last_activity"  # time.time() of the staff login's last 
 MY_ACCESS_KEY = "my_access_account_id"
 
 
+def remember_staff(account_id: int) -> None:
+    """The staff login starts: its account id, and now as its last activity."""
+    st.session_state[STAFF_KEY] = account_id
+    st.session_state[STAFF_SEEN_KEY] = time.time()
+
+
+def forget_staff() -> None:
+    """The staff login ends (signed out, idle too long, or account revoked)."""
+    st.session_state.pop(STAFF_KEY, None)
+    st.session_state.pop(STAFF_SEEN_KEY, None)
+
+
 def current_staff() -> dict | None:
     """The signed-in staff account, re-read from the database (None if revoked or absent).
 
@@ -34,14 +46,12 @@ def current_staff() -> dict | None:
     idle_minutes = get_settings().staff_session_idle_minutes
     last_seen = ss.get(STAFF_SEEN_KEY)
     if last_seen is not None and now - float(last_seen) > idle_minutes * 60:
-        ss.pop(STAFF_KEY, None)
-        ss.pop(STAFF_SEEN_KEY, None)
+        forget_staff()
         st.warning(t("staff_session_expired", minutes=idle_minutes))
         return None
     staff = staff_session(account_id)
     if staff is None:
-        ss.pop(STAFF_KEY, None)
-        ss.pop(STAFF_SEEN_KEY, None)
+        forget_staff()
         return None
     ss[STAFF_SEEN_KEY] = now
     return staff

@@ -6,45 +6,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from models.accounts import MIN_PASSWORD_LENGTH, AccountError, SignInRefused, change_own_password, sign_in
+from models.accounts import MIN_PASSWORD_LENGTH, AccountError, change_own_password
 from models.queries import issued_access
-from models.settings import get_settings
-from models.throttle import format_wait
 from ui.common import MY_ACCESS_KEY
 from ui.feedback import flash, guarded, show_flash
 from ui.formatting import fmt_date
 from ui.i18n import label, t
+from ui.sign_in import sign_in_from_form
 from ui.widgets.summary import fields_table
 
 
 @guarded
 def _login() -> None:
-    ss = st.session_state
-    username = (ss.get("ma_username") or "").strip()
-    password = ss.get("ma_password") or ""
-    ss["ma_password"] = ""
-    if not (username and password):
-        flash(t("bad_credentials"))
-        return
-    try:
-        signed = sign_in(username, password, client=_client_address(), kind="issued")
-    except SignInRefused as exc:
-        if exc.code == "sign_in_throttled":
-            flash(t("sign_in_throttled", wait=format_wait(exc.wait_seconds)))
-        elif exc.code == "temp_password_expired":
-            flash(t("temp_password_expired", days=get_settings().temp_password_days))
-        else:
-            flash(t("bad_credentials"))
-        return
-    ss[MY_ACCESS_KEY] = signed.account_id
-
-
-def _client_address() -> str | None:
-    """The person's address as the server sees it (None locally or when unknown)."""
-    try:
-        return st.context.ip_address
-    except Exception:  # noqa: BLE001 - older Streamlit, or no browser session
-        return None
+    signed = sign_in_from_form("ma_username", "ma_password", kind="issued")
+    if signed is not None:
+        st.session_state[MY_ACCESS_KEY] = signed.account_id
 
 
 @guarded

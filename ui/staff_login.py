@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
-from models.accounts import SignInRefused, sign_in
-from models.settings import get_settings
-from models.throttle import format_wait
-from ui.common import STAFF_KEY, STAFF_SEEN_KEY, current_staff
-from ui.feedback import flash, guarded, show_flash
+from ui.common import current_staff, remember_staff
+from ui.feedback import guarded, show_flash
 from ui.i18n import t
+from ui.sign_in import sign_in_from_form
 
 GO = "_staff_go_work"
 HOME = {"respondent": "work_queue.py", "manager": "runs.py", "operator": "runs.py"}
@@ -19,37 +15,10 @@ HOME = {"respondent": "work_queue.py", "manager": "runs.py", "operator": "runs.p
 
 @guarded
 def _login() -> None:
-    ss = st.session_state
-    username = (ss.get("staff_username") or "").strip()
-    password = ss.get("staff_password") or ""
-    ss["staff_password"] = ""  # never kept once used
-    if not (username and password):
-        flash(t("bad_credentials"))
-        return
-    try:
-        signed = sign_in(username, password, client=client_address(), kind="staff")
-    except SignInRefused as exc:
-        flash(refusal_text(exc))
-        return
-    ss[STAFF_KEY] = signed.account_id
-    ss[STAFF_SEEN_KEY] = time.time()
-    ss[GO] = True
-
-
-def client_address() -> str | None:
-    """The person's address as the server sees it (None locally or when unknown)."""
-    try:
-        return st.context.ip_address
-    except Exception:  # noqa: BLE001 - older Streamlit, or no browser session
-        return None
-
-
-def refusal_text(exc: SignInRefused) -> str:
-    if exc.code == "sign_in_throttled":
-        return t("sign_in_throttled", wait=format_wait(exc.wait_seconds))
-    if exc.code == "temp_password_expired":
-        return t("temp_password_expired", days=get_settings().temp_password_days)
-    return t("bad_credentials")
+    signed = sign_in_from_form("staff_username", "staff_password", kind="staff")
+    if signed is not None:
+        remember_staff(signed.account_id)
+        st.session_state[GO] = True
 
 
 st.title(t("page_staff_login"))
