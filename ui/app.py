@@ -16,7 +16,7 @@ import streamlit as st
 
 from models.settings import SettingsError, get_settings
 from ui import i18n
-from ui.common import current_staff, forget_staff
+from ui.common import RUNS_ROLES, current_staff, forget_staff
 from ui.i18n import t
 
 st.set_page_config(page_title=i18n.STRINGS["app_title"]["fr"], page_icon="🏥", layout="centered")
@@ -70,7 +70,7 @@ if role == "respondent":
 else:
     public.append(st.Page(_gate("page_queue"), title=t("page_queue"), url_path="file-de-travail",
                           visibility="hidden"))
-if role in ("manager", "operator"):
+if role in RUNS_ROLES:
     pages[t("nav_staff")] = [st.Page("runs.py", title=t("page_runs"), url_path="suivi",
                                      icon=":material/monitoring:")]
 else:

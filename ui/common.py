@@ -18,6 +18,8 @@ STAFF_KEY = "staff_account_id"
 STAFF_SEEN_KEY = "staff_last_activity"  # time.time() of the staff login's last page run
 MY_ACCESS_KEY = "my_access_account_id"
 
+RUNS_ROLES = ("manager", "operator")  # who may open « Suivi des demandes » (read-only)
+
 
 def remember_staff(account_id: int) -> None:
     """The staff login starts: its account id, and now as its last activity."""
@@ -57,10 +59,10 @@ def current_staff() -> dict | None:
     return staff
 
 
-def require_staff(role: str) -> dict:
-    """Stops the page unless a staff account with ``role`` is signed in."""
+def require_staff(*roles: str) -> dict:
+    """Stops the page unless a staff account with one of ``roles`` is signed in."""
     staff = current_staff()
-    if staff is None or staff["role"] != role:
+    if staff is None or staff["role"] not in roles:
         st.warning(t("staff_only"))
         st.stop()
     return staff
