@@ -10,7 +10,8 @@ from ui.i18n import t
 from ui.sign_in import sign_in_from_form
 
 GO = "_staff_go_work"
-HOME = {"respondent": "work_queue.py", "manager": "runs.py", "operator": "runs.py"}
+HOME = {"respondent": "screens/work_queue.py", "manager": "screens/runs.py",
+        "operator": "screens/runs.py"}
 
 
 @guarded
