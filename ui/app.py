@@ -1,4 +1,4 @@
-"""The Streamlit entry point: ``streamlit run ui/app.py``.
+"""The Streamlit entry point: ``streamlit run ui/app.py``; the screens are in ``ui/screens/``.
 
 The navigation is built on every run from who is signed in: the public pages for everyone
 (the two email-link pages are hidden from the menu), the work queue for a signed-in respondent,
@@ -16,7 +16,7 @@ import streamlit as st
 
 from models.settings import SettingsError, get_settings
 from ui import i18n
-from ui.common import STAFF_KEY, current_staff
+from ui.common import RUNS_ROLES, current_staff, forget_staff
 from ui.i18n import t
 
 st.set_page_config(page_title=i18n.STRINGS["app_title"]["fr"], page_icon="🏥", layout="centered")
@@ -36,20 +36,25 @@ except SettingsError as exc:  # one line, no secret: never pydantic's error
     st.stop()
 staff = current_staff()
 
+
+def _screen(name: str) -> str:
+    """A screen's script, relative to this file (``st.Page``, ``st.page_link``)."""
+    return f"screens/{name}.py"
+
+
 public = [
-    st.Page("submission.py", title=t("page_submission"), url_path="nouvelle-demande", default=True,
-            icon=":material/edit_document:"),
-    st.Page("authorization.py", title=t("page_authorization"), url_path="autoriser",
+    st.Page(_screen("submission"), title=t("page_submission"), url_path="nouvelle-demande",
+            default=True, icon=":material/edit_document:"),
+    st.Page(_screen("authorization"), title=t("page_authorization"), url_path="autoriser",
             visibility="hidden", icon=":material/approval:"),
-    st.Page("correction.py", title=t("page_correction"), url_path="corriger", visibility="hidden",
-            icon=":material/edit_note:"),
-    st.Page("my_access.py", title=t("page_my_access"), url_path="mon-acces",
+    st.Page(_screen("correction"), title=t("page_correction"), url_path="corriger",
+            visibility="hidden", icon=":material/edit_note:"),
+    st.Page(_screen("my_access"), title=t("page_my_access"), url_path="mon-acces",
             icon=":material/key:"),
-    st.Page("staff_login.py", title=t("page_staff_login"), url_path="connexion",
+    st.Page(_screen("staff_login"), title=t("page_staff_login"), url_path="connexion",
             icon=":material/login:"),
 ]
 pages: dict[str, list] = {t("nav_public"): public}
-
 
 
 def _gate(title_key: str):
@@ -58,20 +63,20 @@ def _gate(title_key: str):
     def page() -> None:
         st.title(t(title_key))
         st.warning(t("staff_only"))
-        st.page_link("staff_login.py", label=t("page_staff_login"), icon=":material/login:")
+        st.page_link(_screen("staff_login"), label=t("page_staff_login"), icon=":material/login:")
 
     return page
 
 
 role = staff["role"] if staff is not None else None
 if role == "respondent":
-    pages[t("nav_staff")] = [st.Page("work_queue.py", title=t("page_queue"),
+    pages[t("nav_staff")] = [st.Page(_screen("work_queue"), title=t("page_queue"),
                                      url_path="file-de-travail", icon=":material/inbox:")]
 else:
     public.append(st.Page(_gate("page_queue"), title=t("page_queue"), url_path="file-de-travail",
                           visibility="hidden"))
-if role in ("manager", "operator"):
-    pages[t("nav_staff")] = [st.Page("runs.py", title=t("page_runs"), url_path="suivi",
+if role in RUNS_ROLES:
+    pages[t("nav_staff")] = [st.Page(_screen("runs"), title=t("page_runs"), url_path="suivi",
                                      icon=":material/monitoring:")]
 else:
     public.append(st.Page(_gate("page_runs"), title=t("page_runs"), url_path="suivi",
@@ -80,8 +85,8 @@ else:
 if settings.is_dev:
     # The local mailbox holds temporary passwords: staff only, even in development.
     if staff is not None:
-        pages[t("nav_dev")] = [st.Page("emails.py", title=t("page_emails"), url_path="courriels",
-                                       icon=":material/mail:")]
+        pages[t("nav_dev")] = [st.Page(_screen("emails"), title=t("page_emails"),
+                                       url_path="courriels", icon=":material/mail:")]
     else:
         pages[t("nav_dev")] = [st.Page(_gate("page_emails"), title=t("page_emails"),
                                        url_path="courriels", icon=":material/mail:")]
@@ -90,10 +95,7 @@ if staff is not None:
     role_name = t(f"role_{staff['role']}")
     st.sidebar.caption(t("signed_in_as", name=staff["display_name"], role=role_name))
 
-    def _logout() -> None:
-        st.session_state.pop(STAFF_KEY, None)
-
-    st.sidebar.button(t("logout"), key="logout", on_click=_logout)
+    st.sidebar.button(t("logout"), key="logout", on_click=forget_staff)
 
 if settings.is_dev:
     st.sidebar.caption(t("dev_mode"))

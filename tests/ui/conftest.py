@@ -26,6 +26,7 @@ from notifications.links import make_link_token
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "ui" / "app.py"
+SCREENS = ROOT / "ui" / "screens"  # one page script per screen
 DATA = ROOT / "tests" / "data"
 STAFF_PASSWORD = "Mot-de-passe-2026!"
 TIMEOUT = 60
@@ -164,11 +165,17 @@ def app(app_env):
     return make
 
 
+def screen(page: str) -> str:
+    """A screen's script as AppTest names it, relative to ``ui/app.py``: ``"runs.py"`` →
+    ``"screens/runs.py"``."""
+    return page if "/" in page else f"{SCREENS.name}/{page}"
+
+
 def goto(at: AppTest, page: str, query: dict | None = None) -> AppTest:
     """Opens a page of the navigation (``"authorization.py"``), with its query parameters."""
     if query:
         at.query_params.update(query)
-    return at.switch_page(page).run()
+    return at.switch_page(screen(page)).run()
 
 
 def texts(at: AppTest) -> str:
@@ -237,7 +244,7 @@ def errors_under(at: AppTest, key: str) -> list[str]:
 def nav_error(at: AppTest, page: str) -> bool:
     """True when ``page`` is not in the navigation built for this session (cannot be opened)."""
     try:
-        at.switch_page(page)
+        at.switch_page(screen(page))
     except ValueError:
         return True
     return False

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from models.settings import get_settings
 from models.tables import utcnow
 from notifications.maildir import ensure_maildir
-from tests.ui.conftest import ROOT, TIMEOUT, goto, nav_error, texts
+from tests.ui.conftest import SCREENS, TIMEOUT, goto, nav_error, texts
 from tests.ui.conftest import staff_account as _staff_account
 from ui.common import STAFF_KEY
 
@@ -66,7 +66,7 @@ def test_without_a_staff_login_the_mailbox_shows_no_message(app):
     assert nav_error(at, "emails.py")
     assert "Tmp-Secret-4242" not in texts(at)
     # The page checks the login itself too (defence in depth): run on its own, it stops.
-    alone = AppTest.from_file(str(ROOT / "ui" / "emails.py"), default_timeout=TIMEOUT).run()
+    alone = AppTest.from_file(str(SCREENS / "emails.py"), default_timeout=TIMEOUT).run()
     assert not alone.exception
     assert "Tmp-Secret-4242" not in texts(alone) and not alone.expander
     assert any("personnel" in str(w.value) for w in alone.warning)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import streamlit as st
 
 from flows.api import authorizer_decide
-from flows.errors import ActionError
-from ui import widgets as w
-from ui.common import flash_errors, guarded, link_token_or_stop, open_link_or_stop
+from ui.feedback import guarded, refusals, show_flash
 from ui.i18n import lang, t
+from ui.links import link_token_or_stop, open_link_or_stop
+from ui.widgets.authorization_form import authorization_form, collect_authorization
+from ui.widgets.errors import errors_banner, errors_summary
+from ui.widgets.keys import key
+from ui.widgets.summary import request_summary
 
 st.title(t("page_authorization"))
 st.caption(t("form_subtitle"))
@@ -27,35 +30,31 @@ def _finish(outcome: str, reference: str) -> None:
 
 @guarded
 def _authorize(prefix: str, request: dict, reference: str) -> None:
-    section3 = w.collect_authorization(prefix, request)
-    try:
+    section3 = collect_authorization(prefix, request)
+    with refusals(form=prefix) as refused:
         authorizer_decide(token, outcome="authorize", section3=section3, lang=lang())
-    except ActionError as exc:
-        w.set_errors(prefix, exc.errors)
-        if not exc.errors:
-            st.session_state["_flash_error"] = exc.message(lang())
+    if refused:
         return
     _finish("authorize", reference)
 
 
 @guarded
 def _refuse(prefix: str, reference: str) -> None:
-    reason = (st.session_state.get(w.key(prefix, "refuse_reason")) or "").strip()
-    try:
+    reason = (st.session_state.get(key(prefix, "refuse_reason")) or "").strip()
+    with refusals() as refused:
         authorizer_decide(token, outcome="refuse", reason=reason, lang=lang())
-    except ActionError as exc:
-        st.session_state["_flash_error"] = exc.message(lang())
+    if refused:
         return
     _finish("refuse", reference)
 
 
 done = st.session_state.get(DONE)
 if done:
-    key = "authorized_done" if done["outcome"] == "authorize" else "refused_done"
-    st.success(t(key, reference=done["reference"]))
+    message = "authorized_done" if done["outcome"] == "authorize" else "refused_done"
+    st.success(t(message, reference=done["reference"]))
     st.stop()
 
-flash_errors()
+show_flash()
 view = open_link_or_stop(token, "authorize")
 
 prefix = f"aut{view.request_id}r{view.revision}"
@@ -63,15 +62,15 @@ st.subheader(t("request_reference", reference=view.reference))
 st.info(t("opening_decides_nothing"))
 
 with st.expander(t("summary_title"), expanded=True):
-    w.request_summary(view.request)
+    request_summary(view.request)
 
-w.errors_banner(prefix)
-w.authorization_form(prefix, view.request)
-w.errors_summary(prefix)
+errors_banner(prefix)
+authorization_form(prefix, view.request)
+errors_summary(prefix)
 st.button(t("authorize"), key=f"{prefix}_authorize", type="primary",
           on_click=_authorize, args=(prefix, view.request, view.reference))
 
 st.divider()
 with st.expander(t("refuse_title")):
-    st.text_area(t("refuse_reason"), key=w.key(prefix, "refuse_reason"), help=t("refuse_help"))
+    st.text_area(t("refuse_reason"), key=key(prefix, "refuse_reason"), help=t("refuse_help"))
     st.button(t("refuse"), key=f"{prefix}_refuse", on_click=_refuse, args=(prefix, view.reference))

@@ -21,15 +21,11 @@ from models.queries import (
 )
 from models.settings import get_settings
 from models.tables import RequestStatus
-from ui.common import current_staff, fmt_dt
+from ui.common import RUNS_ROLES, require_staff
+from ui.formatting import fmt_dt
 from ui.i18n import STRINGS, event_label, status_label, t
 
-RUNS_ROLES = ("manager", "operator")
-
-staff = current_staff()
-if staff is None or staff["role"] not in RUNS_ROLES:
-    st.warning(t("staff_only"))
-    st.stop()
+staff = require_staff(*RUNS_ROLES)
 operator = staff["role"] == "operator"  # a manager who may also use the Prefect UI
 prefect_ui = get_settings().prefect_ui_url.rstrip("/")
 

@@ -9,15 +9,15 @@ from datetime import date
 import streamlit as st
 
 from flows.api import claim_task, proposed_section4, respondent_decide, unclaim_task
-from flows.errors import ActionError
 from models.canonical import ORGANIZATION_TYPES
 from models.queries import CLAIM_FILTERS, QUEUE_SORTS, list_queue, request_review, task_summary
-from ui import widgets as w
-from ui.common import fmt_date, fmt_dt, flash_errors, guarded, require_staff
-from ui.i18n import label, lang, t
+from ui.common import require_staff
+from ui.feedback import flash, guarded, refusals, show_flash
+from ui.formatting import fmt_date, fmt_dt, md_escape
+from ui.i18n import label, t
+from ui.widgets.summary import fields_table, request_summary
 
 SELECTED = "queue_task_id"
-SUCCESS = "_queue_flash_success"
 
 staff = require_staff("respondent")
 me = staff["username"]
@@ -34,18 +34,14 @@ def _close() -> None:
 
 @guarded
 def _claim(task_id: int) -> None:
-    try:
+    with refusals():
         claim_task(task_id, staff=me)
-    except ActionError as exc:
-        st.session_state["_flash_error"] = exc.message(lang())
 
 
 @guarded
 def _unclaim(task_id: int) -> None:
-    try:
+    with refusals():
         unclaim_task(task_id, staff=me)
-    except ActionError as exc:
-        st.session_state["_flash_error"] = exc.message(lang())
 
 
 @guarded
@@ -60,22 +56,19 @@ def _decide(task_id: int, reference: str) -> None:
                     "valid_until": ss.get(k("valid_until"))}
     else:
         reason = ss.get(k("reason"))
-    try:
+    with refusals() as refused:
         respondent_decide(task_id, staff=me, outcome=outcome or "", section4=section4, reason=reason)
-    except ActionError as exc:
-        ss["_flash_error"] = exc.message(lang())
+    if refused:
         return
     for name in [n for n in ss.keys() if isinstance(n, str) and n.startswith(f"s4:{task_id}:")]:
         del ss[name]
     ss.pop(SELECTED, None)
-    ss[SUCCESS] = t("decision_recorded", reference=reference)
+    flash(t("decision_recorded", reference=reference), "success")
 
 
 def _queue() -> None:
     st.caption(t("queue_intro"))
-    success = st.session_state.pop(SUCCESS, None)
-    if success:
-        st.success(success)
+    show_flash("success")
     with st.expander(t("filters"), expanded=True):
         c1, c2 = st.columns(2)
         with c1:
@@ -131,7 +124,7 @@ def _section4(task_id: int) -> None:
         ss[k("valid_until")] = proposal["valid_until"]
     proposal = ss[k("proposal")]
     st.subheader(t("section4"))
-    w.fields_table([
+    fields_table([
         (t("registration_date"), fmt_date(proposal["registration_date"])),
         (t("reference_number"), proposal["reference_number"]),
         (t("respondent_id"), me),
@@ -173,14 +166,14 @@ def _review(task_id: int) -> None:
         st.button(t("claim"), key="q_claim_btn", type="primary", on_click=_claim, args=(task_id,))
 
     review = request_review(task["request_id"])
-    w.request_summary(review["request"], user_signed_at=review["user_signed_at"],
+    request_summary(review["request"], user_signed_at=review["user_signed_at"],
                       authorization_signed_at=review["authorization_signed_at"], with_section3=True)
     earlier = [d for d in review["decisions"] if d["reason"]]
     if earlier:
         st.markdown(f"#### {t('previous_comments')}")
         for d in earlier:
-            st.markdown(f"- {fmt_dt(d['at'])} — {w.md_escape(d['actor'])} : "
-                        f"{w.md_escape(d['reason'])}")
+            st.markdown(f"- {fmt_dt(d['at'])} — {md_escape(d['actor'])} : "
+                        f"{md_escape(d['reason'])}")
 
     if not (is_open and mine):
         return
@@ -199,7 +192,7 @@ def _review(task_id: int) -> None:
 
 
 st.title(t("page_queue"))
-flash_errors()
+show_flash()
 selected = st.session_state.get(SELECTED)
 if selected:
     _review(int(selected))

@@ -9,9 +9,9 @@ import streamlit as st
 
 from models.settings import get_settings
 from notifications.maildir import list_messages
-from ui.common import current_staff, fmt_dt
+from ui.common import current_staff
+from ui.formatting import fmt_dt, md_escape
 from ui.i18n import t
-from ui.widgets import md_escape
 
 settings = get_settings()
 st.title(t("page_emails"))

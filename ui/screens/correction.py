@@ -6,10 +6,13 @@ from __future__ import annotations
 import streamlit as st
 
 from flows.api import resubmit_correction
-from flows.errors import ActionError
-from ui import widgets as w
-from ui.common import flash_errors, guarded, link_token_or_stop, open_link_or_stop
+from ui.feedback import guarded, refusals, show_flash
+from ui.formatting import md_escape
 from ui.i18n import lang, t
+from ui.links import link_token_or_stop, open_link_or_stop
+from ui.widgets.errors import errors_banner, errors_summary
+from ui.widgets.keys import key
+from ui.widgets.request_form import collect_request, prefill_request, request_form
 
 st.title(t("page_correction"))
 st.caption(t("form_subtitle"))
@@ -20,13 +23,10 @@ DONE = f"cor_done:{link_id}"
 
 @guarded
 def _resubmit(prefix: str, reference: str) -> None:
-    data = w.collect_request(prefix)
-    try:
+    data = collect_request(prefix)
+    with refusals(form=prefix) as refused:
         resubmit_correction(token, data, lang=lang())
-    except ActionError as exc:
-        w.set_errors(prefix, exc.errors)
-        if not exc.errors:
-            st.session_state["_flash_error"] = exc.message(lang())
+    if refused:
         return
     st.session_state[DONE] = {"reference": reference}
 
@@ -36,22 +36,22 @@ if done:
     st.success(t("resubmitted_done", reference=done["reference"]))
     st.stop()
 
-flash_errors()
+show_flash()
 view = open_link_or_stop(token, "correct")
 
 prefix = f"cor{view.request_id}r{view.revision}"
-if not st.session_state.get(w.key(prefix, "__prefilled__")):
-    w.prefill_request(prefix, view.request)
-    st.session_state[w.key(prefix, "__prefilled__")] = True
+if not st.session_state.get(key(prefix, "__prefilled__")):
+    prefill_request(prefix, view.request)
+    st.session_state[key(prefix, "__prefilled__")] = True
 
 st.subheader(t("request_reference", reference=view.reference))
 st.info(t("correction_intro", reference=view.reference))
 if view.comments:
-    st.warning(f"**{t('respondent_comments')}**\n\n{w.md_escape(view.comments, multiline=True)}")
+    st.warning(f"**{t('respondent_comments')}**\n\n{md_escape(view.comments, multiline=True)}")
 
-w.errors_banner(prefix)
-w.request_form(prefix, existing_signature=(view.request.get("user") or {}).get("signature"))
+errors_banner(prefix)
+request_form(prefix, existing_signature=(view.request.get("user") or {}).get("signature"))
 st.divider()
-w.errors_summary(prefix)
+errors_summary(prefix)
 st.button(t("resubmit"), key=f"{prefix}_resubmit", type="primary",
           on_click=_resubmit, args=(prefix, view.reference))

@@ -9,13 +9,14 @@ from __future__ import annotations
 import streamlit as st
 
 from flows.api import submit_request
-from flows.errors import ActionError
-from ui import widgets as w
-from ui.common import flash_errors, guarded
+from ui.feedback import guarded, refusals, show_flash
 from ui.i18n import lang, t
+from ui.widgets.errors import clear_errors, errors_banner, errors_summary
+from ui.widgets.keys import forget, key
+from ui.widgets.request_form import collect_request, request_form
 
 PREFIX = "sub"
-DONE = w.key(PREFIX, "__done__")
+DONE = key(PREFIX, "__done__")
 
 
 def _client() -> str:
@@ -36,27 +37,24 @@ def _client() -> str:
 
 @guarded
 def _submit() -> None:
-    data = w.collect_request(PREFIX)
-    try:
+    data = collect_request(PREFIX)
+    with refusals(form=PREFIX) as refused:
         submitted = submit_request(data, actor="formulaire", lang=lang(), client=_client())
-    except ActionError as exc:
-        w.set_errors(PREFIX, exc.errors)
-        if not exc.errors:
-            st.session_state["_flash_error"] = exc.message(lang())
+    if refused:
         return
     # Right after the call, with no Streamlit element in between: a second click cannot find
     # the form still filled in and send it twice.
     st.session_state[DONE] = {"reference": submitted.reference}
-    w.clear_errors(PREFIX)
+    clear_errors(PREFIX)
 
 
 def _new_request() -> None:
-    w.forget(PREFIX)
+    forget(PREFIX)
 
 
 st.title(t("form_title"))
 st.caption(t("form_subtitle"))
-flash_errors()
+show_flash()
 
 done = st.session_state.get(DONE)
 if done:
@@ -66,8 +64,8 @@ if done:
     st.stop()
 
 st.info(t("directives"))
-w.errors_banner(PREFIX)
-w.request_form(PREFIX)
+errors_banner(PREFIX)
+request_form(PREFIX)
 st.divider()
-w.errors_summary(PREFIX)
+errors_summary(PREFIX)
 st.button(t("submit"), key="sub_submit", type="primary", on_click=_submit)

@@ -6,43 +6,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from models.accounts import MIN_PASSWORD_LENGTH, AccountError, SignInRefused, change_own_password, sign_in
+from models.accounts import MIN_PASSWORD_LENGTH, AccountError, change_own_password
 from models.queries import issued_access
-from models.settings import get_settings
-from models.throttle import format_wait
-from ui.common import MY_ACCESS_KEY, fmt_date, flash_errors, guarded
+from ui.common import MY_ACCESS_KEY
+from ui.feedback import flash, guarded, show_flash
+from ui.formatting import fmt_date
 from ui.i18n import label, t
-from ui.widgets import fields_table
+from ui.sign_in import sign_in_from_form
+from ui.widgets.summary import fields_table
 
 
 @guarded
 def _login() -> None:
-    ss = st.session_state
-    username = (ss.get("ma_username") or "").strip()
-    password = ss.get("ma_password") or ""
-    ss["ma_password"] = ""
-    if not (username and password):
-        ss["_flash_error"] = t("bad_credentials")
-        return
-    try:
-        signed = sign_in(username, password, client=_client_address(), kind="issued")
-    except SignInRefused as exc:
-        if exc.code == "sign_in_throttled":
-            ss["_flash_error"] = t("sign_in_throttled", wait=format_wait(exc.wait_seconds))
-        elif exc.code == "temp_password_expired":
-            ss["_flash_error"] = t("temp_password_expired", days=get_settings().temp_password_days)
-        else:
-            ss["_flash_error"] = t("bad_credentials")
-        return
-    ss[MY_ACCESS_KEY] = signed.account_id
-
-
-def _client_address() -> str | None:
-    """The person's address as the server sees it (None locally or when unknown)."""
-    try:
-        return st.context.ip_address
-    except Exception:  # noqa: BLE001 - older Streamlit, or no browser session
-        return None
+    signed = sign_in_from_form("ma_username", "ma_password", kind="issued")
+    if signed is not None:
+        st.session_state[MY_ACCESS_KEY] = signed.account_id
 
 
 @guarded
@@ -52,14 +30,14 @@ def _change() -> None:
     for k in ("ma_current", "ma_new", "ma_confirm"):
         ss[k] = ""
     if new != confirm:
-        ss["_flash_error"] = t("passwords_differ")
+        flash(t("passwords_differ"))
         return
     try:
         change_own_password(account_id=ss[MY_ACCESS_KEY], current=current, new=new)
     except AccountError as exc:
-        ss["_flash_error"] = t(exc.code, n=MIN_PASSWORD_LENGTH)
+        flash(t(exc.code, n=MIN_PASSWORD_LENGTH))
         return
-    ss["_ma_flash_success"] = t("password_changed")
+    flash(t("password_changed"), "success")
 
 
 def _logout() -> None:
@@ -67,7 +45,7 @@ def _logout() -> None:
 
 
 st.title(t("page_my_access"))
-flash_errors()
+show_flash()
 
 account_id = st.session_state.get(MY_ACCESS_KEY)
 access = issued_access(account_id) if account_id else None
@@ -96,9 +74,7 @@ if access["must_change_password"]:
     st.button(t("logout"), key="ma_logout", on_click=_logout)
     st.stop()
 
-success = st.session_state.pop("_ma_flash_success", None)
-if success:
-    st.success(success)
+show_flash("success")
 st.subheader(t("access_granted"))
 fields_table([
     (t("username"), access["username"]),

@@ -1,0 +1,41 @@
+"""« Connexion RAMQ » (``/connexion``): the staff login (respondents and managers)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.common import current_staff, remember_staff
+from ui.feedback import guarded, show_flash
+from ui.i18n import t
+from ui.sign_in import sign_in_from_form
+
+GO = "_staff_go_work"
+HOME = {"respondent": "screens/work_queue.py", "manager": "screens/runs.py",
+        "operator": "screens/runs.py"}
+
+
+@guarded
+def _login() -> None:
+    signed = sign_in_from_form("staff_username", "staff_password", kind="staff")
+    if signed is not None:
+        remember_staff(signed.account_id)
+        st.session_state[GO] = True
+
+
+st.title(t("page_staff_login"))
+staff = current_staff()
+if staff is not None:
+    if st.session_state.pop(GO, False):
+        st.switch_page(HOME[staff["role"]])
+    st.success(t("already_signed_in", name=staff["display_name"]))
+    st.page_link(HOME[staff["role"]],
+                 label=t("page_queue") if staff["role"] == "respondent" else t("page_runs"))
+    st.stop()
+
+st.caption(t("staff_login_intro"))
+show_flash()
+with st.form("staff_login_form"):
+    st.text_input(t("username"), key="staff_username", autocomplete="username")
+    st.text_input(t("password"), key="staff_password", type="password",
+                  autocomplete="current-password")
+    st.form_submit_button(t("sign_in"), type="primary", on_click=_login)
