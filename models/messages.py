@@ -7,18 +7,11 @@ values are ``labels.<kind>.<value>``, shared by the CLI, the screens and the ema
 
 from __future__ import annotations
 
-from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
-from models.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue, exists, family, translate
+from models.i18n import DEFAULT_LANGUAGE, exists, family, translate
 
 _RULE = "errors.rule."
-
-# Each rule's message by code and language (read from the catalogue), for callers that list them.
-MESSAGES: Mapping[str, Mapping[str, str]] = MappingProxyType({
-    key.removeprefix(_RULE): MappingProxyType({code: catalogue(code)[key] for code in LANGUAGES})
-    for key in family(_RULE)
-})
 
 
 def message(code: str, lang: str = DEFAULT_LANGUAGE, variant: str | None = None,

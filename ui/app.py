@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from models.i18n import translate
 from models.settings import SettingsError, get_settings
 from ui import i18n
 from ui.common import RUNS_ROLES, current_staff, forget_staff
 from ui.i18n import t
 
-st.set_page_config(page_title=i18n.STRINGS["app_title"]["fr"], page_icon="🏥", layout="centered")
+st.set_page_config(page_title=translate("ui.app_title", i18n.DEFAULT), page_icon="🏥", layout="centered")
 
 # A language asked for in the link (?lang=en) applies until the person changes it.
 if i18n.LANG_KEY not in st.session_state:

@@ -9,21 +9,13 @@ CLI and the emails; refusals of the human-step API come from :class:`flows.error
 
 from __future__ import annotations
 
-from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from models import messages
-from models.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalogue, exists, family, translate
+from models.i18n import DEFAULT_LANGUAGE, LANGUAGES, exists, translate
 
 DEFAULT = DEFAULT_LANGUAGE
 LANG_KEY = "lang"
-
-# The ``ui`` texts by name and language (read from the catalogue), for pages that read one
-# directly (the browser tab's title) or ask whether a name exists.
-STRINGS: Mapping[str, Mapping[str, str]] = MappingProxyType({
-    key.removeprefix("ui."): MappingProxyType({code: catalogue(code)[key] for code in LANGUAGES})
-    for key in family("ui.")
-})
 
 
 def lang() -> str:
@@ -40,6 +32,11 @@ def lang() -> str:
 def t(key: str, **params: Any) -> str:
     """The screen text ``ui.<key>`` in the session's language (``KeyError`` if there is none)."""
     return translate(f"ui.{key}", lang(), **params)
+
+
+def has(key: str) -> bool:
+    """Whether the screens have a text ``ui.<key>`` (for names built from data)."""
+    return exists(f"ui.{key}")
 
 
 def label(kind: str, value: str | None) -> str:

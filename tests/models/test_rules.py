@@ -7,7 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from models.messages import MESSAGES, label, labels, message
+from models.i18n import exists
+from models.messages import label, labels, message
 from models.rules import (
     FieldError,
     allowed_roles,
@@ -60,7 +61,7 @@ def test_establishment_signed_on_paper_is_valid():
 
 def test_every_spec_code_has_french_and_english_messages():
     for code in SPEC_CODES:
-        assert MESSAGES[code]["fr"] and MESSAGES[code]["en"]
+        assert exists(f"errors.rule.{code}")
         assert message(code, "fr") != message(code, "en")
     assert message("required") == "Ce champ est obligatoire."
     assert message("required", "en") == "This field is required."

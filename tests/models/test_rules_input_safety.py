@@ -12,7 +12,8 @@ from unittest import mock
 
 import pytest
 
-from models.messages import MESSAGES, message
+from models.i18n import exists
+from models.messages import message
 from models.rules import (
     MAX_SIGNATURE_PIXELS,
     fold,
@@ -43,7 +44,7 @@ def only(data) -> set[tuple[str, str]]:
 
 def test_new_codes_have_french_and_english_messages():
     for code in NEW_CODES:
-        assert MESSAGES[code]["fr"] and MESSAGES[code]["en"]
+        assert exists(f"errors.rule.{code}")
         assert message(code, "fr") != message(code, "en")
 
 

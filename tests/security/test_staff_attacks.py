@@ -39,7 +39,7 @@ def test_staff_pages_without_a_login_show_no_data(app, page):
         assert nav_error(at, page)  # not in the navigation: cannot be opened, whatever the URL
         assert reference not in texts(at)
     # The page checks the login itself too: run on its own, it stops before reading anything.
-    alone = AppTest.from_file(str(ROOT / "ui" / page), default_timeout=TIMEOUT).run()
+    alone = AppTest.from_file(str(ROOT / "ui" / "screens" / page), default_timeout=TIMEOUT).run()
     assert not alone.exception
     assert reference not in texts(alone) and not alone.dataframe
     assert any("personnel" in str(w.value) for w in alone.warning)

@@ -23,7 +23,7 @@ from models.settings import get_settings
 from models.tables import RequestStatus
 from ui.common import RUNS_ROLES, require_staff
 from ui.formatting import fmt_dt
-from ui.i18n import STRINGS, event_label, status_label, t
+from ui.i18n import event_label, has, status_label, t
 
 staff = require_staff(*RUNS_ROLES)
 operator = staff["role"] == "operator"  # a manager who may also use the Prefect UI
@@ -52,7 +52,7 @@ def _run_url(flow_run_id: str | None) -> str | None:
 
 def _state_label(state_type: str) -> str:
     key = f"run_state_{state_type}"
-    return t(key) if key in STRINGS else state_type.capitalize()
+    return t(key) if has(key) else state_type.capitalize()
 
 
 st.title(t("page_runs"))
