@@ -59,23 +59,32 @@ def test_a_manager_lands_on_the_tracking_page(app):
 
 
 def test_guessing_is_slowed_with_a_french_message_and_no_lockout(app):
-    from models import accounts
-    from models.throttle import USER
+    import re
+    from datetime import timedelta
+
+    from flows.stack import wait_until
+    from models.tables import utcnow
+    from models.throttle import USER, take_attempt
 
     staff = staff_account("respondent")
-    for _ in range(USER.threshold):  # a guesser somewhere (client unknown, as in local runs)
-        try:
-            accounts.sign_in(staff["username"], "devine-2026-x", client=None, kind="staff")
-        except accounts.AccountError:
-            pass
-    at = sign_in(app, staff["username"], STAFF_PASSWORD)
+    at = goto(app(), "staff_login.py")  # the page is open (a slow start must not eat the wait)
+    at.text_input(key="staff_username").input(staff["username"])
+    at.text_input(key="staff_password").input(STAFF_PASSWORD)
+    # Meanwhile a guesser somewhere (client unknown, as in local runs): threshold + 2 failures,
+    # a minute apart, the last one now: the username must wait 4 s.
+    failures = USER.threshold + 2
+    for i in range(failures):
+        take_attempt(staff["username"], None, now=utcnow() - timedelta(minutes=failures - 1 - i))
+    at = at.button[[b.label for b in at.button].index("Se connecter")].click().run()
     assert not at.exception
     assert len(errors(at)) == 1 and errors(at)[0].startswith("Trop de tentatives de connexion.")
-    assert "Réessayez dans 1 s" in errors(at)[0]
+    assert re.search(r"Réessayez dans [1-4] s", errors(at)[0]), errors(at)[0]
     assert STAFF_KEY not in at.session_state
-    time.sleep(1.1)  # the wait is short: no lockout
-    at = sign_in(app, staff["username"], STAFF_PASSWORD)
-    assert at.title[0].value == "File de travail"
+    # The wait is short, not a lockout: the right password soon works again.
+    at = wait_until(lambda: (a := sign_in(app, staff["username"], STAFF_PASSWORD)).title
+                    and a.title[0].value == "File de travail" and a, timeout=60,
+                    what="the right password works again after the wait")
+    assert STAFF_KEY in at.session_state
 
 
 def test_an_idle_staff_session_ends_with_a_french_message(app):
