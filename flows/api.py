@@ -26,6 +26,7 @@ from models import rate_limits
 from models import requests as request_store
 from models.accounts import USERNAME_RE, propose_username, suggest_username, username_available
 from models.db import session_scope
+from models.enums import TaskKind, TaskStatus
 from models.rules import mailbox_key, validate_authorization, validate_request
 from models.security import hashed_key, record_refusal
 from models.settings import get_settings
@@ -37,8 +38,6 @@ from models.tables import (
     Decision,
     HumanTask,
     RamqProcessing,
-    TaskKind,
-    TaskStatus,
     UsedLink,
     quebec_today,
     utcnow,

@@ -21,8 +21,9 @@ from urllib.parse import parse_qs, urlparse
 from flows import api
 from models.accounts import AccountError, authenticate, create_staff
 from models.db import session_scope
+from models.enums import RequestStatus, TaskKind, TaskStatus
 from models.settings import get_settings
-from models.tables import HumanTask, RequestStatus, TaskKind, TaskStatus
+from models.tables import HumanTask
 from notifications.maildir import find_messages
 from notifications.templates import read_secret
 from sqlmodel import select

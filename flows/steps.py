@@ -17,20 +17,16 @@ from sqlmodel import Session, select
 
 from models.accounts import generate_temporary_password, hash_password
 from models.db import session_scope
+from models.enums import FINAL_STATUSES, AccountKind, RequestStatus, TaskKind, TaskStatus
 from models.settings import get_settings
 from models.tables import (
-    FINAL_STATUSES,
     Account,
     AccessRequest,
-    AccountKind,
     AuditEvent,
     Decision,
     HumanTask,
     OutboxEmail,
     RamqProcessing,
-    RequestStatus,
-    TaskKind,
-    TaskStatus,
     quebec_today,
     utcnow,
 )

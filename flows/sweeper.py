@@ -28,17 +28,14 @@ from sqlmodel import select
 from flows import api, recovery
 from flows.steps import SYSTEM, enqueue_authorization_request
 from models.db import session_scope
+from models.enums import FINAL_STATUSES, AccountKind, TaskKind, TaskStatus
 from models.settings import get_settings
 from models.tables import (
-    FINAL_STATUSES,
     AccessRequest,
     Account,
-    AccountKind,
     AuditEvent,
     Decision,
     HumanTask,
-    TaskKind,
-    TaskStatus,
     utcnow,
 )
 from notifications import outbox

@@ -24,7 +24,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from models.tables import Account, AccountKind, RamqProcessing, quebec_today, utcnow
+from models.enums import AccountKind
+from models.tables import Account, RamqProcessing, quebec_today, utcnow
 
 _hasher = PasswordHasher()  # Argon2id, library defaults (64 MiB, 3 passes)
 

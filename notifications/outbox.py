@@ -27,8 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models.db import session_scope
+from models.enums import EmailStatus
 from models.settings import get_settings
-from models.tables import EmailStatus, OutboxEmail
+from models.tables import OutboxEmail
 from notifications.templates import Message
 
 log = logging.getLogger(__name__)
