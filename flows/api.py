@@ -25,15 +25,15 @@ from flows.errors import ActionError
 from models import rate_limits
 from models import requests as request_store
 from models.accounts import USERNAME_RE, propose_username, suggest_username, username_available
+from models.audit import audit
 from models.db import session_scope
-from models.enums import TaskKind, TaskStatus
+from models.enums import AccountKind, AuditEventKind, Outcome, TaskKind, TaskStatus
 from models.rules import mailbox_key, validate_authorization, validate_request
 from models.security import hashed_key, record_refusal
 from models.settings import get_settings
 from models.tables import (
     Account,
     AccessRequest,
-    AuditEvent,
     Authorization,
     Decision,
     HumanTask,
@@ -44,8 +44,8 @@ from models.tables import (
 )
 from notifications.links import PURPOSES, LinkClaims, LinkError, consume_link, read_link_token
 
-AUTHORIZER_OUTCOMES = ("authorize", "refuse")
-RESPONDENT_OUTCOMES = ("approve", "refuse", "send_back")
+AUTHORIZER_OUTCOMES = (Outcome.authorize, Outcome.refuse)
+RESPONDENT_OUTCOMES = (Outcome.approve, Outcome.refuse, Outcome.send_back)
 
 
 @dataclass(frozen=True)
@@ -269,7 +269,7 @@ def authorizer_decide(token: str, *, outcome: str, section3: Any = None, reason:
         req, task = _linked_task(s, claims, TaskKind.authorizer)
         actor = "autorisateur"
         normalized = None
-        if outcome == "refuse":
+        if outcome == Outcome.refuse:
             if not (reason or "").strip():
                 raise ActionError("reason_required")
         else:
@@ -319,7 +319,7 @@ def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
             consume_link(s, claims=claims, purpose="correct")
         except LinkError:
             raise ActionError("link_used") from None
-        decision_id = record_decision(s, task, outcome="resubmit", reason=None,
+        decision_id = record_decision(s, task, outcome=Outcome.resubmit, reason=None,
                                       actor="utilisateur")
         former = (req.authorizer_email, req.authorizer_first_name, req.authorizer_last_name)
         request_store.update_request_from_canonical(s, request=req, normalized=result.normalized,
@@ -337,8 +337,7 @@ def _tell_former_authorizer(s: Session, req: AccessRequest, email: str, first: s
     from notifications import outbox
     from notifications.templates import compose, full_name, request_context
 
-    s.add(AuditEvent(request_id=req.id, actor="utilisateur", event="authorizer_changed",
-                     detail={"revision": req.revision}))
+    audit(s, req.id, AuditEventKind.authorizer_changed, actor="utilisateur", revision=req.revision)
     message = compose("authorizer_replaced", lang=req.language, **request_context(req),
                       recipient_name=full_name(first, last))
     outbox.enqueue(s, request_id=req.id, kind="authorizer_replaced", round=req.revision,
@@ -351,7 +350,7 @@ def _tell_former_authorizer(s: Session, req: AccessRequest, email: str, first: s
 
 def _respondent(s: Session, staff: str) -> Account:
     account = s.exec(select(Account).where(Account.username == staff)).first()
-    if account is None or account.kind != "staff" or account.role != "respondent" or account.disabled:
+    if account is None or account.kind != AccountKind.staff or account.role != "respondent" or account.disabled:
         raise ActionError("not_allowed")
     return account
 
@@ -397,7 +396,7 @@ def claim_task(task_id: int, *, staff: str) -> None:
             HumanTask.claimed_by.is_(None)).values(claimed_by=account.username, claimed_at=utcnow()))
         if won.rowcount != 1:
             raise ActionError("already_claimed")
-        s.add(AuditEvent(request_id=req.id, actor=account.username, event="claimed", detail={"task_id": task_id}))
+        audit(s, req.id, AuditEventKind.claimed, actor=account.username, task_id=task_id)
 
 
 @_refusals_recorded
@@ -409,7 +408,7 @@ def unclaim_task(task_id: int, *, staff: str) -> None:
             HumanTask.claimed_by == account.username).values(claimed_by=None, claimed_at=None))
         if done.rowcount != 1:
             raise ActionError("not_claimed_by_you")
-        s.add(AuditEvent(request_id=req.id, actor=account.username, event="unclaimed", detail={"task_id": task_id}))
+        audit(s, req.id, AuditEventKind.unclaimed, actor=account.username, task_id=task_id)
 
 
 def proposed_section4(task_id: int) -> dict:
@@ -432,9 +431,9 @@ def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict 
     """Approve (section 4 completed), refuse (reason) or send back for correction (comments)."""
     if outcome not in RESPONDENT_OUTCOMES:
         raise ActionError("invalid_outcome")
-    if outcome == "refuse" and not (reason or "").strip():
+    if outcome == Outcome.refuse and not (reason or "").strip():
         raise ActionError("reason_required")
-    if outcome == "send_back" and not (reason or "").strip():
+    if outcome == Outcome.send_back and not (reason or "").strip():
         raise ActionError("comments_required")
     with session_scope() as s:
         account, task, req = _respondent_task(s, task_id, staff)
@@ -443,7 +442,7 @@ def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict 
         # Close the task first: a second click or a racing clerk gets "task closed" before
         # section 4 is written (any refusal below rolls the whole decision back).
         decision_id = record_decision(s, task, outcome=outcome, reason=reason, actor=account.username)
-        if outcome == "approve":
+        if outcome == Outcome.approve:
             _store_section4(s, req, account, section4 or {})
         flow_run_id = req.flow_run_id
     resume_soon(decision_id, flow_run_id)
@@ -494,8 +493,8 @@ def record_decision(s: Session, task: HumanTask, *, outcome: str, reason: str | 
                         reason=(reason or "").strip() or None, actor=actor)
     s.add(decision)
     s.flush()
-    s.add(AuditEvent(request_id=task.request_id, actor=actor, event=f"{task.kind}_{outcome}",
-                     detail={"task_id": task.id, "round": task.round, "decision_id": decision.id}))
+    audit(s, task.request_id, AuditEventKind.decision(task.kind, outcome), actor=actor,
+          task_id=task.id, round=task.round, decision_id=decision.id)
     return decision.id
 
 

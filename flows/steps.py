@@ -16,13 +16,13 @@ from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, select
 
 from models.accounts import generate_temporary_password, hash_password
+from models.audit import SYSTEM, audit, audit_once
 from models.db import session_scope
-from models.enums import FINAL_STATUSES, AccountKind, RequestStatus, TaskKind, TaskStatus
+from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, RequestStatus, TaskKind, TaskStatus
 from models.settings import get_settings
 from models.tables import (
     Account,
     AccessRequest,
-    AuditEvent,
     Decision,
     HumanTask,
     OutboxEmail,
@@ -36,7 +36,6 @@ from notifications.templates import compose, request_context
 
 log = logging.getLogger("ramq.flow")
 
-SYSTEM = "système"
 # A step that cannot reach the database or the SMTP server waits it out: these retries span
 # more than an hour (1 s, 5 s, 15 s, 30 s, then every minute, so a healed outage is noticed
 # within a minute). Past that the run fails and the sweeper starts it again.
@@ -53,10 +52,6 @@ def _request(session: Session, request_id: int) -> AccessRequest:
     if req is None:
         raise LookupError(f"request {request_id} not found")
     return req
-
-
-def _audit(session: Session, request_id: int, event: str, actor: str = SYSTEM, **detail) -> None:
-    session.add(AuditEvent(request_id=request_id, actor=actor, event=event, detail=detail))
 
 
 def _set_status(session: Session, req: AccessRequest, status: RequestStatus) -> None:
@@ -96,7 +91,7 @@ def _open_task(session: Session, req: AccessRequest, kind: TaskKind, round: int,
                   due_at=utcnow() + timedelta(days=days))
     session.add(t)
     session.flush()
-    _audit(session, req.id, f"{kind.value}_task_opened", round=round, task_id=t.id)
+    audit(session, req.id, AuditEventKind.task_opened(kind), actor=SYSTEM, round=round, task_id=t.id)
     return t
 
 
@@ -111,9 +106,7 @@ def record_submission(request_id: int, flow_run_id: str) -> int:
         if req.flow_run_id is None:
             req.flow_run_id = flow_run_id
             s.add(req)
-        if not s.exec(select(AuditEvent.id).where(AuditEvent.request_id == request_id,
-                                                  AuditEvent.event == "flow_started")).first():
-            _audit(s, request_id, "flow_started", flow_run_id=flow_run_id)
+        audit_once(s, request_id, AuditEventKind.flow_started, actor=SYSTEM, flow_run_id=flow_run_id)
         _enqueue(s, req, "submission_confirmation", 1, "user")
     return request_id
 
@@ -176,7 +169,8 @@ def open_correction_step(request_id: int, round: int, decision_id: int) -> int:
 
 @task(persist_result=True, **RETRY)
 def close_request(request_id: int, outcome: str, round: int, decision_id: int) -> str:
-    """Ends a request that will not get credentials and tells the people concerned."""
+    """Ends a request that will not get credentials and tells the people concerned.
+    ``outcome``: the request's final status (a :class:`RequestStatus`)."""
     status = RequestStatus(outcome)
     with session_scope() as s:
         req = _request(s, request_id)
@@ -198,7 +192,7 @@ def close_request(request_id: int, outcome: str, round: int, decision_id: int) -
         elif status is RequestStatus.cancelled:
             _enqueue(s, req, "request_cancelled", round, "user", reason=reason or None)
             _enqueue(s, req, "request_cancelled", round, "authorizer", reason=reason or None)
-        _audit(s, request_id, "closed", outcome=outcome, round=round)
+        audit(s, request_id, AuditEventKind.closed, actor=SYSTEM, outcome=outcome, round=round)
     return outcome
 
 
@@ -253,9 +247,7 @@ def issue_credentials(request_id: int) -> int:
     finally:
         del message
     with session_scope() as s:
-        if not s.exec(select(AuditEvent.id).where(AuditEvent.request_id == request_id,
-                                                  AuditEvent.event == "password_sent")).first():
-            _audit(s, request_id, "password_sent")
+        audit_once(s, request_id, AuditEventKind.password_sent, actor=SYSTEM)
     return request_id
 
 
@@ -276,7 +268,7 @@ def complete_request(request_id: int) -> str:
         req = _request(s, request_id)
         if req.status != RequestStatus.completed.value:
             _set_status(s, req, RequestStatus.completed)
-            _audit(s, request_id, "completed")
+            audit(s, request_id, AuditEventKind.completed, actor=SYSTEM)
     return RequestStatus.completed.value
 
 

@@ -26,9 +26,10 @@ from sqlalchemy import func, or_, true, update
 from sqlmodel import select
 
 from flows import api, recovery
-from flows.steps import SYSTEM, enqueue_authorization_request
+from flows.steps import enqueue_authorization_request
+from models.audit import SYSTEM, audit
 from models.db import session_scope
-from models.enums import FINAL_STATUSES, AccountKind, TaskKind, TaskStatus
+from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, Outcome, TaskKind, TaskStatus
 from models.settings import get_settings
 from models.tables import (
     AccessRequest,
@@ -46,7 +47,7 @@ LOG = logging.getLogger("ramq.sweeper")
 EXPIRING_KINDS = (TaskKind.authorizer.value, TaskKind.correction.value)
 # A start or restart claimed by a sweeper is left to it this long before another may retry.
 CLAIM_WINDOW = timedelta(seconds=60)
-RECOVERY_EVENTS = ("run_restarted", "recovery_abandoned")
+RECOVERY_EVENTS = (AuditEventKind.run_restarted, AuditEventKind.recovery_abandoned)
 
 
 @dataclass
@@ -162,8 +163,8 @@ def _restart(request_id: int, run_id: str, state: str, now: datetime) -> str | N
         _flag_stuck(request_id, run_id, state, restarts - 1, now)
         return "flagged"
     with session_scope() as s:
-        s.add(AuditEvent(request_id=request_id, actor=SYSTEM, event="run_restarted",
-                         detail={"flow_run_id": run_id, "state": state, "restarts": restarts}))
+        audit(s, request_id, AuditEventKind.run_restarted, actor=SYSTEM,
+              flow_run_id=run_id, state=state, restarts=restarts)
     try:
         if recovery.restart_run(run_id):
             return "restarted"
@@ -179,13 +180,13 @@ def _flag_stuck(request_id: int, run_id: str, state: str, restarts: int, now: da
         s.execute(update(AccessRequest).where(AccessRequest.id == request_id)
                   .values(run_stuck_at=now))
         req = s.get(AccessRequest, request_id)
-        s.add(AuditEvent(request_id=request_id, actor=SYSTEM, event="recovery_abandoned",
-                         detail={"flow_run_id": run_id, "state": state, "restarts": restarts}))
+        audit(s, request_id, AuditEventKind.recovery_abandoned, actor=SYSTEM,
+              flow_run_id=run_id, state=state, restarts=restarts)
         managers = s.exec(select(Account).where(
             Account.kind == AccountKind.staff.value, Account.role.in_(("manager", "operator")),
             Account.disabled == False, Account.email.is_not(None))).all()  # noqa: E712
         flagged_round = s.exec(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.request_id == request_id, AuditEvent.event == "recovery_abandoned")).one()
+            AuditEvent.request_id == request_id, AuditEvent.event == AuditEventKind.recovery_abandoned)).one()
         for manager in managers:
             message = compose("request_stuck", lang="fr", reference=req.reference, restarts=restarts,
                               recipient_name=manager.display_name or manager.username,
@@ -238,8 +239,7 @@ def _send_reminders(now: datetime, request_ids: list[int] | None) -> list[int]:
                 continue  # another sweeper reminded this one
             req = s.get(AccessRequest, task.request_id)
             enqueue_authorization_request(s, req, task, kind="authorization_reminder")
-            s.add(AuditEvent(request_id=req.id, actor=SYSTEM, event="authorizer_reminded",
-                             detail={"task_id": task.id}))
+            audit(s, req.id, AuditEventKind.authorizer_reminded, actor=SYSTEM, task_id=task.id)
             reminded.append(req.id)
     for request_id in reminded:
         try:
@@ -260,7 +260,7 @@ def _expire_overdue(now: datetime, request_ids: list[int] | None) -> list[int]:
             try:
                 with s.begin_nested():
                     decisions.append((task.request_id, api.record_decision(
-                        s, task, outcome="expire", reason=None, actor=SYSTEM)))
+                        s, task, outcome=Outcome.expire, reason=None, actor=SYSTEM)))
             except api.ActionError:
                 continue  # a person decided in the meantime
     for _, decision_id in decisions:
