@@ -7,7 +7,6 @@ acting, so a retry or a replay after a resume never does anything twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import date, timedelta
 
@@ -25,7 +24,6 @@ from models.tables import (
     AccessRequest,
     Decision,
     HumanTask,
-    OutboxEmail,
     RamqProcessing,
     quebec_today,
     utcnow,
@@ -118,7 +116,7 @@ def deliver_emails(request_id: int, step: str) -> int:
     An SMTP outage delays emails, never the request: what cannot be sent now stays in the
     outbox, and the sweeper sends it (with backoff) once the server answers again."""
     try:
-        sent = asyncio.run(outbox.send_pending(request_id=request_id))
+        sent = outbox.deliver(request_id)
     except outbox.OutboxError:
         log.warning("emails of request %s left to the sweeper (%s)", request_id, step)
         return -1
@@ -135,8 +133,8 @@ def open_authorizer_step(request_id: int, round: int) -> int:
         req = _request(s, request_id)
         task_ = _open_task(s, req, TaskKind.authorizer, round, settings.authorizer_deadline_days)
         _set_status(s, req, RequestStatus.awaiting_authorizer)
-        key = f"{request_id}:authorization_request:{round}:authorizer"
-        if not s.exec(select(OutboxEmail.id).where(OutboxEmail.key == key)).first():
+        if not outbox.exists(s, request_id=request_id, kind="authorization_request", round=round,
+                             recipient_role="authorizer"):
             enqueue_authorization_request(s, req, task_)
         return task_.id
 
@@ -158,8 +156,8 @@ def open_correction_step(request_id: int, round: int, decision_id: int) -> int:
         req = _request(s, request_id)
         task_ = _open_task(s, req, TaskKind.correction, round, get_settings().correction_deadline_days)
         _set_status(s, req, RequestStatus.correction_requested)
-        key = f"{request_id}:correction_requested:{round}:user"
-        if not s.exec(select(OutboxEmail.id).where(OutboxEmail.key == key)).first():
+        if not outbox.exists(s, request_id=request_id, kind="correction_requested", round=round,
+                             recipient_role="user"):
             comments = s.get(Decision, decision_id).reason or ""
             link = make_link_token(request_id=request_id, purpose="correct", revision=round)
             _enqueue(s, req, "correction_requested", round, "user", comments=comments,
@@ -241,7 +239,7 @@ def issue_credentials(request_id: int) -> int:
         outbox.release_secret(row_id)
         raise
     try:
-        asyncio.run(outbox.send_claimed_secret(row_id, recipient=recipient, message=message))
+        outbox.deliver_claimed_secret(row_id, recipient=recipient, message=message)
     except Exception:
         raise DeliveryError(f"temporary password email failed for request {request_id}") from None
     finally:

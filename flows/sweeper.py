@@ -16,7 +16,6 @@ claimed in the database first, so each happens once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -214,7 +213,7 @@ def _deliver_held_emails(request_ids: list[int] | None) -> list[int]:
 
 def _send_due(request_id: int | None) -> list:
     try:
-        return asyncio.run(outbox.send_pending(request_id=request_id, due_only=True, limit=500))
+        return outbox.deliver(request_id, due_only=True, limit=500)
     except outbox.OutboxError:
         return []  # still failing: the rows wait their next backoff
 
@@ -243,7 +242,7 @@ def _send_reminders(now: datetime, request_ids: list[int] | None) -> list[int]:
             reminded.append(req.id)
     for request_id in reminded:
         try:
-            asyncio.run(outbox.send_pending(request_id=request_id))
+            outbox.deliver(request_id)
         except outbox.OutboxError:
             pass  # held back: a later pass sends it
     return reminded
