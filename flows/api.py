@@ -2,25 +2,24 @@
 
 Each action is one database transaction (check the task is open and the actor may act, store the
 decision, close the task, write the audit event), then a resume of the flow run whose answer is
-checked. A resume that cannot happen now is retried by the sweeper: a stored decision is never
-lost, and a task accepts one decision only, so a double click is never applied twice.
+checked (``flows.runs``, which also starts the run of a submission). A resume that cannot happen
+now is retried by the sweeper: a stored decision is never lost, and a task accepts one decision
+only, so a double click is never applied twice.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import threading
-import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from flows import runs
 from flows.errors import ActionError
 from models import rate_limits
 from models import requests as request_store
@@ -157,7 +156,7 @@ def submit_request(data: Any, *, actor: str = "formulaire", lang: str = "fr", st
         req = request_store.store_request(s, normalized=result.normalized, actor=actor, language=lang)
         rate_limits.count(s, limits)
         request_id, reference = req.id, req.reference
-    flow_run_id = start_flow(request_id) if start else None
+    flow_run_id = runs.start_flow(request_id) if start else None
     return Submitted(request_id, reference, flow_run_id)
 
 
@@ -177,36 +176,6 @@ def _public_limits(normalized: dict, client: str) -> list[rate_limits.Limit]:
                                         settings.emails_per_address_day, rate_limits.DAY,
                                         amount=(user, authorizer).count(address)))
     return limits
-
-
-def start_flow(request_id: int) -> str | None:
-    """Starts the request's flow run (parameters: the id only; run name: the reference).
-
-    Returns None when Prefect cannot be reached; the sweeper starts it later.
-    """
-    from prefect.deployments import run_deployment
-
-    with session_scope() as s:
-        req = s.get(AccessRequest, request_id)
-        if req.flow_run_id:
-            return req.flow_run_id
-        reference = req.reference
-        # Unique to this stored request, even if the application database is ever reset while
-        # Prefect's is kept (ids alone would then point at an older request's run).
-        idempotency_key = f"ramq-access:{reference}:{req.created_at.timestamp():.6f}"
-    try:
-        # The idempotency key makes Prefect answer a second start (a retry after a crash
-        # between this call and the commit below, a racing sweeper) with the same run.
-        run = run_deployment(get_settings().deployment_name, parameters={"request_id": request_id},
-                             flow_run_name=reference, timeout=0, as_subflow=False,
-                             idempotency_key=idempotency_key)
-    except Exception:
-        return None
-    with session_scope() as s:
-        req = s.get(AccessRequest, request_id)
-        req.flow_run_id = req.flow_run_id or str(run.id)
-        s.add(req)
-        return req.flow_run_id
 
 
 # --- Signed links (authorizer, correction) --------------------------------------------------------
@@ -288,7 +257,7 @@ def authorizer_decide(token: str, *, outcome: str, section3: Any = None, reason:
         if normalized is not None:
             _store_section3(s, req, normalized)
         flow_run_id = req.flow_run_id
-    resume_soon(decision_id, flow_run_id)
+    runs.resume_soon(decision_id, flow_run_id)
     return decision_id
 
 
@@ -327,7 +296,7 @@ def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
         if mailbox_key(former[0]) != mailbox_key(req.authorizer_email):
             _tell_former_authorizer(s, req, *former)
         flow_run_id = req.flow_run_id
-    resume_soon(decision_id, flow_run_id)
+    runs.resume_soon(decision_id, flow_run_id)
     return decision_id
 
 
@@ -445,7 +414,7 @@ def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict 
         if outcome == Outcome.approve:
             _store_section4(s, req, account, section4 or {})
         flow_run_id = req.flow_run_id
-    resume_soon(decision_id, flow_run_id)
+    runs.resume_soon(decision_id, flow_run_id)
     return decision_id
 
 
@@ -480,7 +449,7 @@ def _store_section4(s: Session, req: AccessRequest, account: Account, section4: 
                           suggestion=suggest_username(s, username, except_request=req.id)) from None
 
 
-# --- Decisions and resumes ------------------------------------------------------------------------
+# --- Decisions ------------------------------------------------------------------------------------
 
 
 def record_decision(s: Session, task: HumanTask, *, outcome: str, reason: str | None, actor: str) -> int:
@@ -496,58 +465,3 @@ def record_decision(s: Session, task: HumanTask, *, outcome: str, reason: str | 
     audit(s, task.request_id, AuditEventKind.decision(task.kind, outcome), actor=actor,
           task_id=task.id, round=task.round, decision_id=decision.id)
     return decision.id
-
-
-def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
-    """Resumes the flow run waiting for this decision; True once the flow has it.
-
-    The decision may land before the run reached its suspension: then either the run reads it
-    on its way (and marks it), or it suspends and this resumes it. Anything left is the sweeper's.
-    """
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.responses import SetStateStatus
-
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.05
-    while True:
-        with session_scope() as s:
-            decision = s.get(Decision, decision_id)
-            if decision.resumed_at is not None:
-                return True
-            flow_run_id = s.get(AccessRequest, decision.request_id).flow_run_id
-        if not flow_run_id:
-            return False  # the run is not started yet: it will read the decision when it is
-        try:
-            with get_client(sync_client=True) as client:
-                run = client.read_flow_run(UUID(flow_run_id))
-                if run.state and run.state.type == StateType.PAUSED:
-                    answer = client.resume_flow_run(UUID(flow_run_id), run_input={"decision_id": decision_id})
-                    if answer.status == SetStateStatus.ACCEPT:  # a REJECT also comes back as HTTP 200
-                        _mark_resumed(decision_id)
-                        return True
-                elif run.state and run.state.is_final():
-                    return False
-        except Exception:  # Prefect unreachable: the sweeper retries
-            return False
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
-
-
-def resume_soon(decision_id: int, flow_run_id: str | None) -> threading.Thread | None:
-    """Resumes in the background, so a click returns as soon as the decision is stored. The
-    thread is not a daemon: a short-lived process (the CLI) waits for it before exiting.
-    Without a flow run there is nothing to resume: the run reads the decision when it starts."""
-    if not flow_run_id:
-        return None
-    thread = threading.Thread(target=resume, args=(decision_id,), name=f"resume-{decision_id}")
-    thread.start()
-    return thread
-
-
-def _mark_resumed(decision_id: int) -> None:
-    with session_scope() as s:
-        s.execute(update(Decision).where(Decision.id == decision_id, Decision.resumed_at.is_(None))
-                  .values(resumed_at=utcnow()))

@@ -24,7 +24,8 @@ from prefect import flow
 from sqlalchemy import func, or_, true, update
 from sqlmodel import select
 
-from flows import api, recovery
+from flows import api, recovery, runs
+from flows.errors import ActionError
 from flows.steps import enqueue_authorization_request
 from models.audit import SYSTEM, audit
 from models.db import session_scope
@@ -108,7 +109,7 @@ def _start_unstarted(now: datetime, grace: datetime, request_ids: list[int] | No
     for request_id in unstarted:
         if not _claim_run(request_id, now):
             continue  # another sweeper is starting it
-        if api.start_flow(request_id):
+        if runs.start_flow(request_id):
             started.append(request_id)
         else:
             _release_claim(request_id)  # Prefect unreachable: the next pass tries again
@@ -123,14 +124,14 @@ def _release_claim(request_id: int) -> None:
 
 def _recover_dead_runs(now: datetime, request_ids: list[int] | None, report: SweepReport) -> list[int]:
     with session_scope() as s:
-        runs = dict(s.exec(select(AccessRequest.id, AccessRequest.flow_run_id).where(
+        run_ids = dict(s.exec(select(AccessRequest.id, AccessRequest.flow_run_id).where(
             AccessRequest.flow_run_id.is_not(None), AccessRequest.run_stuck_at.is_(None),
             *_open(request_ids))).all())
-    if not runs:
+    if not run_ids:
         return []
-    states = recovery.read_run_states(list(runs.values()))
+    states = recovery.read_run_states(list(run_ids.values()))
     restarted = []
-    for request_id, run_id in runs.items():
+    for request_id, run_id in run_ids.items():
         state = states.get(run_id)
         if state is None:
             continue
@@ -165,7 +166,7 @@ def _restart(request_id: int, run_id: str, state: str, now: datetime) -> str | N
         audit(s, request_id, AuditEventKind.run_restarted, actor=SYSTEM,
               flow_run_id=run_id, state=state, restarts=restarts)
     try:
-        if recovery.restart_run(run_id):
+        if runs.restart_run(run_id):
             return "restarted"
     except Exception:  # noqa: BLE001 - Prefect unreachable: the next pass tries again
         pass
@@ -199,7 +200,7 @@ def _retry_resumes(grace: datetime, request_ids: list[int] | None) -> list[int]:
     with session_scope() as s:
         stuck = s.exec(select(Decision.id).where(Decision.resumed_at.is_(None), Decision.created_at < grace,
                                                  _among(Decision.request_id, request_ids))).all()
-    return [decision_id for decision_id in stuck if api.resume(decision_id, wait_seconds=0)]
+    return [decision_id for decision_id in stuck if runs.resume(decision_id, wait_seconds=0)]
 
 
 def _deliver_held_emails(request_ids: list[int] | None) -> list[int]:
@@ -260,10 +261,10 @@ def _expire_overdue(now: datetime, request_ids: list[int] | None) -> list[int]:
                 with s.begin_nested():
                     decisions.append((task.request_id, api.record_decision(
                         s, task, outcome=Outcome.expire, reason=None, actor=SYSTEM)))
-            except api.ActionError:
+            except ActionError:
                 continue  # a person decided in the meantime
     for _, decision_id in decisions:
-        api.resume(decision_id)
+        runs.resume(decision_id)
     return [request_id for request_id, _ in decisions]
 
 
