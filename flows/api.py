@@ -27,7 +27,7 @@ from models.accounts import USERNAME_RE, propose_username, suggest_username, use
 from models.audit import audit
 from models.db import session_scope
 from models.enums import AccountKind, AuditEventKind, Outcome, TaskKind, TaskStatus
-from models.rules import mailbox_key, validate_authorization, validate_request
+from models.rules import mailbox_key, validate_authorization, validate_request, validity_period
 from models.security import hashed_key, record_refusal
 from models.settings import get_settings
 from models.tables import (
@@ -382,8 +382,6 @@ def unclaim_task(task_id: int, *, staff: str) -> None:
 
 def proposed_section4(task_id: int) -> dict:
     """Section 4 as the system proposes it: a unique username and the default validity."""
-    from flows.steps import validity_period
-
     with session_scope() as s:
         task = s.get(HumanTask, task_id)
         req = s.get(AccessRequest, task.request_id)

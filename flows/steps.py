@@ -8,7 +8,7 @@ acting, so a retry or a replay after a resume never does anything twice.
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import timedelta
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -25,7 +25,6 @@ from models.tables import (
     Decision,
     HumanTask,
     RamqProcessing,
-    quebec_today,
     utcnow,
 )
 from notifications import outbox
@@ -268,8 +267,3 @@ def complete_request(request_id: int) -> str:
             _set_status(s, req, RequestStatus.completed)
             audit(s, request_id, AuditEventKind.completed, actor=SYSTEM)
     return RequestStatus.completed.value
-
-
-def validity_period(start: date | None = None) -> tuple[date, date]:
-    start = start or quebec_today()
-    return start, start + timedelta(days=get_settings().credential_validity_days)
