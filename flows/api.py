@@ -21,8 +21,7 @@ from sqlmodel import Session, select
 
 from flows import runs
 from flows.errors import ActionError
-from models import rate_limits
-from models import requests as request_store
+from models import rate_limits, request_store
 from models.accounts import USERNAME_RE, propose_username, suggest_username, username_available
 from models.audit import audit
 from models.db import session_scope

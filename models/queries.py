@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from models.db import read_scope
 from models.enums import AccountKind, TaskKind, TaskStatus
-from models.requests import latest_authorization, request_to_canonical
+from models.request_store import latest_authorization, request_to_canonical
 from models.tables import (
     Account,
     AccessRequest,
