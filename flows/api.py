@@ -13,7 +13,7 @@ import functools
 import inspect
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -73,69 +73,81 @@ NOT_RECORDED = frozenset({"invalid_form", "reason_required", "comments_required"
                           "invalid_validity", "username_taken"})
 # Who uses a link of each purpose (the actor of its refusals).
 LINK_ACTORS = {"authorize": "autorisateur", "correct": "utilisateur"}
+Refusal = tuple[int | None, str, dict[str, Any]]  # request id, actor, detail of the security event
 
 
-def _refusals_recorded(fn):
-    """A refused action (``ActionError``) is recorded with ``record_refusal`` (kind: the
-    function; code; the request when the verified link or the task names it; the actor) and
-    re-raised unchanged. The action's own transaction has rolled back by then: the security
-    event is the only thing written."""
-    signature = inspect.signature(fn)
+def _refusals_recorded(describe: Callable[..., Refusal]):
+    """A refused action (``ActionError``) is recorded with ``record_refusal`` and re-raised
+    unchanged. Kind: the action's name; code: the error's; request, actor and detail: what
+    ``describe`` reads from the call's arguments (and the error). The action's own transaction
+    has rolled back by then: the security event is the only thing written."""
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ActionError as exc:
-            if exc.code not in NOT_RECORDED:
-                try:
-                    bound = signature.bind(*args, **kwargs)
-                    bound.apply_defaults()
-                    _record(fn.__name__, exc, bound.arguments)
-                except Exception:  # noqa: BLE001 - the refusal itself must reach the person
-                    pass
-            raise
+    def decorate(fn):
+        signature = inspect.signature(fn)
 
-    return wrapper
-
-
-def _record(kind: str, exc: ActionError, arguments: dict[str, Any]) -> None:
-    request_id: int | None = None
-    actor = ""
-    detail: dict[str, Any] = {}
-    if "token" in arguments:
-        purpose = arguments.get("purpose") or {"authorizer_decide": "authorize",
-                                               "resubmit_correction": "correct"}.get(kind)
-        actor = LINK_ACTORS.get(purpose, "lien")
-        detail["purpose"] = purpose if purpose in PURPOSES else "?"
-        for candidate in PURPOSES:  # the request of a verified link (a wrong purpose included)
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
-                request_id = read_link_token(arguments["token"], purpose=candidate).request_id
+                return fn(*args, **kwargs)
+            except ActionError as exc:
+                if exc.code not in NOT_RECORDED:
+                    try:
+                        bound = signature.bind(*args, **kwargs)
+                        bound.apply_defaults()
+                        request_id, actor, detail = describe(exc, **bound.arguments)
+                        record_refusal(fn.__name__, exc.code, request_id=request_id, actor=actor, **detail)
+                    except Exception:  # noqa: BLE001 - the refusal itself must reach the person
+                        pass
+                raise
+
+        return wrapper
+
+    return decorate
+
+
+def _link_refusal(purpose: str | None = None) -> Callable[..., Refusal]:
+    """A link action's refusal: the request of the link if it verifies (under any purpose, a
+    wrong one included), its user as actor. ``purpose``: the action's, else the call's own."""
+
+    def describe(exc: ActionError, *, token: Any, **arguments: Any) -> Refusal:
+        used = purpose or arguments.get("purpose")
+        request_id = None
+        for candidate in PURPOSES:
+            try:
+                request_id = read_link_token(token, purpose=candidate).request_id
                 break
             except LinkError:
                 continue
-    if "task_id" in arguments:
-        actor = str(arguments.get("staff") or "")
-        detail["task_id"] = arguments["task_id"]
-        try:
-            with session_scope() as s:
-                task = s.get(HumanTask, int(arguments["task_id"]))
-                request_id = task.request_id if task is not None else None
-        except Exception:  # noqa: BLE001
-            request_id = None
-    if kind == "submit_request":
-        actor = str(arguments.get("actor") or "")
-        if exc.params.get("limit"):
-            detail["limit"] = exc.params["limit"]
-        if arguments.get("client") is not None:
-            detail["client"] = hashed_key("client", str(arguments["client"]))
-    record_refusal(kind, exc.code, request_id=request_id, actor=actor, **detail)
+        return request_id, LINK_ACTORS.get(used, "lien"), {"purpose": used if used in PURPOSES else "?"}
+
+    return describe
+
+
+def _task_refusal(exc: ActionError, *, task_id: Any, staff: Any, **arguments: Any) -> Refusal:
+    """A staff action's refusal: the task's request, the staff member as actor."""
+    try:
+        with session_scope() as s:
+            task = s.get(HumanTask, int(task_id))
+            request_id = task.request_id if task is not None else None
+    except Exception:  # noqa: BLE001
+        request_id = None
+    return request_id, str(staff or ""), {"task_id": task_id}
+
+
+def _submission_refusal(exc: ActionError, *, actor: Any, client: Any, **arguments: Any) -> Refusal:
+    """A submission's refusal: no request yet; the limit it hit and the client (hashed)."""
+    detail: dict[str, Any] = {}
+    if exc.params.get("limit"):
+        detail["limit"] = exc.params["limit"]
+    if client is not None:
+        detail["client"] = hashed_key("client", str(client))
+    return None, str(actor or ""), detail
 
 
 # --- Submission ---------------------------------------------------------------------------------
 
 
-@_refusals_recorded
+@_refusals_recorded(_submission_refusal)
 def submit_request(data: Any, *, actor: str = "formulaire", lang: str = "fr", start: bool = True,
                    client: str | None = None) -> Submitted:
     """Validates, stores with an audit event in one transaction, then starts the flow run.
@@ -209,7 +221,7 @@ def _canonical(s: Session, req: AccessRequest) -> dict:
     return request_store.request_to_canonical(req, auth)
 
 
-@_refusals_recorded
+@_refusals_recorded(_link_refusal())
 def open_link(token: str, *, purpose: str) -> LinkView:
     """Checks a link and shows its request; changes nothing (mail scanners prefetch links)."""
     claims = _claims(token, purpose)
@@ -226,7 +238,7 @@ def open_link(token: str, *, purpose: str) -> LinkView:
                         comments)
 
 
-@_refusals_recorded
+@_refusals_recorded(_link_refusal("authorize"))
 def authorizer_decide(token: str, *, outcome: str, section3: Any = None, reason: str | None = None,
                       lang: str = "fr") -> int:
     """The authorizer authorizes (section 3 completed and signed) or refuses (reason required)."""
@@ -274,7 +286,7 @@ def _store_section3(s: Session, req: AccessRequest, section3: dict) -> None:
     s.add(existing)
 
 
-@_refusals_recorded
+@_refusals_recorded(_link_refusal("correct"))
 def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
     """The user's corrected request: a new revision (earlier links void), back to the authorizer."""
     claims = _claims(token, "correct")
@@ -352,7 +364,7 @@ def _respondent_task(s: Session, task_id: int, staff: str) -> tuple[Account, Hum
     return account, task, req
 
 
-@_refusals_recorded
+@_refusals_recorded(_task_refusal)
 def claim_task(task_id: int, *, staff: str) -> None:
     """Two clerks racing for one task: one wins, the other gets ``already_claimed``."""
     with session_scope() as s:
@@ -367,7 +379,7 @@ def claim_task(task_id: int, *, staff: str) -> None:
         audit(s, req.id, AuditEventKind.claimed, actor=account.username, task_id=task_id)
 
 
-@_refusals_recorded
+@_refusals_recorded(_task_refusal)
 def unclaim_task(task_id: int, *, staff: str) -> None:
     with session_scope() as s:
         account, task, req = _respondent_task(s, task_id, staff)
@@ -391,7 +403,7 @@ def proposed_section4(task_id: int) -> dict:
                 "reference_number": req.reference, "registration_date": quebec_today()}
 
 
-@_refusals_recorded
+@_refusals_recorded(_task_refusal)
 def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict | None = None,
                       reason: str | None = None) -> int:
     """Approve (section 4 completed), refuse (reason) or send back for correction (comments)."""
