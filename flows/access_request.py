@@ -28,6 +28,7 @@ from flows.steps import (
     send_username,
 )
 from models.db import session_scope
+from models.enums import Outcome, RequestStatus
 from models.tables import Decision, utcnow
 
 
@@ -102,27 +103,28 @@ def access_request(request_id: int) -> str:
         task_id = open_authorizer_step(request_id, round)
         deliver_emails(request_id, f"authorizer-{round}")
         decision_id, outcome = wait_for_decision(task_id, f"authorizer-{round}")
-        if outcome == "refuse":
-            return _close(request_id, "refused_by_authorizer", round, decision_id)
-        if outcome == "expire":
-            return _close(request_id, "expired", round, decision_id)
+        if outcome == Outcome.refuse:
+            return _close(request_id, RequestStatus.refused_by_authorizer, round, decision_id)
+        if outcome == Outcome.expire:
+            return _close(request_id, RequestStatus.expired, round, decision_id)
 
         # 3. Section 4: a RAMQ respondent reviews, then approves, refuses or sends back.
         task_id = open_respondent_step(request_id, round)
         decision_id, outcome = wait_for_decision(task_id, f"respondent-{round}")
-        if outcome == "approve":
+        if outcome == Outcome.approve:
             break
-        if outcome == "refuse":
-            return _close(request_id, "refused_by_ramq", round, decision_id)
-        if outcome == "expire":
-            return _close(request_id, "expired", round, decision_id)
+        if outcome == Outcome.refuse:
+            return _close(request_id, RequestStatus.refused_by_ramq, round, decision_id)
+        if outcome == Outcome.expire:
+            return _close(request_id, RequestStatus.expired, round, decision_id)
 
         # Sent back for correction: the user corrects, then the authorizer signs again.
         task_id = open_correction_step(request_id, round, decision_id)
         deliver_emails(request_id, f"correction-{round}")
         decision_id, outcome = wait_for_decision(task_id, f"correction-{round}")
-        if outcome != "resubmit":
-            return _close(request_id, "expired" if outcome == "expire" else "cancelled", round, decision_id)
+        if outcome != Outcome.resubmit:
+            return _close(request_id, RequestStatus.expired if outcome == Outcome.expire else RequestStatus.cancelled,
+                          round, decision_id)
         round += 1
 
     # 4. Credentials: the password to the user, the username to the authorizer, never both.
@@ -133,7 +135,7 @@ def access_request(request_id: int) -> str:
     return complete_request(request_id)
 
 
-def _close(request_id: int, outcome: str, round: int, decision_id: int) -> str:
-    result = close_request(request_id, outcome, round, decision_id)
-    deliver_emails(request_id, f"closed-{outcome}")
+def _close(request_id: int, status: RequestStatus, round: int, decision_id: int) -> str:
+    result = close_request(request_id, status, round, decision_id)
+    deliver_emails(request_id, f"closed-{status}")
     return result

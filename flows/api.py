@@ -2,51 +2,48 @@
 
 Each action is one database transaction (check the task is open and the actor may act, store the
 decision, close the task, write the audit event), then a resume of the flow run whose answer is
-checked. A resume that cannot happen now is retried by the sweeper: a stored decision is never
-lost, and a task accepts one decision only, so a double click is never applied twice.
+checked (``flows.runs``, which also starts the run of a submission). A resume that cannot happen
+now is retried by the sweeper: a stored decision is never lost, and a task accepts one decision
+only, so a double click is never applied twice.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import threading
-import time
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
-from uuid import UUID
+from typing import Any, Callable
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from flows import runs
 from flows.errors import ActionError
-from models import rate_limits
-from models import requests as request_store
+from models import rate_limits, request_store
 from models.accounts import USERNAME_RE, propose_username, suggest_username, username_available
+from models.audit import audit
 from models.db import session_scope
-from models.rules import mailbox_key, validate_authorization, validate_request
+from models.enums import AccountKind, AuditEventKind, Outcome, TaskKind, TaskStatus
+from models.rules import mailbox_key, validate_authorization, validate_request, validity_period
 from models.security import hashed_key, record_refusal
 from models.settings import get_settings
 from models.tables import (
     Account,
     AccessRequest,
-    AuditEvent,
     Authorization,
     Decision,
     HumanTask,
     RamqProcessing,
-    TaskKind,
-    TaskStatus,
     UsedLink,
     quebec_today,
     utcnow,
 )
 from notifications.links import PURPOSES, LinkClaims, LinkError, consume_link, read_link_token
 
-AUTHORIZER_OUTCOMES = ("authorize", "refuse")
-RESPONDENT_OUTCOMES = ("approve", "refuse", "send_back")
+AUTHORIZER_OUTCOMES = (Outcome.authorize, Outcome.refuse)
+RESPONDENT_OUTCOMES = (Outcome.approve, Outcome.refuse, Outcome.send_back)
 
 
 @dataclass(frozen=True)
@@ -76,69 +73,81 @@ NOT_RECORDED = frozenset({"invalid_form", "reason_required", "comments_required"
                           "invalid_validity", "username_taken"})
 # Who uses a link of each purpose (the actor of its refusals).
 LINK_ACTORS = {"authorize": "autorisateur", "correct": "utilisateur"}
+Refusal = tuple[int | None, str, dict[str, Any]]  # request id, actor, detail of the security event
 
 
-def _refusals_recorded(fn):
-    """A refused action (``ActionError``) is recorded with ``record_refusal`` (kind: the
-    function; code; the request when the verified link or the task names it; the actor) and
-    re-raised unchanged. The action's own transaction has rolled back by then: the security
-    event is the only thing written."""
-    signature = inspect.signature(fn)
+def _refusals_recorded(describe: Callable[..., Refusal]):
+    """A refused action (``ActionError``) is recorded with ``record_refusal`` and re-raised
+    unchanged. Kind: the action's name; code: the error's; request, actor and detail: what
+    ``describe`` reads from the call's arguments (and the error). The action's own transaction
+    has rolled back by then: the security event is the only thing written."""
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ActionError as exc:
-            if exc.code not in NOT_RECORDED:
-                try:
-                    bound = signature.bind(*args, **kwargs)
-                    bound.apply_defaults()
-                    _record(fn.__name__, exc, bound.arguments)
-                except Exception:  # noqa: BLE001 - the refusal itself must reach the person
-                    pass
-            raise
+    def decorate(fn):
+        signature = inspect.signature(fn)
 
-    return wrapper
-
-
-def _record(kind: str, exc: ActionError, arguments: dict[str, Any]) -> None:
-    request_id: int | None = None
-    actor = ""
-    detail: dict[str, Any] = {}
-    if "token" in arguments:
-        purpose = arguments.get("purpose") or {"authorizer_decide": "authorize",
-                                               "resubmit_correction": "correct"}.get(kind)
-        actor = LINK_ACTORS.get(purpose, "lien")
-        detail["purpose"] = purpose if purpose in PURPOSES else "?"
-        for candidate in PURPOSES:  # the request of a verified link (a wrong purpose included)
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
-                request_id = read_link_token(arguments["token"], purpose=candidate).request_id
+                return fn(*args, **kwargs)
+            except ActionError as exc:
+                if exc.code not in NOT_RECORDED:
+                    try:
+                        bound = signature.bind(*args, **kwargs)
+                        bound.apply_defaults()
+                        request_id, actor, detail = describe(exc, **bound.arguments)
+                        record_refusal(fn.__name__, exc.code, request_id=request_id, actor=actor, **detail)
+                    except Exception:  # noqa: BLE001 - the refusal itself must reach the person
+                        pass
+                raise
+
+        return wrapper
+
+    return decorate
+
+
+def _link_refusal(purpose: str | None = None) -> Callable[..., Refusal]:
+    """A link action's refusal: the request of the link if it verifies (under any purpose, a
+    wrong one included), its user as actor. ``purpose``: the action's, else the call's own."""
+
+    def describe(exc: ActionError, *, token: Any, **arguments: Any) -> Refusal:
+        used = purpose or arguments.get("purpose")
+        request_id = None
+        for candidate in PURPOSES:
+            try:
+                request_id = read_link_token(token, purpose=candidate).request_id
                 break
             except LinkError:
                 continue
-    if "task_id" in arguments:
-        actor = str(arguments.get("staff") or "")
-        detail["task_id"] = arguments["task_id"]
-        try:
-            with session_scope() as s:
-                task = s.get(HumanTask, int(arguments["task_id"]))
-                request_id = task.request_id if task is not None else None
-        except Exception:  # noqa: BLE001
-            request_id = None
-    if kind == "submit_request":
-        actor = str(arguments.get("actor") or "")
-        if exc.params.get("limit"):
-            detail["limit"] = exc.params["limit"]
-        if arguments.get("client") is not None:
-            detail["client"] = hashed_key("client", str(arguments["client"]))
-    record_refusal(kind, exc.code, request_id=request_id, actor=actor, **detail)
+        return request_id, LINK_ACTORS.get(used, "lien"), {"purpose": used if used in PURPOSES else "?"}
+
+    return describe
+
+
+def _task_refusal(exc: ActionError, *, task_id: Any, staff: Any, **arguments: Any) -> Refusal:
+    """A staff action's refusal: the task's request, the staff member as actor."""
+    try:
+        with session_scope() as s:
+            task = s.get(HumanTask, int(task_id))
+            request_id = task.request_id if task is not None else None
+    except Exception:  # noqa: BLE001
+        request_id = None
+    return request_id, str(staff or ""), {"task_id": task_id}
+
+
+def _submission_refusal(exc: ActionError, *, actor: Any, client: Any, **arguments: Any) -> Refusal:
+    """A submission's refusal: no request yet; the limit it hit and the client (hashed)."""
+    detail: dict[str, Any] = {}
+    if exc.params.get("limit"):
+        detail["limit"] = exc.params["limit"]
+    if client is not None:
+        detail["client"] = hashed_key("client", str(client))
+    return None, str(actor or ""), detail
 
 
 # --- Submission ---------------------------------------------------------------------------------
 
 
-@_refusals_recorded
+@_refusals_recorded(_submission_refusal)
 def submit_request(data: Any, *, actor: str = "formulaire", lang: str = "fr", start: bool = True,
                    client: str | None = None) -> Submitted:
     """Validates, stores with an audit event in one transaction, then starts the flow run.
@@ -158,7 +167,7 @@ def submit_request(data: Any, *, actor: str = "formulaire", lang: str = "fr", st
         req = request_store.store_request(s, normalized=result.normalized, actor=actor, language=lang)
         rate_limits.count(s, limits)
         request_id, reference = req.id, req.reference
-    flow_run_id = start_flow(request_id) if start else None
+    flow_run_id = runs.start_flow(request_id) if start else None
     return Submitted(request_id, reference, flow_run_id)
 
 
@@ -178,36 +187,6 @@ def _public_limits(normalized: dict, client: str) -> list[rate_limits.Limit]:
                                         settings.emails_per_address_day, rate_limits.DAY,
                                         amount=(user, authorizer).count(address)))
     return limits
-
-
-def start_flow(request_id: int) -> str | None:
-    """Starts the request's flow run (parameters: the id only; run name: the reference).
-
-    Returns None when Prefect cannot be reached; the sweeper starts it later.
-    """
-    from prefect.deployments import run_deployment
-
-    with session_scope() as s:
-        req = s.get(AccessRequest, request_id)
-        if req.flow_run_id:
-            return req.flow_run_id
-        reference = req.reference
-        # Unique to this stored request, even if the application database is ever reset while
-        # Prefect's is kept (ids alone would then point at an older request's run).
-        idempotency_key = f"ramq-access:{reference}:{req.created_at.timestamp():.6f}"
-    try:
-        # The idempotency key makes Prefect answer a second start (a retry after a crash
-        # between this call and the commit below, a racing sweeper) with the same run.
-        run = run_deployment(get_settings().deployment_name, parameters={"request_id": request_id},
-                             flow_run_name=reference, timeout=0, as_subflow=False,
-                             idempotency_key=idempotency_key)
-    except Exception:
-        return None
-    with session_scope() as s:
-        req = s.get(AccessRequest, request_id)
-        req.flow_run_id = req.flow_run_id or str(run.id)
-        s.add(req)
-        return req.flow_run_id
 
 
 # --- Signed links (authorizer, correction) --------------------------------------------------------
@@ -242,7 +221,7 @@ def _canonical(s: Session, req: AccessRequest) -> dict:
     return request_store.request_to_canonical(req, auth)
 
 
-@_refusals_recorded
+@_refusals_recorded(_link_refusal())
 def open_link(token: str, *, purpose: str) -> LinkView:
     """Checks a link and shows its request; changes nothing (mail scanners prefetch links)."""
     claims = _claims(token, purpose)
@@ -259,7 +238,7 @@ def open_link(token: str, *, purpose: str) -> LinkView:
                         comments)
 
 
-@_refusals_recorded
+@_refusals_recorded(_link_refusal("authorize"))
 def authorizer_decide(token: str, *, outcome: str, section3: Any = None, reason: str | None = None,
                       lang: str = "fr") -> int:
     """The authorizer authorizes (section 3 completed and signed) or refuses (reason required)."""
@@ -270,7 +249,7 @@ def authorizer_decide(token: str, *, outcome: str, section3: Any = None, reason:
         req, task = _linked_task(s, claims, TaskKind.authorizer)
         actor = "autorisateur"
         normalized = None
-        if outcome == "refuse":
+        if outcome == Outcome.refuse:
             if not (reason or "").strip():
                 raise ActionError("reason_required")
         else:
@@ -289,7 +268,7 @@ def authorizer_decide(token: str, *, outcome: str, section3: Any = None, reason:
         if normalized is not None:
             _store_section3(s, req, normalized)
         flow_run_id = req.flow_run_id
-    resume_soon(decision_id, flow_run_id)
+    runs.resume_soon(decision_id, flow_run_id)
     return decision_id
 
 
@@ -307,7 +286,7 @@ def _store_section3(s: Session, req: AccessRequest, section3: dict) -> None:
     s.add(existing)
 
 
-@_refusals_recorded
+@_refusals_recorded(_link_refusal("correct"))
 def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
     """The user's corrected request: a new revision (earlier links void), back to the authorizer."""
     claims = _claims(token, "correct")
@@ -320,7 +299,7 @@ def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
             consume_link(s, claims=claims, purpose="correct")
         except LinkError:
             raise ActionError("link_used") from None
-        decision_id = record_decision(s, task, outcome="resubmit", reason=None,
+        decision_id = record_decision(s, task, outcome=Outcome.resubmit, reason=None,
                                       actor="utilisateur")
         former = (req.authorizer_email, req.authorizer_first_name, req.authorizer_last_name)
         request_store.update_request_from_canonical(s, request=req, normalized=result.normalized,
@@ -328,7 +307,7 @@ def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
         if mailbox_key(former[0]) != mailbox_key(req.authorizer_email):
             _tell_former_authorizer(s, req, *former)
         flow_run_id = req.flow_run_id
-    resume_soon(decision_id, flow_run_id)
+    runs.resume_soon(decision_id, flow_run_id)
     return decision_id
 
 
@@ -338,8 +317,7 @@ def _tell_former_authorizer(s: Session, req: AccessRequest, email: str, first: s
     from notifications import outbox
     from notifications.templates import compose, full_name, request_context
 
-    s.add(AuditEvent(request_id=req.id, actor="utilisateur", event="authorizer_changed",
-                     detail={"revision": req.revision}))
+    audit(s, req.id, AuditEventKind.authorizer_changed, actor="utilisateur", revision=req.revision)
     message = compose("authorizer_replaced", lang=req.language, **request_context(req),
                       recipient_name=full_name(first, last))
     outbox.enqueue(s, request_id=req.id, kind="authorizer_replaced", round=req.revision,
@@ -352,7 +330,7 @@ def _tell_former_authorizer(s: Session, req: AccessRequest, email: str, first: s
 
 def _respondent(s: Session, staff: str) -> Account:
     account = s.exec(select(Account).where(Account.username == staff)).first()
-    if account is None or account.kind != "staff" or account.role != "respondent" or account.disabled:
+    if account is None or account.kind != AccountKind.staff or account.role != "respondent" or account.disabled:
         raise ActionError("not_allowed")
     return account
 
@@ -386,7 +364,7 @@ def _respondent_task(s: Session, task_id: int, staff: str) -> tuple[Account, Hum
     return account, task, req
 
 
-@_refusals_recorded
+@_refusals_recorded(_task_refusal)
 def claim_task(task_id: int, *, staff: str) -> None:
     """Two clerks racing for one task: one wins, the other gets ``already_claimed``."""
     with session_scope() as s:
@@ -398,10 +376,10 @@ def claim_task(task_id: int, *, staff: str) -> None:
             HumanTask.claimed_by.is_(None)).values(claimed_by=account.username, claimed_at=utcnow()))
         if won.rowcount != 1:
             raise ActionError("already_claimed")
-        s.add(AuditEvent(request_id=req.id, actor=account.username, event="claimed", detail={"task_id": task_id}))
+        audit(s, req.id, AuditEventKind.claimed, actor=account.username, task_id=task_id)
 
 
-@_refusals_recorded
+@_refusals_recorded(_task_refusal)
 def unclaim_task(task_id: int, *, staff: str) -> None:
     with session_scope() as s:
         account, task, req = _respondent_task(s, task_id, staff)
@@ -410,13 +388,11 @@ def unclaim_task(task_id: int, *, staff: str) -> None:
             HumanTask.claimed_by == account.username).values(claimed_by=None, claimed_at=None))
         if done.rowcount != 1:
             raise ActionError("not_claimed_by_you")
-        s.add(AuditEvent(request_id=req.id, actor=account.username, event="unclaimed", detail={"task_id": task_id}))
+        audit(s, req.id, AuditEventKind.unclaimed, actor=account.username, task_id=task_id)
 
 
 def proposed_section4(task_id: int) -> dict:
     """Section 4 as the system proposes it: a unique username and the default validity."""
-    from flows.steps import validity_period
-
     with session_scope() as s:
         task = s.get(HumanTask, task_id)
         req = s.get(AccessRequest, task.request_id)
@@ -427,15 +403,15 @@ def proposed_section4(task_id: int) -> dict:
                 "reference_number": req.reference, "registration_date": quebec_today()}
 
 
-@_refusals_recorded
+@_refusals_recorded(_task_refusal)
 def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict | None = None,
                       reason: str | None = None) -> int:
     """Approve (section 4 completed), refuse (reason) or send back for correction (comments)."""
     if outcome not in RESPONDENT_OUTCOMES:
         raise ActionError("invalid_outcome")
-    if outcome == "refuse" and not (reason or "").strip():
+    if outcome == Outcome.refuse and not (reason or "").strip():
         raise ActionError("reason_required")
-    if outcome == "send_back" and not (reason or "").strip():
+    if outcome == Outcome.send_back and not (reason or "").strip():
         raise ActionError("comments_required")
     with session_scope() as s:
         account, task, req = _respondent_task(s, task_id, staff)
@@ -444,10 +420,10 @@ def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict 
         # Close the task first: a second click or a racing clerk gets "task closed" before
         # section 4 is written (any refusal below rolls the whole decision back).
         decision_id = record_decision(s, task, outcome=outcome, reason=reason, actor=account.username)
-        if outcome == "approve":
+        if outcome == Outcome.approve:
             _store_section4(s, req, account, section4 or {})
         flow_run_id = req.flow_run_id
-    resume_soon(decision_id, flow_run_id)
+    runs.resume_soon(decision_id, flow_run_id)
     return decision_id
 
 
@@ -482,7 +458,7 @@ def _store_section4(s: Session, req: AccessRequest, account: Account, section4: 
                           suggestion=suggest_username(s, username, except_request=req.id)) from None
 
 
-# --- Decisions and resumes ------------------------------------------------------------------------
+# --- Decisions ------------------------------------------------------------------------------------
 
 
 def record_decision(s: Session, task: HumanTask, *, outcome: str, reason: str | None, actor: str) -> int:
@@ -495,61 +471,6 @@ def record_decision(s: Session, task: HumanTask, *, outcome: str, reason: str | 
                         reason=(reason or "").strip() or None, actor=actor)
     s.add(decision)
     s.flush()
-    s.add(AuditEvent(request_id=task.request_id, actor=actor, event=f"{task.kind}_{outcome}",
-                     detail={"task_id": task.id, "round": task.round, "decision_id": decision.id}))
+    audit(s, task.request_id, AuditEventKind.decision(task.kind, outcome), actor=actor,
+          task_id=task.id, round=task.round, decision_id=decision.id)
     return decision.id
-
-
-def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
-    """Resumes the flow run waiting for this decision; True once the flow has it.
-
-    The decision may land before the run reached its suspension: then either the run reads it
-    on its way (and marks it), or it suspends and this resumes it. Anything left is the sweeper's.
-    """
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.responses import SetStateStatus
-
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.05
-    while True:
-        with session_scope() as s:
-            decision = s.get(Decision, decision_id)
-            if decision.resumed_at is not None:
-                return True
-            flow_run_id = s.get(AccessRequest, decision.request_id).flow_run_id
-        if not flow_run_id:
-            return False  # the run is not started yet: it will read the decision when it is
-        try:
-            with get_client(sync_client=True) as client:
-                run = client.read_flow_run(UUID(flow_run_id))
-                if run.state and run.state.type == StateType.PAUSED:
-                    answer = client.resume_flow_run(UUID(flow_run_id), run_input={"decision_id": decision_id})
-                    if answer.status == SetStateStatus.ACCEPT:  # a REJECT also comes back as HTTP 200
-                        _mark_resumed(decision_id)
-                        return True
-                elif run.state and run.state.is_final():
-                    return False
-        except Exception:  # Prefect unreachable: the sweeper retries
-            return False
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
-
-
-def resume_soon(decision_id: int, flow_run_id: str | None) -> threading.Thread | None:
-    """Resumes in the background, so a click returns as soon as the decision is stored. The
-    thread is not a daemon: a short-lived process (the CLI) waits for it before exiting.
-    Without a flow run there is nothing to resume: the run reads the decision when it starts."""
-    if not flow_run_id:
-        return None
-    thread = threading.Thread(target=resume, args=(decision_id,), name=f"resume-{decision_id}")
-    thread.start()
-    return thread
-
-
-def _mark_resumed(decision_id: int) -> None:
-    with session_scope() as s:
-        s.execute(update(Decision).where(Decision.id == decision_id, Decision.resumed_at.is_(None))
-                  .values(resumed_at=utcnow()))

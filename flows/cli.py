@@ -164,7 +164,7 @@ def export(
     """Afficher une demande enregistrée au format JSON canonique."""
     try:
         from models.db import session_scope
-        from models.requests import export_request
+        from models.request_store import export_request
 
         _upgrade_db()
         with session_scope() as session:

@@ -6,8 +6,11 @@
 - A run left ``Pending`` by a runner that died before starting it is marked ``Crashed`` by
   the sweeper once it has been pending too long.
 - The sweeper then starts every ``Failed``, ``Crashed`` or ``Cancelled`` run of a request that
-  is not closed again (same run, rescheduled): the steps are idempotent and the earlier ones
-  come back cached, so the replay repeats nothing.
+  is not closed again (same run, rescheduled by ``flows.runs.restart_run``): the steps are
+  idempotent and the earlier ones come back cached, so the replay repeats nothing.
+
+This module *detects* (reads run states, marks dead runs ``Crashed``); every change the
+application makes to a run (start, resume, restart) is in ``flows.runs``.
 
 Only identifiers cross to Prefect here. The application database decides which requests are
 open; Prefect only says how their runs are doing.
@@ -26,7 +29,6 @@ LOG = logging.getLogger("ramq.recovery")
 
 ZOMBIE_AUTOMATION = "ramq-access: runs sans battement → Crashed"
 DEAD_STATES = ("FAILED", "CRASHED", "CANCELLED")
-RESTART_STATE_NAME = "AwaitingRestart"
 
 
 @dataclass(frozen=True)
@@ -67,19 +69,6 @@ def read_run_states(flow_run_ids: list[str], *, batch: int = 200, timeout: float
                     states[str(run.id)] = RunState(str(run.id), run.state.type.value, run.state.name or "",
                                                    run.state.timestamp)
     return states
-
-
-def restart_run(flow_run_id: str) -> bool:
-    """Schedules a dead run to run again now (its runner or worker picks it up); True if
-    Prefect took it. Forced, since Prefect does not move a run out of a final state by itself."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.responses import SetStateStatus
-    from prefect.states import Scheduled
-
-    with get_client(sync_client=True) as client:
-        answer = client.set_flow_run_state(UUID(flow_run_id), Scheduled(name=RESTART_STATE_NAME),
-                                           force=True)
-    return answer.status == SetStateStatus.ACCEPT
 
 
 def mark_crashed(flow_run_id: str, message: str) -> bool:

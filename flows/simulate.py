@@ -21,8 +21,9 @@ from urllib.parse import parse_qs, urlparse
 from flows import api
 from models.accounts import AccountError, authenticate, create_staff
 from models.db import session_scope
+from models.enums import Outcome, RequestStatus, TaskKind, TaskStatus
 from models.settings import get_settings
-from models.tables import HumanTask, RequestStatus, TaskKind, TaskStatus
+from models.tables import HumanTask
 from notifications.maildir import find_messages
 from notifications.templates import read_secret
 from sqlmodel import select
@@ -163,26 +164,26 @@ class Simulation:
                 api.open_link(token, purpose="authorize")
                 if plan == "refused_by_authorizer":
                     t = time.monotonic()
-                    api.authorizer_decide(token, outcome="refuse", reason="Demande non justifiée.")
+                    api.authorizer_decide(token, outcome=Outcome.refuse, reason="Demande non justifiée.")
                     _, dt = self.wait_mail(to=user, contains="demande refusée", reference=ref, since=t)
                     trace.add("decision→next email", dt)
                     trace.outcome = RequestStatus.refused_by_authorizer.value
                     return trace
                 t = time.monotonic()
-                api.authorizer_decide(token, outcome="authorize", section3=section3_for(data))
+                api.authorizer_decide(token, outcome=Outcome.authorize, section3=section3_for(data))
                 task_id, dt = self.wait_task(sub.request_id, TaskKind.respondent, round, t)
                 trace.add("authorization→RAMQ queue", dt)
                 api.claim_task(task_id, staff=SIM_RESPONDENT)
                 if plan == "refused_by_ramq":
                     t = time.monotonic()
-                    api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome="refuse", reason="Dossier incomplet.")
+                    api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome=Outcome.refuse, reason="Dossier incomplet.")
                     _, dt = self.wait_mail(to=user, contains="refusée par la RAMQ", reference=ref, since=t)
                     trace.add("decision→next email", dt)
                     trace.outcome = RequestStatus.refused_by_ramq.value
                     return trace
                 if plan == "corrected" and round == 1:
                     t = time.monotonic()
-                    api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome="send_back",
+                    api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome=Outcome.send_back,
                                           reason="Précisez votre fonction.")
                     msg, dt = self.wait_mail(to=user, contains="correction demandée", reference=ref, since=t)
                     trace.add("decision→next email", dt)
@@ -194,7 +195,7 @@ class Simulation:
                 section4 = api.proposed_section4(task_id)
                 section4["username"] = f"{section4['username']}{n}"[:40]
                 t = time.monotonic()
-                api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome="approve", section4=section4)
+                api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome=Outcome.approve, section4=section4)
                 pw_msg, dt = self.wait_mail(to=user, contains="mot de passe temporaire", reference=ref, since=t)
                 trace.add("decision→next email", dt)
                 un_msg, _ = self.wait_mail(to=authorizer, contains="nom d'utilisateur à transmettre", reference=ref, since=t)

@@ -7,31 +7,24 @@ acting, so a retry or a replay after a resume never does anything twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import date, timedelta
+from datetime import timedelta
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, select
 
 from models.accounts import generate_temporary_password, hash_password
+from models.audit import SYSTEM, audit, audit_once
 from models.db import session_scope
+from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, RequestStatus, TaskKind, TaskStatus
 from models.settings import get_settings
 from models.tables import (
-    FINAL_STATUSES,
     Account,
     AccessRequest,
-    AccountKind,
-    AuditEvent,
     Decision,
     HumanTask,
-    OutboxEmail,
     RamqProcessing,
-    RequestStatus,
-    TaskKind,
-    TaskStatus,
-    quebec_today,
     utcnow,
 )
 from notifications import outbox
@@ -40,7 +33,6 @@ from notifications.templates import compose, request_context
 
 log = logging.getLogger("ramq.flow")
 
-SYSTEM = "système"
 # A step that cannot reach the database or the SMTP server waits it out: these retries span
 # more than an hour (1 s, 5 s, 15 s, 30 s, then every minute, so a healed outage is noticed
 # within a minute). Past that the run fails and the sweeper starts it again.
@@ -57,10 +49,6 @@ def _request(session: Session, request_id: int) -> AccessRequest:
     if req is None:
         raise LookupError(f"request {request_id} not found")
     return req
-
-
-def _audit(session: Session, request_id: int, event: str, actor: str = SYSTEM, **detail) -> None:
-    session.add(AuditEvent(request_id=request_id, actor=actor, event=event, detail=detail))
 
 
 def _set_status(session: Session, req: AccessRequest, status: RequestStatus) -> None:
@@ -100,7 +88,7 @@ def _open_task(session: Session, req: AccessRequest, kind: TaskKind, round: int,
                   due_at=utcnow() + timedelta(days=days))
     session.add(t)
     session.flush()
-    _audit(session, req.id, f"{kind.value}_task_opened", round=round, task_id=t.id)
+    audit(session, req.id, AuditEventKind.task_opened(kind), actor=SYSTEM, round=round, task_id=t.id)
     return t
 
 
@@ -115,9 +103,7 @@ def record_submission(request_id: int, flow_run_id: str) -> int:
         if req.flow_run_id is None:
             req.flow_run_id = flow_run_id
             s.add(req)
-        if not s.exec(select(AuditEvent.id).where(AuditEvent.request_id == request_id,
-                                                  AuditEvent.event == "flow_started")).first():
-            _audit(s, request_id, "flow_started", flow_run_id=flow_run_id)
+        audit_once(s, request_id, AuditEventKind.flow_started, actor=SYSTEM, flow_run_id=flow_run_id)
         _enqueue(s, req, "submission_confirmation", 1, "user")
     return request_id
 
@@ -129,7 +115,7 @@ def deliver_emails(request_id: int, step: str) -> int:
     An SMTP outage delays emails, never the request: what cannot be sent now stays in the
     outbox, and the sweeper sends it (with backoff) once the server answers again."""
     try:
-        sent = asyncio.run(outbox.send_pending(request_id=request_id))
+        sent = outbox.deliver(request_id)
     except outbox.OutboxError:
         log.warning("emails of request %s left to the sweeper (%s)", request_id, step)
         return -1
@@ -146,8 +132,8 @@ def open_authorizer_step(request_id: int, round: int) -> int:
         req = _request(s, request_id)
         task_ = _open_task(s, req, TaskKind.authorizer, round, settings.authorizer_deadline_days)
         _set_status(s, req, RequestStatus.awaiting_authorizer)
-        key = f"{request_id}:authorization_request:{round}:authorizer"
-        if not s.exec(select(OutboxEmail.id).where(OutboxEmail.key == key)).first():
+        if not outbox.exists(s, request_id=request_id, kind="authorization_request", round=round,
+                             recipient_role="authorizer"):
             enqueue_authorization_request(s, req, task_)
         return task_.id
 
@@ -169,8 +155,8 @@ def open_correction_step(request_id: int, round: int, decision_id: int) -> int:
         req = _request(s, request_id)
         task_ = _open_task(s, req, TaskKind.correction, round, get_settings().correction_deadline_days)
         _set_status(s, req, RequestStatus.correction_requested)
-        key = f"{request_id}:correction_requested:{round}:user"
-        if not s.exec(select(OutboxEmail.id).where(OutboxEmail.key == key)).first():
+        if not outbox.exists(s, request_id=request_id, kind="correction_requested", round=round,
+                             recipient_role="user"):
             comments = s.get(Decision, decision_id).reason or ""
             link = make_link_token(request_id=request_id, purpose="correct", revision=round)
             _enqueue(s, req, "correction_requested", round, "user", comments=comments,
@@ -180,7 +166,8 @@ def open_correction_step(request_id: int, round: int, decision_id: int) -> int:
 
 @task(persist_result=True, **RETRY)
 def close_request(request_id: int, outcome: str, round: int, decision_id: int) -> str:
-    """Ends a request that will not get credentials and tells the people concerned."""
+    """Ends a request that will not get credentials and tells the people concerned.
+    ``outcome``: the request's final status (a :class:`RequestStatus`)."""
     status = RequestStatus(outcome)
     with session_scope() as s:
         req = _request(s, request_id)
@@ -202,7 +189,7 @@ def close_request(request_id: int, outcome: str, round: int, decision_id: int) -
         elif status is RequestStatus.cancelled:
             _enqueue(s, req, "request_cancelled", round, "user", reason=reason or None)
             _enqueue(s, req, "request_cancelled", round, "authorizer", reason=reason or None)
-        _audit(s, request_id, "closed", outcome=outcome, round=round)
+        audit(s, request_id, AuditEventKind.closed, actor=SYSTEM, outcome=outcome, round=round)
     return outcome
 
 
@@ -251,15 +238,13 @@ def issue_credentials(request_id: int) -> int:
         outbox.release_secret(row_id)
         raise
     try:
-        asyncio.run(outbox.send_claimed_secret(row_id, recipient=recipient, message=message))
+        outbox.deliver_claimed_secret(row_id, recipient=recipient, message=message)
     except Exception:
         raise DeliveryError(f"temporary password email failed for request {request_id}") from None
     finally:
         del message
     with session_scope() as s:
-        if not s.exec(select(AuditEvent.id).where(AuditEvent.request_id == request_id,
-                                                  AuditEvent.event == "password_sent")).first():
-            _audit(s, request_id, "password_sent")
+        audit_once(s, request_id, AuditEventKind.password_sent, actor=SYSTEM)
     return request_id
 
 
@@ -280,10 +265,5 @@ def complete_request(request_id: int) -> str:
         req = _request(s, request_id)
         if req.status != RequestStatus.completed.value:
             _set_status(s, req, RequestStatus.completed)
-            _audit(s, request_id, "completed")
+            audit(s, request_id, AuditEventKind.completed, actor=SYSTEM)
     return RequestStatus.completed.value
-
-
-def validity_period(start: date | None = None) -> tuple[date, date]:
-    start = start or quebec_today()
-    return start, start + timedelta(days=get_settings().credential_validity_days)

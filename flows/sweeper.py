@@ -16,7 +16,6 @@ claimed in the database first, so each happens once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,20 +24,19 @@ from prefect import flow
 from sqlalchemy import func, or_, true, update
 from sqlmodel import select
 
-from flows import api, recovery
-from flows.steps import SYSTEM, enqueue_authorization_request
+from flows import api, recovery, runs
+from flows.errors import ActionError
+from flows.steps import enqueue_authorization_request
+from models.audit import SYSTEM, audit
 from models.db import session_scope
+from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, Outcome, TaskKind, TaskStatus
 from models.settings import get_settings
 from models.tables import (
-    FINAL_STATUSES,
     AccessRequest,
     Account,
-    AccountKind,
     AuditEvent,
     Decision,
     HumanTask,
-    TaskKind,
-    TaskStatus,
     utcnow,
 )
 from notifications import outbox
@@ -49,7 +47,7 @@ LOG = logging.getLogger("ramq.sweeper")
 EXPIRING_KINDS = (TaskKind.authorizer.value, TaskKind.correction.value)
 # A start or restart claimed by a sweeper is left to it this long before another may retry.
 CLAIM_WINDOW = timedelta(seconds=60)
-RECOVERY_EVENTS = ("run_restarted", "recovery_abandoned")
+RECOVERY_EVENTS = (AuditEventKind.run_restarted, AuditEventKind.recovery_abandoned)
 
 
 @dataclass
@@ -111,7 +109,7 @@ def _start_unstarted(now: datetime, grace: datetime, request_ids: list[int] | No
     for request_id in unstarted:
         if not _claim_run(request_id, now):
             continue  # another sweeper is starting it
-        if api.start_flow(request_id):
+        if runs.start_flow(request_id):
             started.append(request_id)
         else:
             _release_claim(request_id)  # Prefect unreachable: the next pass tries again
@@ -126,14 +124,14 @@ def _release_claim(request_id: int) -> None:
 
 def _recover_dead_runs(now: datetime, request_ids: list[int] | None, report: SweepReport) -> list[int]:
     with session_scope() as s:
-        runs = dict(s.exec(select(AccessRequest.id, AccessRequest.flow_run_id).where(
+        run_ids = dict(s.exec(select(AccessRequest.id, AccessRequest.flow_run_id).where(
             AccessRequest.flow_run_id.is_not(None), AccessRequest.run_stuck_at.is_(None),
             *_open(request_ids))).all())
-    if not runs:
+    if not run_ids:
         return []
-    states = recovery.read_run_states(list(runs.values()))
+    states = recovery.read_run_states(list(run_ids.values()))
     restarted = []
-    for request_id, run_id in runs.items():
+    for request_id, run_id in run_ids.items():
         state = states.get(run_id)
         if state is None:
             continue
@@ -165,10 +163,10 @@ def _restart(request_id: int, run_id: str, state: str, now: datetime) -> str | N
         _flag_stuck(request_id, run_id, state, restarts - 1, now)
         return "flagged"
     with session_scope() as s:
-        s.add(AuditEvent(request_id=request_id, actor=SYSTEM, event="run_restarted",
-                         detail={"flow_run_id": run_id, "state": state, "restarts": restarts}))
+        audit(s, request_id, AuditEventKind.run_restarted, actor=SYSTEM,
+              flow_run_id=run_id, state=state, restarts=restarts)
     try:
-        if recovery.restart_run(run_id):
+        if runs.restart_run(run_id):
             return "restarted"
     except Exception:  # noqa: BLE001 - Prefect unreachable: the next pass tries again
         pass
@@ -182,13 +180,13 @@ def _flag_stuck(request_id: int, run_id: str, state: str, restarts: int, now: da
         s.execute(update(AccessRequest).where(AccessRequest.id == request_id)
                   .values(run_stuck_at=now))
         req = s.get(AccessRequest, request_id)
-        s.add(AuditEvent(request_id=request_id, actor=SYSTEM, event="recovery_abandoned",
-                         detail={"flow_run_id": run_id, "state": state, "restarts": restarts}))
+        audit(s, request_id, AuditEventKind.recovery_abandoned, actor=SYSTEM,
+              flow_run_id=run_id, state=state, restarts=restarts)
         managers = s.exec(select(Account).where(
             Account.kind == AccountKind.staff.value, Account.role.in_(("manager", "operator")),
             Account.disabled == False, Account.email.is_not(None))).all()  # noqa: E712
         flagged_round = s.exec(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.request_id == request_id, AuditEvent.event == "recovery_abandoned")).one()
+            AuditEvent.request_id == request_id, AuditEvent.event == AuditEventKind.recovery_abandoned)).one()
         for manager in managers:
             message = compose("request_stuck", lang="fr", reference=req.reference, restarts=restarts,
                               recipient_name=manager.display_name or manager.username,
@@ -202,7 +200,7 @@ def _retry_resumes(grace: datetime, request_ids: list[int] | None) -> list[int]:
     with session_scope() as s:
         stuck = s.exec(select(Decision.id).where(Decision.resumed_at.is_(None), Decision.created_at < grace,
                                                  _among(Decision.request_id, request_ids))).all()
-    return [decision_id for decision_id in stuck if api.resume(decision_id, wait_seconds=0)]
+    return [decision_id for decision_id in stuck if runs.resume(decision_id, wait_seconds=0)]
 
 
 def _deliver_held_emails(request_ids: list[int] | None) -> list[int]:
@@ -216,7 +214,7 @@ def _deliver_held_emails(request_ids: list[int] | None) -> list[int]:
 
 def _send_due(request_id: int | None) -> list:
     try:
-        return asyncio.run(outbox.send_pending(request_id=request_id, due_only=True, limit=500))
+        return outbox.deliver(request_id, due_only=True, limit=500)
     except outbox.OutboxError:
         return []  # still failing: the rows wait their next backoff
 
@@ -241,12 +239,11 @@ def _send_reminders(now: datetime, request_ids: list[int] | None) -> list[int]:
                 continue  # another sweeper reminded this one
             req = s.get(AccessRequest, task.request_id)
             enqueue_authorization_request(s, req, task, kind="authorization_reminder")
-            s.add(AuditEvent(request_id=req.id, actor=SYSTEM, event="authorizer_reminded",
-                             detail={"task_id": task.id}))
+            audit(s, req.id, AuditEventKind.authorizer_reminded, actor=SYSTEM, task_id=task.id)
             reminded.append(req.id)
     for request_id in reminded:
         try:
-            asyncio.run(outbox.send_pending(request_id=request_id))
+            outbox.deliver(request_id)
         except outbox.OutboxError:
             pass  # held back: a later pass sends it
     return reminded
@@ -263,11 +260,11 @@ def _expire_overdue(now: datetime, request_ids: list[int] | None) -> list[int]:
             try:
                 with s.begin_nested():
                     decisions.append((task.request_id, api.record_decision(
-                        s, task, outcome="expire", reason=None, actor=SYSTEM)))
-            except api.ActionError:
+                        s, task, outcome=Outcome.expire, reason=None, actor=SYSTEM)))
+            except ActionError:
                 continue  # a person decided in the meantime
     for _, decision_id in decisions:
-        api.resume(decision_id)
+        runs.resume(decision_id)
     return [request_id for request_id, _ in decisions]
 
 

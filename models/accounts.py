@@ -24,8 +24,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from models.enums import AccountKind
 from models.i18n import exists, translate
-from models.tables import Account, AccountKind, RamqProcessing, quebec_today, utcnow
+from models.tables import Account, RamqProcessing, quebec_today, utcnow
 
 _hasher = PasswordHasher()  # Argon2id, library defaults (64 MiB, 3 passes)
 

@@ -14,17 +14,15 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from models.db import read_scope
-from models.requests import latest_authorization, request_to_canonical
+from models.enums import AccountKind, TaskKind, TaskStatus
+from models.request_store import latest_authorization, request_to_canonical
 from models.tables import (
     Account,
-    AccountKind,
     AccessRequest,
     AuditEvent,
     Decision,
     HumanTask,
     RamqProcessing,
-    TaskKind,
-    TaskStatus,
     quebec_today,
     utcnow,
 )
@@ -324,7 +322,7 @@ def open_requests_runs(*, limit: int = 2000) -> list[OpenRunRow]:
     """Every request not closed yet that has a flow run or was flagged stuck by the sweeper
     (restarting did not help), the flagged first: what the managers' page checks against the
     run states Prefect reports, whatever the page's filters."""
-    from models.tables import FINAL_STATUSES
+    from models.enums import FINAL_STATUSES
 
     final = [x.value for x in FINAL_STATUSES]
     stmt = (

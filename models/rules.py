@@ -14,7 +14,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from models.canonical import (
     USERNAME_MAX,
 )
 from models.messages import message
+from models.settings import get_settings
 
 SHARED_MAILBOXES_FILE = Path(__file__).resolve().parent / "data" / "shared_mailboxes.txt"
 LINK_TLDS_FILE = Path(__file__).resolve().parent / "data" / "link_tlds.txt"
@@ -437,6 +438,13 @@ def board_resolution_required(applications: object, role: object) -> bool:
         return False
     has_payment = any(isinstance(a, str) and a == ONLINE_PAYMENT for a in applications)
     return has_payment and isinstance(role, str) and role in ROLES_NEEDING_BOARD_RESOLUTION
+
+
+def validity_period(start: date | None = None) -> tuple[date, date]:
+    """The validity section 4 proposes for new credentials: from ``start`` (today in Québec
+    unless told) for the configured number of days."""
+    start = start or quebec_today()
+    return start, start + timedelta(days=get_settings().credential_validity_days)
 
 
 # --------------------------------------------------------------------------------------------

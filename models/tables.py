@@ -5,13 +5,14 @@ Prefect only ever sees ``AccessRequest.id``. Times are stored as timezone-aware 
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from models.enums import EmailStatus, RequestStatus, TaskStatus
 
 
 def utcnow() -> datetime:
@@ -51,27 +52,6 @@ def _ts(nullable: bool = True, **kw: Any) -> Any:
 
 def _created() -> Any:
     return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-
-
-class RequestStatus(str, enum.Enum):
-    awaiting_authorizer = "awaiting_authorizer"
-    awaiting_respondent = "awaiting_respondent"
-    correction_requested = "correction_requested"
-    issuing_credentials = "issuing_credentials"
-    completed = "completed"
-    refused_by_authorizer = "refused_by_authorizer"
-    refused_by_ramq = "refused_by_ramq"
-    expired = "expired"
-    cancelled = "cancelled"
-
-
-FINAL_STATUSES = {
-    RequestStatus.completed,
-    RequestStatus.refused_by_authorizer,
-    RequestStatus.refused_by_ramq,
-    RequestStatus.expired,
-    RequestStatus.cancelled,
-}
 
 
 class AccessRequest(SQLModel, table=True):
@@ -175,19 +155,6 @@ class RamqProcessing(SQLModel, table=True):
     soes_signed_at: Optional[datetime] = _ts()
 
 
-class TaskKind(str, enum.Enum):
-    authorizer = "authorizer"
-    respondent = "respondent"
-    correction = "correction"
-
-
-class TaskStatus(str, enum.Enum):
-    open = "open"
-    done = "done"
-    expired = "expired"
-    cancelled = "cancelled"
-
-
 class HumanTask(SQLModel, table=True):
     """A step waiting for a person. One per (request, kind, round)."""
 
@@ -196,7 +163,7 @@ class HumanTask(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="access_request.id", index=True)
-    kind: str = Field(max_length=20, index=True)
+    kind: str = Field(max_length=20, index=True)  # a TaskKind
     round: int
     status: str = Field(default=TaskStatus.open.value, index=True, max_length=20)
     claimed_by: Optional[str] = Field(default=None, max_length=40, index=True)
@@ -216,7 +183,7 @@ class Decision(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="human_task.id", unique=True)
     request_id: int = Field(foreign_key="access_request.id", index=True)
-    outcome: str = Field(max_length=20)  # authorize, refuse, approve, send_back, resubmit, expire
+    outcome: str = Field(max_length=20)  # an Outcome
     reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     actor: str = Field(max_length=120)
     created_at: datetime = _created()
@@ -232,14 +199,8 @@ class AuditEvent(SQLModel, table=True):
     request_id: int = Field(foreign_key="access_request.id", index=True)
     at: datetime = _created()
     actor: str = Field(max_length=120)
-    event: str = Field(max_length=40, index=True)
+    event: str = Field(max_length=40, index=True)  # an AuditEventKind
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-
-
-class EmailStatus(str, enum.Enum):
-    pending = "pending"
-    sent = "sent"
-    failed = "failed"
 
 
 class OutboxEmail(SQLModel, table=True):
@@ -270,11 +231,6 @@ class OutboxEmail(SQLModel, table=True):
     sent_at: Optional[datetime] = _ts()
 
 
-class AccountKind(str, enum.Enum):
-    staff = "staff"
-    issued = "issued"
-
-
 class Account(SQLModel, table=True):
     """Staff accounts (respondent, manager) and the accounts issued to users. Passwords are
     stored only as slow hashes (Argon2id)."""
@@ -283,7 +239,7 @@ class Account(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     username: str = Field(unique=True, index=True, max_length=40)
-    kind: str = Field(max_length=10)
+    kind: str = Field(max_length=10)  # an AccountKind
     role: str = Field(max_length=20)  # respondent, manager, user
     display_name: str = Field(default="", max_length=200)
     email: Optional[str] = Field(default=None, max_length=254)

@@ -1,13 +1,19 @@
 """The email outbox: every email is a row with a unique key, sent at most once per key.
 
+Callers address an email by its request, kind, round and recipient role (:func:`exists`,
+:func:`enqueue`); the key made of them is this module's business. :func:`send_pending` sends
+what is due; :func:`deliver` is the same for synchronous callers (the flow's steps, the sweeper).
+
 A sender *claims* a row (``UPDATE … SET status='sending' WHERE status IN ('pending','failed')``
 and checks the row count) before talking to SMTP, so two concurrent senders never both send
 it; the claim is committed before the network call, so no database lock is held while the
 SMTP server answers. A row whose send failed goes back to ``failed`` and the next call (a
 Prefect task retry) tries it again.
 
-The temporary-password email goes through :func:`send_secret_once`: its row keeps no body,
-the message is sent from memory, and nothing it raises carries the message.
+The temporary-password email is claimed (:func:`claim_secret`) before the password is made,
+then sent (:func:`send_claimed_secret`, or :func:`deliver_claimed_secret` from sync code;
+:func:`send_secret_once` does both): its row keeps no body, the message is sent from memory,
+and nothing it raises carries the message.
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models.db import session_scope
+from models.enums import EmailStatus
 from models.settings import get_settings
-from models.tables import EmailStatus, OutboxEmail
+from models.tables import OutboxEmail
 from notifications.templates import Message
 
 log = logging.getLogger(__name__)
@@ -64,7 +71,8 @@ class SecretEmailError(Exception):
     traceback can show the message it was carrying."""
 
 
-def outbox_key(*, request_id: int, kind: str, round: int, recipient_role: str) -> str:
+def _key(*, request_id: int, kind: str, round: int, recipient_role: str) -> str:
+    """The row's unique key; callers address an email by these four parts, never by the key."""
     return f"{request_id}:{kind}:{round}:{recipient_role}"
 
 
@@ -96,7 +104,7 @@ def _enqueue(
     recipient: str, message: Message, lang: str, store_body: bool,
 ) -> OutboxEmail:
     _check_recipient_role(kind, recipient_role)
-    key = outbox_key(request_id=request_id, kind=kind, round=round, recipient_role=recipient_role)
+    key = _key(request_id=request_id, kind=kind, round=round, recipient_role=recipient_role)
     existing = _get_by_key(session, key)
     if existing is not None:
         return existing
@@ -118,6 +126,13 @@ def _enqueue(
         # e.g. no such request. Say so without the SQL parameters (they hold the body).
         raise OutboxError(f"cannot enqueue {key}: {type(exc.orig).__name__}") from None
     return row
+
+
+def exists(session: Session, *, request_id: int, kind: str, round: int, recipient_role: str) -> bool:
+    """Whether this email is in the outbox already (queued, being sent, sent or failed): a step
+    that would compose it (a new signed link) looks first."""
+    key = _key(request_id=request_id, kind=kind, round=round, recipient_role=recipient_role)
+    return session.exec(select(OutboxEmail.id).where(OutboxEmail.key == key)).first() is not None
 
 
 def enqueue(
@@ -292,7 +307,7 @@ def claim_secret(
     *before* the secret is made: the id of its body-less row, now ``sending`` and ours; None
     when that email was already sent (never twice). Raises :class:`SecretEmailError` while
     another sender holds it, so a second execution never replaces a password in flight."""
-    key = outbox_key(request_id=request_id, kind=kind, round=round, recipient_role=recipient_role)
+    key = _key(request_id=request_id, kind=kind, round=round, recipient_role=recipient_role)
     with session_factory() as s:
         row = _enqueue(
             s, request_id=request_id, kind=kind, round=round, recipient_role=recipient_role,
@@ -358,13 +373,7 @@ async def send_secret_once(
     return True
 
 
-def is_sent(session: Session, key: str) -> bool:
-    """Whether the email with this key went out (check before making a new password)."""
-    row = _get_by_key(session, key)
-    return row is not None and row.status == EmailStatus.sent.value
-
-
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine from sync code, even when an event loop is already running here."""
     try:
         asyncio.get_running_loop()
@@ -374,7 +383,13 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
-def send_pending_sync(
-    *, request_id: int | None = None, keys: list[str] | None = None
-) -> list[OutboxEmail]:
-    return run_sync(send_pending(request_id=request_id, keys=keys))
+def deliver(request_id: int | None = None, **options: Any) -> list[OutboxEmail]:
+    """:func:`send_pending` for synchronous callers (the flow's steps, the sweeper): the
+    emails of one request, or all; ``options`` are send_pending's (``due_only``, ``limit``…).
+    Raises :class:`OutboxError` like it."""
+    return _run_sync(send_pending(request_id=request_id, **options))
+
+
+def deliver_claimed_secret(row_id: int, *, recipient: str, message: Message) -> None:
+    """:func:`send_claimed_secret` for synchronous callers (the password step)."""
+    _run_sync(send_claimed_secret(row_id, recipient=recipient, message=message))

@@ -29,8 +29,9 @@ from sqlmodel import select
 
 from models.accounts import AccountError, create_staff
 from models.db import session_scope
-from models.requests import get_request_by_reference
-from models.tables import Authorization, HumanTask, TaskStatus
+from models.enums import TaskStatus
+from models.request_store import get_request_by_reference
+from models.tables import Authorization, HumanTask
 from notifications.templates import read_secret
 from tests.e2e.conftest import STEP_TIMEOUT, wait_for
 

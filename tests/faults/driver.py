@@ -14,8 +14,9 @@ from sqlmodel import select
 
 from flows.stack import wait_until
 from models.db import session_scope
+from models.enums import TaskStatus
 from models.settings import get_settings
-from models.tables import AccessRequest, HumanTask, TaskStatus
+from models.tables import AccessRequest, HumanTask
 from notifications.maildir import list_messages
 
 

@@ -25,8 +25,9 @@ from sqlmodel import select
 
 from flows.stack import Stack, wait_until
 from models.db import session_scope
+from models.enums import TaskStatus
 from models.settings import PROJECT_ROOT
-from models.tables import AccessRequest, HumanTask, TaskStatus
+from models.tables import AccessRequest, HumanTask
 from tests.flows.workflow_helpers import RESPONDENT, ensure_respondent, section3, token_in, unique_request
 
 RESULTS = PROJECT_ROOT / "test-artifacts" / "faults" / "results.jsonl"

@@ -15,7 +15,8 @@ from flows.simulate import section3_for
 from flows.stack import wait_until as stack_wait_until
 from models.accounts import AccountError, create_staff
 from models.db import session_scope
-from models.tables import AccessRequest, HumanTask, TaskStatus
+from models.enums import TaskStatus
+from models.tables import AccessRequest, HumanTask
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 RESPONDENT = "repondant.test"

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from prefect.client.schemas.objects import StateType
 
-from flows.api import AUTHORIZER_OUTCOMES, RESPONDENT_OUTCOMES
 from flows.prefect_states import UNKNOWN
 from models import i18n
 from models.accounts import STAFF_ROLES
@@ -23,7 +22,7 @@ from models.canonical import (
 )
 from models.i18n import DEFAULT_LANGUAGE, DOMAINS, LANGUAGES, catalogue, family, translate
 from models.queries import CLAIM_FILTERS, QUEUE_SORTS
-from models.tables import RequestStatus, TaskKind
+from models.enums import AuditEventKind, Outcome, RequestStatus, TaskKind
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("models", "flows", "notifications", "ui")
@@ -46,15 +45,8 @@ def _quoted(word: str, source: str = SOURCE) -> bool:
     return f'"{word}"' in source or f"'{word}'" in source
 
 
-# Audit events (the history of a request). The enum of audit events can replace this set.
-EVENT_KINDS = {
-    "submitted", "flow_started", "authorizer_task_opened", "authorizer_authorize",
-    "authorizer_refuse", "respondent_task_opened", "claimed", "unclaimed", "respondent_approve",
-    "respondent_refuse", "respondent_send_back", "correction_task_opened", "correction_resubmit",
-    "resubmitted", "password_sent", "completed", "closed", "authorizer_reminded",
-    "authorizer_expire", "correction_expire", "authorizer_changed", "run_restarted",
-    "recovery_abandoned",
-}
+# Audit events (the history of a request): every member of the enum.
+EVENT_KINDS = {e.value for e in AuditEventKind}
 # The error codes of the form's rules (SPEC §4 and the input-safety codes).
 RULE_CODES = {
     "required", "invalid_email", "shared_mailbox", "emails_must_differ", "invalid_postal_code",
@@ -68,6 +60,7 @@ RULE_CODES = {
 FAMILIES: dict[str, set[str]] = {
     "labels.status.": {s.value for s in RequestStatus},
     "labels.event.": EVENT_KINDS,
+    "labels.outcome.": {o.value for o in Outcome},
     "labels.application.": set(APPLICATIONS),
     "labels.organization_type.": set(ORGANIZATION_TYPES),
     "labels.register_scope.": set(REGISTER_SCOPES),
@@ -82,7 +75,6 @@ FAMILIES: dict[str, set[str]] = {
     "ui.task_kind_": {k.value for k in TaskKind},
     "ui.claim_": set(CLAIM_FILTERS),
     "ui.sort_": set(QUEUE_SORTS),
-    "ui.outcome_": set(RESPONDENT_OUTCOMES),
     "ui.scope_hint_": set(REGISTER_SCOPES),
 }
 # Families whose members are checked one by one against the code that uses them (below).
@@ -157,12 +149,28 @@ def test_the_families_of_labels_are_looked_up():
 
 
 def test_every_event_is_recorded_by_the_code():
-    decisions = set(AUTHORIZER_OUTCOMES) | set(RESPONDENT_OUTCOMES) | set(
-        re.findall(r'outcome="(\w+)"', _sources("flows")))
-    produced = {f"{kind.value}_task_opened" for kind in TaskKind} | {
-        f"{kind.value}_{outcome}" for kind in TaskKind for outcome in decisions}
-    assert 'f"{kind.value}_task_opened"' in SOURCE and 'event=f"{task.kind}_{outcome}"' in SOURCE
-    assert [e for e in sorted(EVENT_KINDS) if e not in produced and not _quoted(e)] == []
+    """Each audit event is written somewhere: named as a member, or made by the helpers that
+    name a task's opening and a decision (each task kind and each outcome its steps take)."""
+    assert "AuditEventKind.task_opened(" in SOURCE and "AuditEventKind.decision(" in SOURCE
+    built = {AuditEventKind.task_opened(kind) for kind in TaskKind}
+    for kind in TaskKind:
+        for outcome in Outcome:
+            try:
+                built.add(AuditEventKind.decision(kind, outcome))
+            except ValueError:
+                pass  # a pair no step takes
+    named = {e for e in AuditEventKind if f"AuditEventKind.{e.name}" in SOURCE}
+    assert sorted(set(AuditEventKind) - built - named) == []
+
+
+@pytest.mark.parametrize("enum, prefix", [
+    (RequestStatus, "labels.status."), (AuditEventKind, "labels.event."),
+    (Outcome, "labels.outcome."), (TaskKind, "ui.task_kind_"),
+])
+def test_every_enum_member_has_a_french_and_an_english_label(enum, prefix):
+    for member in enum:
+        for lang in LANGUAGES:
+            assert catalogue(lang).get(prefix + member.value), (lang, member)
 
 
 def test_every_rule_code_is_raised_and_every_raised_code_has_a_message():

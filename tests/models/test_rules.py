@@ -21,6 +21,7 @@ from models.rules import (
     upper_text,
     validate_authorization,
     validate_request,
+    validity_period,
 )
 from tests.models.helpers import (
     errors_of,
@@ -824,3 +825,18 @@ def test_validate_authorization_garbage(section3):
     assert not result.ok
     assert all(e.path.startswith("authorization") for e in result.errors)
     assert validate_authorization(section3, None).errors
+
+
+def test_validity_period_is_the_configured_number_of_days(app_env, monkeypatch):
+    from models.settings import get_settings
+    from models.tables import quebec_today
+
+    monkeypatch.setenv("RAMQ_CREDENTIAL_VALIDITY_DAYS", "30")
+    get_settings.cache_clear()
+    try:
+        assert validity_period(date(2026, 1, 31)) == (date(2026, 1, 31), date(2026, 3, 2))
+        start, end = validity_period()
+        assert start in (quebec_today(), quebec_today() - timedelta(days=1))  # midnight
+        assert end - start == timedelta(days=30)
+    finally:
+        get_settings.cache_clear()

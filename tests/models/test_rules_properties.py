@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from models.canonical import APPLICATIONS, ORGANIZATION_TYPES
 from models.db import session_scope
-from models.requests import InvalidRequest, export_request, store_request
+from models.request_store import InvalidRequest, export_request, store_request
 from models.rules import (
     allowed_roles,
     board_resolution_required,

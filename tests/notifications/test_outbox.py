@@ -9,8 +9,8 @@ from models.db import session_scope
 from models.settings import get_settings
 from models.tables import OutboxEmail
 from notifications.outbox import (
-    OutboxError, SecretEmailError, enqueue, is_sent, outbox_key, send_email, send_pending,
-    send_pending_sync, send_secret_once,
+    OutboxError, SecretEmailError, deliver, enqueue, exists, send_email, send_pending,
+    send_secret_once,
 )
 from notifications.maildir import list_messages
 from notifications.templates import Message, compose
@@ -58,8 +58,10 @@ def test_enqueue_is_idempotent_on_its_key(make_request):
         assert (again.recipient, again.subject, again.language) == (
             first.recipient, first.subject, "fr")
         assert len(s.exec(select(OutboxEmail).where(OutboxEmail.request_id == rid)).all()) == 1
-    assert first.key == outbox_key(request_id=rid, kind="submission_confirmation", round=1,
-                                   recipient_role="user") == f"{rid}:submission_confirmation:1:user"
+        assert exists(s, request_id=rid, kind="submission_confirmation", round=1, recipient_role="user")
+        assert not exists(s, request_id=rid, kind="submission_confirmation", round=2,
+                          recipient_role="user")
+    assert first.key == f"{rid}:submission_confirmation:1:user"
     assert first.status == "pending" and first.message_id and first.body_text and first.body_html
     assert _enqueue(rid, round=2).id != first.id
 
@@ -135,7 +137,7 @@ def test_send_pending_twice_sends_once(make_request, smtp_server):
     _enqueue(rid, kind="authorization_request", role="authorizer", to="jean.gagnon@cisss.example.qc.ca")
     assert len(asyncio.run(send_pending(request_id=rid))) == 2
     assert asyncio.run(send_pending(request_id=rid)) == []
-    assert send_pending_sync(request_id=rid) == []
+    assert deliver(rid) == []
     assert len(smtp_server.wait_for(2)) == 2
     assert len(smtp_server.messages) == 2
 
@@ -240,13 +242,13 @@ def test_send_secret_once_sends_from_memory_and_never_twice(make_request, smtp_s
     assert PASSWORD in msg.get_body(("plain",)).get_content()
     assert PASSWORD in msg.get_body(("html",)).get_content()
 
-    key = outbox_key(request_id=rid, kind="temporary_password", round=1, recipient_role="user")
+    key = f"{rid}:temporary_password:1:user"
     row = _row(key)
     assert row.body_text is None and row.body_html is None
     assert row.status == "sent" and row.attempts == 1 and msg["Message-ID"] == row.message_id
     _no_password_anywhere(rid, PASSWORD)
     with session_scope() as s:
-        assert is_sent(s, key)
+        assert exists(s, request_id=rid, kind="temporary_password", round=1, recipient_role="user")
 
     # A second call, even with a new password, sends nothing.
     assert asyncio.run(_send_secret(rid, _password_message(f"REF-{rid}", "Other-Pass-9876x"))) is False
@@ -264,7 +266,7 @@ def test_send_secret_once_failure_is_clean_and_a_retry_sends_once(make_request, 
     err = info.value
     assert PASSWORD not in str(err) and PASSWORD not in repr(err)
     assert err.__cause__ is None and err.__context__ is None
-    key = outbox_key(request_id=rid, kind="temporary_password", round=1, recipient_role="user")
+    key = f"{rid}:temporary_password:1:user"
     row = _row(key)
     assert row.status == "failed" and row.body_text is None and "451" in row.last_error
     _no_password_anywhere(rid, PASSWORD)
@@ -295,6 +297,23 @@ def test_send_secret_once_concurrently_sends_once(make_request, smtp_server):
     assert all(o is False or isinstance(o, SecretEmailError) for o in outcomes if o is not True)
     smtp_server.wait_for(1)
     assert len(smtp_server.messages) == 1
+
+
+def test_claimed_secret_delivered_from_sync_code_once(make_request, smtp_server):
+    from notifications.outbox import claim_secret, deliver_claimed_secret
+
+    rid = make_request()
+    message = _password_message(f"REF-{rid}")
+    claim = dict(request_id=rid, kind="temporary_password", round=1, recipient_role="user",
+                 recipient="marie.tremblay@cisss.example.qc.ca", subject=message.subject, lang="fr")
+    row_id = claim_secret(**claim)
+    assert row_id is not None
+    deliver_claimed_secret(row_id, recipient=claim["recipient"], message=message)
+    (msg,) = smtp_server.wait_for(1)
+    assert PASSWORD in msg.get_body(("plain",)).get_content()
+    assert _row(f"{rid}:temporary_password:1:user").status == "sent"
+    assert claim_secret(**claim) is None  # sent: never a second password email
+    _no_password_anywhere(rid, PASSWORD)
 
 
 def test_send_secret_once_refuses_the_authorizer(make_request, smtp_server):

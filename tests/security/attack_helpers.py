@@ -87,7 +87,7 @@ def sent_back(comments: str = "Le numéro de l'établissement est erroné."):
     """A request a respondent sent back for correction (round 1): (submitted, correction task
     id, correction link token)."""
     from flows import api
-    from models.tables import TaskKind
+    from models.enums import TaskKind
     from tests.ui.conftest import authorized_request, open_task, token
 
     sub, task_id = authorized_request()

@@ -14,8 +14,8 @@ from jose import jwt
 
 from flows import api
 from flows.errors import ActionError
+from models.enums import TaskKind
 from models.settings import get_settings
-from models.tables import TaskKind
 from tests.security.attack_helpers import last_event_id, one_event, open_tasks, sent_back, snapshot
 from tests.ui.conftest import open_task, request_data, section3, submit, token
 

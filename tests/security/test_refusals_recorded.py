@@ -9,7 +9,7 @@ import pytest
 
 from flows import api
 from flows.errors import ActionError
-from models.tables import TaskKind
+from models.enums import TaskKind
 from tests.security.attack_helpers import (
     events_since, last_event_id, one_event, snapshot, staff_account,
 )

@@ -21,7 +21,8 @@ from streamlit.testing.v1 import AppTest
 from flows import api
 from models.accounts import create_staff, hash_password
 from models.db import session_scope
-from models.tables import Account, AccountKind, AccessRequest, HumanTask, TaskKind, quebec_today, utcnow
+from models.enums import AccountKind, TaskKind
+from models.tables import Account, AccessRequest, HumanTask, quebec_today, utcnow
 from notifications.links import make_link_token
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ from sqlmodel import select
 
 from flows import api
 from models.db import session_scope
-from models.tables import Authorization, Decision, HumanTask, TaskKind, UsedLink, utcnow
+from models.enums import TaskKind
+from models.tables import Authorization, Decision, HumanTask, UsedLink, utcnow
 from tests.ui.conftest import (
     PNG,
     errors,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from flows.api import authorizer_decide
+from models.enums import Outcome
 from ui.feedback import guarded, refusals, show_flash
 from ui.i18n import lang, t
 from ui.links import link_token_or_stop, open_link_or_stop
@@ -32,7 +33,7 @@ def _finish(outcome: str, reference: str) -> None:
 def _authorize(prefix: str, request: dict, reference: str) -> None:
     section3 = collect_authorization(prefix, request)
     with refusals(form=prefix) as refused:
-        authorizer_decide(token, outcome="authorize", section3=section3, lang=lang())
+        authorizer_decide(token, outcome=Outcome.authorize, section3=section3, lang=lang())
     if refused:
         return
     _finish("authorize", reference)
@@ -42,7 +43,7 @@ def _authorize(prefix: str, request: dict, reference: str) -> None:
 def _refuse(prefix: str, reference: str) -> None:
     reason = (st.session_state.get(key(prefix, "refuse_reason")) or "").strip()
     with refusals() as refused:
-        authorizer_decide(token, outcome="refuse", reason=reason, lang=lang())
+        authorizer_decide(token, outcome=Outcome.refuse, reason=reason, lang=lang())
     if refused:
         return
     _finish("refuse", reference)
@@ -50,7 +51,7 @@ def _refuse(prefix: str, reference: str) -> None:
 
 done = st.session_state.get(DONE)
 if done:
-    message = "authorized_done" if done["outcome"] == "authorize" else "refused_done"
+    message = "authorized_done" if done["outcome"] == Outcome.authorize else "refused_done"
     st.success(t(message, reference=done["reference"]))
     st.stop()
 

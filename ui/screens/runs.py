@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from flows.prefect_states import BAD_STATES, UNKNOWN, read_run_states
+from models.enums import RequestStatus
 from models.queries import (
     open_requests_runs,
     open_task_counts,
@@ -20,7 +21,6 @@ from models.queries import (
     status_counts,
 )
 from models.settings import get_settings
-from models.tables import RequestStatus
 from ui.common import RUNS_ROLES, require_staff
 from ui.formatting import fmt_dt
 from ui.i18n import event_label, has, status_label, t

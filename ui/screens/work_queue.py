@@ -8,8 +8,9 @@ from datetime import date
 
 import streamlit as st
 
-from flows.api import claim_task, proposed_section4, respondent_decide, unclaim_task
+from flows.api import RESPONDENT_OUTCOMES, claim_task, proposed_section4, respondent_decide, unclaim_task
 from models.canonical import ORGANIZATION_TYPES
+from models.enums import Outcome
 from models.queries import CLAIM_FILTERS, QUEUE_SORTS, list_queue, request_review, task_summary
 from ui.common import require_staff
 from ui.feedback import flash, guarded, refusals, show_flash
@@ -51,7 +52,7 @@ def _decide(task_id: int, reference: str) -> None:
     outcome = ss.get(k("outcome"))
     section4 = None
     reason = None
-    if outcome == "approve":
+    if outcome == Outcome.approve:
         section4 = {"username": ss.get(k("username")), "valid_from": ss.get(k("valid_from")),
                     "valid_until": ss.get(k("valid_until"))}
     else:
@@ -179,11 +180,11 @@ def _review(task_id: int) -> None:
         return
     st.divider()
     outcome_key = f"s4:{task_id}:outcome"
-    outcome = st.radio(t("respondent_decision"), ["approve", "refuse", "send_back"], key=outcome_key,
-                       format_func=lambda v: t(f"outcome_{v}"))
-    if outcome == "approve":
+    outcome = st.radio(t("respondent_decision"), [o.value for o in RESPONDENT_OUTCOMES], key=outcome_key,
+                       format_func=lambda v: label("outcome", v))
+    if outcome == Outcome.approve:
         _section4(task_id)
-    elif outcome == "refuse":
+    elif outcome == Outcome.refuse:
         st.text_area(t("refuse_reason"), key=f"s4:{task_id}:reason", help=t("refuse_help"))
     else:
         st.text_area(t("send_back_comments"), key=f"s4:{task_id}:reason", help=t("send_back_help"))

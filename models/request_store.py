@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from models.audit import audit
+from models.enums import AuditEventKind
 from models.rules import FieldError, validate_request
 from models.settings import get_settings
-from models.tables import AccessRequest, AuditEvent, Authorization, utcnow
+from models.tables import AccessRequest, Authorization, utcnow
 
 REFERENCE_PREFIX = "SEL"
 
@@ -128,8 +130,7 @@ def store_request(session: Session, *, normalized: dict, actor: str,
     if data["authorization"] is not None:
         session.add(authorization_from_canonical(
             data["authorization"], request_id=request.id, revision=request.revision, signed_at=now))
-    session.add(AuditEvent(request_id=request.id, actor=actor, event="submitted", at=now,
-                           detail={"reference": request.reference}))
+    audit(session, request.id, AuditEventKind.submitted, actor=actor, at=now, reference=request.reference)
     session.flush()
     return request
 
@@ -147,8 +148,8 @@ def update_request_from_canonical(session: Session, *, request: AccessRequest, n
     request.user_signed_at = now
     request.updated_at = now
     session.add(request)
-    session.add(AuditEvent(request_id=request.id, actor=actor, event="resubmitted", at=now,
-                           detail={"reference": request.reference, "revision": request.revision}))
+    audit(session, request.id, AuditEventKind.resubmitted, actor=actor, at=now,
+          reference=request.reference, revision=request.revision)
     session.flush()
     return request
 

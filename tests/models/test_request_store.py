@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from models.db import session_scope
-from models.requests import (
+from models.request_store import (
     InvalidRequest,
     authorization_from_canonical,
     export_request,

@@ -1,0 +1,127 @@
+"""A request's flow run, as the application drives it: start it, resume it with a stored
+decision, restart it after it died.
+
+These are the only calls that change a run in Prefect on the application's behalf, whoever
+asks: the human-step API (``flows.api``: a submission starts the run, a decision resumes it)
+and the sweeper (``flows.sweeper``: a run Prefect could not start, a resume that did not go
+through, a dead run). Finding out *which* runs died (reading run states, marking a silent or
+stuck run ``Crashed``, the zombie automation) is detection, and stays in ``flows.recovery``;
+restarting a dead run is done here, like every other change of a run.
+
+Only identifiers cross to Prefect: the request id as parameter, the reference as run name,
+the decision id as resume input.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from uuid import UUID
+
+from sqlalchemy import update
+
+from models.db import session_scope
+from models.settings import get_settings
+from models.tables import AccessRequest, Decision, utcnow
+
+# The state name of a dead run scheduled again (shown in Prefect's UI).
+RESTART_STATE_NAME = "AwaitingRestart"
+
+
+def start_flow(request_id: int) -> str | None:
+    """Starts the request's flow run (parameters: the id only; run name: the reference).
+
+    Returns None when Prefect cannot be reached; the sweeper starts it later.
+    """
+    from prefect.deployments import run_deployment
+
+    with session_scope() as s:
+        req = s.get(AccessRequest, request_id)
+        if req.flow_run_id:
+            return req.flow_run_id
+        reference = req.reference
+        # Unique to this stored request, even if the application database is ever reset while
+        # Prefect's is kept (ids alone would then point at an older request's run).
+        idempotency_key = f"ramq-access:{reference}:{req.created_at.timestamp():.6f}"
+    try:
+        # The idempotency key makes Prefect answer a second start (a retry after a crash
+        # between this call and the commit below, a racing sweeper) with the same run.
+        run = run_deployment(get_settings().deployment_name, parameters={"request_id": request_id},
+                             flow_run_name=reference, timeout=0, as_subflow=False,
+                             idempotency_key=idempotency_key)
+    except Exception:
+        return None
+    with session_scope() as s:
+        req = s.get(AccessRequest, request_id)
+        req.flow_run_id = req.flow_run_id or str(run.id)
+        s.add(req)
+        return req.flow_run_id
+
+
+def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
+    """Resumes the flow run waiting for this decision; True once the flow has it.
+
+    The decision may land before the run reached its suspension: then either the run reads it
+    on its way (and marks it), or it suspends and this resumes it. Anything left is the sweeper's.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.responses import SetStateStatus
+
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        with session_scope() as s:
+            decision = s.get(Decision, decision_id)
+            if decision.resumed_at is not None:
+                return True
+            flow_run_id = s.get(AccessRequest, decision.request_id).flow_run_id
+        if not flow_run_id:
+            return False  # the run is not started yet: it will read the decision when it is
+        try:
+            with get_client(sync_client=True) as client:
+                run = client.read_flow_run(UUID(flow_run_id))
+                if run.state and run.state.type == StateType.PAUSED:
+                    answer = client.resume_flow_run(UUID(flow_run_id), run_input={"decision_id": decision_id})
+                    if answer.status == SetStateStatus.ACCEPT:  # a REJECT also comes back as HTTP 200
+                        _mark_resumed(decision_id)
+                        return True
+                elif run.state and run.state.is_final():
+                    return False
+        except Exception:  # Prefect unreachable: the sweeper retries
+            return False
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def resume_soon(decision_id: int, flow_run_id: str | None) -> threading.Thread | None:
+    """Resumes in the background, so a click returns as soon as the decision is stored. The
+    thread is not a daemon: a short-lived process (the CLI) waits for it before exiting.
+    Without a flow run there is nothing to resume: the run reads the decision when it starts."""
+    if not flow_run_id:
+        return None
+    thread = threading.Thread(target=resume, args=(decision_id,), name=f"resume-{decision_id}")
+    thread.start()
+    return thread
+
+
+def _mark_resumed(decision_id: int) -> None:
+    with session_scope() as s:
+        s.execute(update(Decision).where(Decision.id == decision_id, Decision.resumed_at.is_(None))
+                  .values(resumed_at=utcnow()))
+
+
+def restart_run(flow_run_id: str) -> bool:
+    """Schedules a dead run to run again now (its runner or worker picks it up); True if
+    Prefect took it. Forced, since Prefect does not move a run out of a final state by itself.
+    The same run replays from the top: the steps before come back cached or find their work done."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.responses import SetStateStatus
+    from prefect.states import Scheduled
+
+    with get_client(sync_client=True) as client:
+        answer = client.set_flow_run_state(UUID(flow_run_id), Scheduled(name=RESTART_STATE_NAME),
+                                           force=True)
+    return answer.status == SetStateStatus.ACCEPT

@@ -1,0 +1,110 @@
+"""The words of the domain, one enum each: request and task statuses, task kinds, decision
+outcomes, audit events, email statuses, account kinds.
+
+Every enum is a ``StrEnum``: a member *is* its string (``TaskKind.authorizer == "authorizer"``,
+``f"{TaskKind.authorizer}" == "authorizer"``), so the database stores and compares the same
+text as before and a value read back from a column compares equal to its member.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RequestStatus(StrEnum):
+    awaiting_authorizer = "awaiting_authorizer"
+    awaiting_respondent = "awaiting_respondent"
+    correction_requested = "correction_requested"
+    issuing_credentials = "issuing_credentials"
+    completed = "completed"
+    refused_by_authorizer = "refused_by_authorizer"
+    refused_by_ramq = "refused_by_ramq"
+    expired = "expired"
+    cancelled = "cancelled"
+
+
+FINAL_STATUSES = frozenset({
+    RequestStatus.completed,
+    RequestStatus.refused_by_authorizer,
+    RequestStatus.refused_by_ramq,
+    RequestStatus.expired,
+    RequestStatus.cancelled,
+})
+
+
+class TaskKind(StrEnum):
+    """The steps that wait for a person."""
+
+    authorizer = "authorizer"  # section 3, through a signed link
+    respondent = "respondent"  # section 4, a RAMQ clerk
+    correction = "correction"  # the user corrects a request sent back
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    done = "done"
+    expired = "expired"
+    cancelled = "cancelled"
+
+
+class Outcome(StrEnum):
+    """What a decision on a task says (``Decision.outcome``)."""
+
+    authorize = "authorize"  # authorizer
+    refuse = "refuse"  # authorizer or respondent
+    approve = "approve"  # respondent
+    send_back = "send_back"  # respondent: back to the user for correction
+    resubmit = "resubmit"  # correction
+    expire = "expire"  # the sweeper, past the task's deadline
+
+
+class AuditEventKind(StrEnum):
+    """Every event written to a request's audit history (``AuditEvent.event``)."""
+
+    submitted = "submitted"
+    resubmitted = "resubmitted"
+    flow_started = "flow_started"
+    # A task opened: <task kind>_task_opened
+    authorizer_task_opened = "authorizer_task_opened"
+    respondent_task_opened = "respondent_task_opened"
+    correction_task_opened = "correction_task_opened"
+    # A decision: <task kind>_<outcome>
+    authorizer_authorize = "authorizer_authorize"
+    authorizer_refuse = "authorizer_refuse"
+    authorizer_expire = "authorizer_expire"
+    respondent_approve = "respondent_approve"
+    respondent_refuse = "respondent_refuse"
+    respondent_send_back = "respondent_send_back"
+    correction_resubmit = "correction_resubmit"
+    correction_expire = "correction_expire"
+    claimed = "claimed"
+    unclaimed = "unclaimed"
+    password_sent = "password_sent"
+    completed = "completed"
+    closed = "closed"
+    authorizer_reminded = "authorizer_reminded"
+    authorizer_changed = "authorizer_changed"
+    run_restarted = "run_restarted"
+    recovery_abandoned = "recovery_abandoned"
+
+    @classmethod
+    def task_opened(cls, kind: TaskKind | str) -> AuditEventKind:
+        """The event of a task of this kind being opened."""
+        return cls(f"{TaskKind(kind)}_task_opened")
+
+    @classmethod
+    def decision(cls, kind: TaskKind | str, outcome: Outcome | str) -> AuditEventKind:
+        """The event of a decision with this outcome on a task of this kind (ValueError for a
+        pair no step takes, such as an authorizer who approves)."""
+        return cls(f"{TaskKind(kind)}_{Outcome(outcome)}")
+
+
+class EmailStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+class AccountKind(StrEnum):
+    staff = "staff"
+    issued = "issued"
