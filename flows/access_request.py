@@ -8,8 +8,6 @@ the application database, which is the source of truth.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from prefect import flow
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
@@ -37,7 +35,7 @@ class DecisionInput(RunInput):
     Optional: a suspension key met again after a crash has no input, and any input is only a
     hint anyway (the flow reads the decision from the database)."""
 
-    decision_id: Optional[int] = None
+    decision_id: int | None = None
 
 
 MAX_IGNORED_RESUMES = 1000

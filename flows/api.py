@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -30,8 +31,8 @@ from models.rules import mailbox_key, validate_authorization, validate_request, 
 from models.security import hashed_key, record_refusal
 from models.settings import get_settings
 from models.tables import (
-    Account,
     AccessRequest,
+    Account,
     Authorization,
     Decision,
     HumanTask,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import NoReturn
 
@@ -31,7 +31,7 @@ app.add_typer(db_app, name="db")
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILURE = 0, 1, 2, 3
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
     fr = "fr"
     en = "en"
 
@@ -78,23 +78,23 @@ def read_json_file(file: str, lang: Lang | str = "fr") -> object:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise _Unreadable(translate("cli.missing", lang))
+        raise _Unreadable(translate("cli.missing", lang)) from None
     except IsADirectoryError:
-        raise _Unreadable(translate("cli.directory", lang))
+        raise _Unreadable(translate("cli.directory", lang)) from None
     except PermissionError:
-        raise _Unreadable(translate("cli.denied", lang))
+        raise _Unreadable(translate("cli.denied", lang)) from None
     except (OSError, ValueError):
-        raise _Unreadable(translate("cli.os_error", lang))
+        raise _Unreadable(translate("cli.os_error", lang)) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _Unreadable(translate("cli.not_utf8", lang))
+        raise _Unreadable(translate("cli.not_utf8", lang)) from None
     try:
         return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
-        raise _Unreadable(translate("cli.not_json", lang, line=exc.lineno, column=exc.colno))
+        raise _Unreadable(translate("cli.not_json", lang, line=exc.lineno, column=exc.colno)) from None
     except (ValueError, RecursionError, MemoryError):
-        raise _Unreadable(translate("cli.not_json_plain", lang))
+        raise _Unreadable(translate("cli.not_json_plain", lang)) from None
 
 
 def _load_or_exit(file: str, lang: Lang) -> object:
@@ -198,7 +198,7 @@ staff_app = typer.Typer(help="Comptes du personnel de la RAMQ.", no_args_is_help
 app.add_typer(staff_app, name="staff")
 
 
-class StaffRole(str, Enum):
+class StaffRole(StrEnum):
     respondent = "respondent"
     manager = "manager"
     operator = "operator"
@@ -207,7 +207,9 @@ class StaffRole(str, Enum):
 @staff_app.command("add")
 def staff_add(
     username: str = typer.Argument(..., help="Nom d'utilisateur (minuscules)."),
-    role: StaffRole = typer.Option(..., "--role", help="respondent (répondant), manager (gestionnaire) ou operator (exploitation : gestionnaire avec l'interface Prefect)."),
+    role: StaffRole = typer.Option(..., "--role", help=(
+        "respondent (répondant), manager (gestionnaire) ou operator (exploitation : "
+        "gestionnaire avec l'interface Prefect).")),
     name: str = typer.Option("", "--name", help="Nom affiché."),
     email: str = typer.Option("", "--email", help="Adresse électronique professionnelle de la "
                               "personne (obligatoire; pas une boîte partagée)."),

@@ -8,7 +8,7 @@ or Prefect unreachable all read as ``("UNKNOWN", "inconnu")``. Nothing here chan
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 from uuid import UUID
 
 LOG = logging.getLogger("ramq.prefect_states")

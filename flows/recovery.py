@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from models.settings import get_settings
@@ -82,7 +82,7 @@ def mark_crashed(flow_run_id: str, message: str) -> bool:
 
 
 def pending_too_long(state: RunState, now: datetime | None = None) -> bool:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return (state.state_type == "PENDING" and state.since is not None
             and now - state.since > timedelta(seconds=get_settings().pending_stuck_seconds))
 

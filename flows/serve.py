@@ -5,9 +5,9 @@ Scale-out uses the same flows through `prefect.yaml` and a process work pool ins
 
 from __future__ import annotations
 
-from prefect import serve
-
 import logging
+
+from prefect import serve
 
 from flows.access_request import access_request
 from flows.recovery import ensure_zombie_automation

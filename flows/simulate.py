@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+from sqlmodel import select
+
 from flows import api
 from models.accounts import AccountError, authenticate, create_staff
 from models.db import session_scope
@@ -26,7 +28,6 @@ from models.settings import get_settings
 from models.tables import HumanTask
 from notifications.maildir import find_messages
 from notifications.templates import read_secret
-from sqlmodel import select
 
 SIM_RESPONDENT = "sim-repondant"
 SIM_PASSWORD = "Simulation-2026!"
@@ -157,8 +158,11 @@ class Simulation:
             self.wait_mail(to=user, contains="accusé de réception", reference=ref, since=t0)
             round, since = 1, t0  # since: the action that should bring the next authorizer email
             while True:
-                msg, dt = self.wait_mail(to=authorizer, contains="autorisation est requise", reference=ref, since=since) \
-                    if round == 1 else self._round_mail(authorizer, ref, round, since)
+                if round == 1:
+                    msg, dt = self.wait_mail(to=authorizer, contains="autorisation est requise",
+                                             reference=ref, since=since)
+                else:
+                    msg, dt = self._round_mail(authorizer, ref, round, since)
                 trace.add("submission→authorizer email" if round == 1 else "resubmission→authorizer email", dt)
                 token = self.token_of(msg)
                 api.open_link(token, purpose="authorize")
@@ -176,7 +180,8 @@ class Simulation:
                 api.claim_task(task_id, staff=SIM_RESPONDENT)
                 if plan == "refused_by_ramq":
                     t = time.monotonic()
-                    api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome=Outcome.refuse, reason="Dossier incomplet.")
+                    api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome=Outcome.refuse,
+                                          reason="Dossier incomplet.")
                     _, dt = self.wait_mail(to=user, contains="refusée par la RAMQ", reference=ref, since=t)
                     trace.add("decision→next email", dt)
                     trace.outcome = RequestStatus.refused_by_ramq.value
@@ -198,7 +203,8 @@ class Simulation:
                 api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome=Outcome.approve, section4=section4)
                 pw_msg, dt = self.wait_mail(to=user, contains="mot de passe temporaire", reference=ref, since=t)
                 trace.add("decision→next email", dt)
-                un_msg, _ = self.wait_mail(to=authorizer, contains="nom d'utilisateur à transmettre", reference=ref, since=t)
+                un_msg, _ = self.wait_mail(to=authorizer, contains="nom d'utilisateur à transmettre",
+                                           reference=ref, since=t)
                 self._check_credentials(pw_msg, un_msg, section4["username"])
                 trace.outcome = RequestStatus.completed.value
                 return trace

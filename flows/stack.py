@@ -156,7 +156,7 @@ class Stack:
     def log(self, name: str) -> Path:
         return self.var_dir / "logs" / f"{name}.log"
 
-    def start(self, components: tuple[str, ...] = COMPONENTS, timeout: float = 120) -> "Stack":
+    def start(self, components: tuple[str, ...] = COMPONENTS, timeout: float = 120) -> Stack:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         try:
             for name in COMPONENTS:

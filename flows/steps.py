@@ -20,8 +20,8 @@ from models.db import session_scope
 from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, RequestStatus, TaskKind, TaskStatus
 from models.settings import get_settings
 from models.tables import (
-    Account,
     AccessRequest,
+    Account,
     Decision,
     HumanTask,
     RamqProcessing,

@@ -10,7 +10,7 @@ punctuation...), see ``models.rules``.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal, Optional, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,9 +61,9 @@ class Signature(_Strict):
     """A drawn or scanned signature is a PNG/JPEG image; a digital one may carry its data."""
 
     method: SignatureMethod
-    image_png_base64: Optional[Base64] = Field(
+    image_png_base64: Base64 | None = Field(
         default=None, description="PNG or JPEG image, base64 (≤ 1 MiB decoded)")
-    data_base64: Optional[Base64] = Field(
+    data_base64: Base64 | None = Field(
         default=None, description="Digital signature data, base64 (≤ 1 MiB decoded); digital only")
 
 
@@ -83,8 +83,8 @@ class User(_Strict):
     function: Text
     email: Email
     phone: Phone
-    extension: Optional[Extension] = None
-    fax: Optional[Phone] = None
+    extension: Extension | None = None
+    fax: Phone | None = None
     establishment_name: Text
     establishment_number: EstablishmentNumber
     address: Text
@@ -108,14 +108,14 @@ class Authorization(_Strict):
     sex: Sex
     function: Text
     phone: Phone
-    extension: Optional[Extension] = None
-    fax: Optional[Phone] = None
+    extension: Extension | None = None
+    fax: Phone | None = None
     organization_name: Text
     address: Text
     postal_code: PostalCode
     commitments_accepted: Literal[True]
     signature: Signature
-    board_resolution: Optional[BoardResolution] = None
+    board_resolution: BoardResolution | None = None
 
 
 class CanonicalRequest(_Strict):
@@ -127,13 +127,13 @@ class CanonicalRequest(_Strict):
     )
 
     applications: Annotated[list[Application], Field(min_length=1)]
-    existing_username: Optional[Annotated[str, Field(min_length=1, max_length=USERNAME_MAX)]] = None
+    existing_username: Annotated[str, Field(min_length=1, max_length=USERNAME_MAX)] | None = None
     organization_type: OrganizationType
     register_scope: RegisterScope
     additional_establishment_numbers: list[EstablishmentNumber] = Field(default_factory=list)
     user: User
     authorizer: Authorizer
-    authorization: Optional[Authorization] = None
+    authorization: Authorization | None = None
 
 
 def json_schema() -> dict:

@@ -6,9 +6,9 @@ dataclasses of values, never ORM objects), so a screen keeps only ids in its ses
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Optional
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -17,8 +17,8 @@ from models.db import read_scope
 from models.enums import AccountKind, TaskKind, TaskStatus
 from models.request_store import latest_authorization, request_to_canonical
 from models.tables import (
-    Account,
     AccessRequest,
+    Account,
     AuditEvent,
     Decision,
     HumanTask,
@@ -95,8 +95,8 @@ class QueueRow:
     establishment_name: str
     user_name: str
     created_at: datetime  # when the task entered the queue
-    due_at: Optional[datetime]
-    claimed_by: Optional[str]
+    due_at: datetime | None
+    claimed_by: str | None
     overdue: bool
     age_days: int
 
@@ -226,9 +226,9 @@ class OverviewRow:
     status: str
     created_at: datetime
     updated_at: datetime
-    last_event: Optional[str]
-    last_event_at: Optional[datetime]
-    flow_run_id: Optional[str]
+    last_event: str | None
+    last_event_at: datetime | None
+    flow_run_id: str | None
 
 
 def requests_overview(*, statuses: Iterable[str] | None = None, reference_contains: str | None = None,
@@ -313,8 +313,8 @@ class OpenRunRow:
     request_id: int
     reference: str
     status: str
-    flow_run_id: Optional[str]
-    run_stuck_at: Optional[datetime]
+    flow_run_id: str | None
+    run_stuck_at: datetime | None
     run_restarts: int
 
 

@@ -19,7 +19,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from models.tables import quebec_today
 from models.canonical import (
     APPLICATIONS,
     BOARD_RESOLUTION_NUMBER_MAX,
@@ -35,6 +34,7 @@ from models.canonical import (
 )
 from models.messages import message
 from models.settings import get_settings
+from models.tables import quebec_today
 
 SHARED_MAILBOXES_FILE = Path(__file__).resolve().parent / "data" / "shared_mailboxes.txt"
 LINK_TLDS_FILE = Path(__file__).resolve().parent / "data" / "link_tlds.txt"
@@ -139,7 +139,7 @@ def normalize_extension(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     value = value.strip()
-    return value if re.fullmatch(r"[0-9]{1,%d}" % EXTENSION_MAX, value, re.ASCII) else None
+    return value if re.fullmatch(rf"[0-9]{{1,{EXTENSION_MAX}}}", value, re.ASCII) else None
 
 
 def normalize_postal_code(value: object) -> str | None:

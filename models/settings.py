@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     emails_per_address_day: int = 20
 
     @model_validator(mode="after")
-    def _refuse_unsafe_defaults(self) -> "Settings":
+    def _refuse_unsafe_defaults(self) -> Settings:
         if self.env != "prod":
             return self
         problems: list[tuple[str, str]] = []

@@ -5,8 +5,8 @@ Prefect only ever sees ``AccessRequest.id``. Times are stored as timezone-aware 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
@@ -16,7 +16,7 @@ from models.enums import EmailStatus, RequestStatus, TaskStatus
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def quebec_today() -> date:
@@ -37,12 +37,12 @@ class UTCDateTime(TypeDecorator):
         if value is not None:
             if value.tzinfo is None:
                 raise ValueError("naive datetime refused: store timezone-aware UTC")
-            value = value.astimezone(timezone.utc)
+            value = value.astimezone(UTC)
         return value
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
@@ -59,17 +59,17 @@ class AccessRequest(SQLModel, table=True):
 
     __tablename__ = "access_request"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    reference: Optional[str] = Field(default=None, unique=True, index=True, max_length=20)
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str | None = Field(default=None, unique=True, index=True, max_length=20)
     status: str = Field(default=RequestStatus.awaiting_authorizer.value, index=True, max_length=32)
     # Bumped by each resubmission after a correction: links carry it, so older links are void.
     revision: int = Field(default=1)
     language: str = Field(default="fr", max_length=2)
-    flow_run_id: Optional[str] = Field(default=None, max_length=36, index=True)
+    flow_run_id: str | None = Field(default=None, max_length=36, index=True)
 
     # Section 1
     applications: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    existing_username: Optional[str] = Field(default=None, max_length=100)
+    existing_username: str | None = Field(default=None, max_length=100)
     organization_type: str = Field(max_length=20)
     register_scope: str = Field(max_length=30)
     # Section 5
@@ -83,15 +83,15 @@ class AccessRequest(SQLModel, table=True):
     user_function: str = Field(max_length=200)
     user_email: str = Field(max_length=254, index=True)
     user_phone: str = Field(max_length=20)
-    user_extension: Optional[str] = Field(default=None, max_length=10)
-    user_fax: Optional[str] = Field(default=None, max_length=20)
+    user_extension: str | None = Field(default=None, max_length=10)
+    user_fax: str | None = Field(default=None, max_length=20)
     establishment_name: str = Field(max_length=200)
     establishment_number: str = Field(max_length=5, index=True)
     user_address: str = Field(max_length=200)
     user_postal_code: str = Field(max_length=7)
     user_commitments_accepted: bool = False
     user_signature: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    user_signed_at: Optional[datetime] = _ts()
+    user_signed_at: datetime | None = _ts()
     # The person who authorizes (section 3 is filled by them through the link)
     authorizer_first_name: str = Field(max_length=100)
     authorizer_last_name: str = Field(max_length=100)
@@ -99,15 +99,15 @@ class AccessRequest(SQLModel, table=True):
 
     created_at: datetime = _created()
     updated_at: datetime = _created()
-    closed_at: Optional[datetime] = _ts()
+    closed_at: datetime | None = _ts()
 
     # Recovery of the flow run (the sweeper): who may start the run (a claim, so two sweepers
     # never start two runs), how many restarts happened without progress, and when the request
     # was flagged for a person because restarting did not help.
-    run_start_claimed_at: Optional[datetime] = _ts()
+    run_start_claimed_at: datetime | None = _ts()
     run_restarts: int = Field(default=0)
-    run_progress_mark: Optional[int] = Field(default=None)  # last audit event id at a restart
-    run_stuck_at: Optional[datetime] = _ts()
+    run_progress_mark: int | None = Field(default=None)  # last audit event id at a restart
+    run_stuck_at: datetime | None = _ts()
 
 
 class Authorization(SQLModel, table=True):
@@ -116,23 +116,23 @@ class Authorization(SQLModel, table=True):
     __tablename__ = "request_authorization"
     __table_args__ = (UniqueConstraint("request_id", "revision"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="access_request.id", index=True)
     revision: int
     role: str = Field(max_length=40)
     sex: str = Field(max_length=1)
     function: str = Field(max_length=200)
     phone: str = Field(max_length=20)
-    extension: Optional[str] = Field(default=None, max_length=10)
-    fax: Optional[str] = Field(default=None, max_length=20)
+    extension: str | None = Field(default=None, max_length=10)
+    fax: str | None = Field(default=None, max_length=20)
     organization_name: str = Field(max_length=200)
     address: str = Field(max_length=200)
     postal_code: str = Field(max_length=7)
     commitments_accepted: bool = False
     signature: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    signed_at: Optional[datetime] = _ts()
-    board_resolution_number: Optional[str] = Field(default=None, max_length=50)
-    board_resolution_date: Optional[date] = None
+    signed_at: datetime | None = _ts()
+    board_resolution_number: str | None = Field(default=None, max_length=50)
+    board_resolution_date: date | None = None
     created_at: datetime = _created()
 
 
@@ -141,18 +141,18 @@ class RamqProcessing(SQLModel, table=True):
 
     __tablename__ = "ramq_processing"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="access_request.id", unique=True)
-    registration_date: Optional[date] = None
-    reference_number: Optional[str] = Field(default=None, max_length=20)
+    registration_date: date | None = None
+    reference_number: str | None = Field(default=None, max_length=20)
     # Unique: an approval reserves its username before the account exists.
-    username: Optional[str] = Field(default=None, max_length=40, unique=True)
-    valid_from: Optional[date] = None
-    valid_until: Optional[date] = None
-    respondent_id: Optional[str] = Field(default=None, max_length=40)
-    respondent_signed_at: Optional[datetime] = _ts()
-    soes_signed_by: Optional[str] = Field(default=None, max_length=40)
-    soes_signed_at: Optional[datetime] = _ts()
+    username: str | None = Field(default=None, max_length=40, unique=True)
+    valid_from: date | None = None
+    valid_until: date | None = None
+    respondent_id: str | None = Field(default=None, max_length=40)
+    respondent_signed_at: datetime | None = _ts()
+    soes_signed_by: str | None = Field(default=None, max_length=40)
+    soes_signed_at: datetime | None = _ts()
 
 
 class HumanTask(SQLModel, table=True):
@@ -161,17 +161,17 @@ class HumanTask(SQLModel, table=True):
     __tablename__ = "human_task"
     __table_args__ = (UniqueConstraint("request_id", "kind", "round"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="access_request.id", index=True)
     kind: str = Field(max_length=20, index=True)  # a TaskKind
     round: int
     status: str = Field(default=TaskStatus.open.value, index=True, max_length=20)
-    claimed_by: Optional[str] = Field(default=None, max_length=40, index=True)
-    claimed_at: Optional[datetime] = _ts()
-    due_at: Optional[datetime] = _ts()
-    reminded_at: Optional[datetime] = _ts()
+    claimed_by: str | None = Field(default=None, max_length=40, index=True)
+    claimed_at: datetime | None = _ts()
+    due_at: datetime | None = _ts()
+    reminded_at: datetime | None = _ts()
     created_at: datetime = _created()
-    closed_at: Optional[datetime] = _ts()
+    closed_at: datetime | None = _ts()
 
 
 class Decision(SQLModel, table=True):
@@ -180,14 +180,14 @@ class Decision(SQLModel, table=True):
 
     __tablename__ = "decision"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="human_task.id", unique=True)
     request_id: int = Field(foreign_key="access_request.id", index=True)
     outcome: str = Field(max_length=20)  # an Outcome
-    reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     actor: str = Field(max_length=120)
     created_at: datetime = _created()
-    resumed_at: Optional[datetime] = _ts()
+    resumed_at: datetime | None = _ts()
 
 
 class AuditEvent(SQLModel, table=True):
@@ -195,7 +195,7 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_event"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="access_request.id", index=True)
     at: datetime = _created()
     actor: str = Field(max_length=120)
@@ -210,7 +210,7 @@ class OutboxEmail(SQLModel, table=True):
 
     __tablename__ = "outbox_email"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=120)
     request_id: int = Field(foreign_key="access_request.id", index=True)
     kind: str = Field(max_length=40)
@@ -218,17 +218,17 @@ class OutboxEmail(SQLModel, table=True):
     recipient: str = Field(max_length=254)
     language: str = Field(default="fr", max_length=2)
     subject: str = Field(default="", max_length=300)
-    body_text: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
-    body_html: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    body_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    body_html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     status: str = Field(default=EmailStatus.pending.value, max_length=20, index=True)
     attempts: int = 0
-    message_id: Optional[str] = Field(default=None, max_length=200)
-    smtp_response: Optional[str] = Field(default=None, max_length=500)
-    last_error: Optional[str] = Field(default=None, max_length=500)
+    message_id: str | None = Field(default=None, max_length=200)
+    smtp_response: str | None = Field(default=None, max_length=500)
+    last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _created()
     # When a sender took the row; a row left "sending" by a crashed sender is taken again later.
-    claimed_at: Optional[datetime] = _ts()
-    sent_at: Optional[datetime] = _ts()
+    claimed_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
 
 
 class Account(SQLModel, table=True):
@@ -237,25 +237,25 @@ class Account(SQLModel, table=True):
 
     __tablename__ = "account"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     username: str = Field(unique=True, index=True, max_length=40)
     kind: str = Field(max_length=10)  # an AccountKind
     role: str = Field(max_length=20)  # respondent, manager, user
     display_name: str = Field(default="", max_length=200)
-    email: Optional[str] = Field(default=None, max_length=254)
+    email: str | None = Field(default=None, max_length=254)
     password_hash: str = Field(max_length=200)
     must_change_password: bool = False
-    request_id: Optional[int] = Field(default=None, foreign_key="access_request.id", index=True)
-    valid_from: Optional[date] = None
-    valid_until: Optional[date] = None
+    request_id: int | None = Field(default=None, foreign_key="access_request.id", index=True)
+    valid_from: date | None = None
+    valid_until: date | None = None
     disabled: bool = False
     # Password guessing: after too many failures in a row the account waits a while.
     failed_logins: int = 0
-    locked_until: Optional[datetime] = _ts()
+    locked_until: datetime | None = _ts()
     created_at: datetime = _created()
-    password_changed_at: Optional[datetime] = _ts()
+    password_changed_at: datetime | None = _ts()
     # A temporary password stops working after a short while if it was never changed.
-    temp_password_expires_at: Optional[datetime] = _ts()
+    temp_password_expires_at: datetime | None = _ts()
 
 
 class UsedLink(SQLModel, table=True):
@@ -278,8 +278,8 @@ class LoginThrottle(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=80)
     failures: int = 0
-    last_failure_at: Optional[datetime] = _ts()
-    blocked_until: Optional[datetime] = _ts()
+    last_failure_at: datetime | None = _ts()
+    blocked_until: datetime | None = _ts()
 
 
 class RateEvent(SQLModel, table=True):
@@ -288,7 +288,7 @@ class RateEvent(SQLModel, table=True):
 
     __tablename__ = "rate_event"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     scope: str = Field(max_length=40, index=True)
     key: str = Field(max_length=80, index=True)
     at: datetime = _created()
@@ -300,10 +300,10 @@ class SecurityEvent(SQLModel, table=True):
 
     __tablename__ = "security_event"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     at: datetime = _created()
     kind: str = Field(max_length=40, index=True)
     code: str = Field(max_length=40)
-    request_id: Optional[int] = Field(default=None, index=True)
+    request_id: int | None = Field(default=None, index=True)
     actor: str = Field(default="", max_length=120)
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, update
 from sqlalchemy.engine import Connection
@@ -86,9 +86,8 @@ def _upsert_failure(conn: Connection, key: str, now: datetime, window: timedelta
     ).returning(table.c.failures, table.c.blocked_until)
     failures, blocked_until = conn.execute(stmt).one()
     if blocked_until is not None and blocked_until.tzinfo is None:  # SQLite forgets the zone
-        from datetime import timezone
 
-        blocked_until = blocked_until.replace(tzinfo=timezone.utc)
+        blocked_until = blocked_until.replace(tzinfo=UTC)
     return failures, blocked_until
 
 

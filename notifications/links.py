@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from urllib.parse import quote
 
@@ -74,7 +74,7 @@ def make_link_token(
     """Sign a link for one request, purpose and revision; valid ``ttl`` (default from settings)."""
     _check_purpose(purpose)
     settings = get_settings()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     ttl = ttl if ttl is not None else timedelta(hours=settings.link_ttl_hours)
@@ -91,7 +91,7 @@ def make_link_token(
         "jti": jti,
     }
     token = jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
-    return SignedLink(token=token, jti=jti, expires_at=datetime.fromtimestamp(exp, timezone.utc))
+    return SignedLink(token=token, jti=jti, expires_at=datetime.fromtimestamp(exp, UTC))
 
 
 def read_link_token(token: str, *, purpose: Purpose) -> LinkClaims:
@@ -146,7 +146,7 @@ def read_link_token(token: str, *, purpose: Purpose) -> LinkClaims:
         request_id=int(sub),
         revision=rev,
         jti=jti,
-        expires_at=datetime.fromtimestamp(exp, timezone.utc),
+        expires_at=datetime.fromtimestamp(exp, UTC),
     )
 
 

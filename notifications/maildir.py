@@ -5,7 +5,7 @@ from __future__ import annotations
 import mailbox
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -58,8 +58,8 @@ def _date(msg: EmailMessage, delivered: float) -> datetime:
     except (TypeError, ValueError):
         value = None
     if value is None:
-        return datetime.fromtimestamp(delivered, timezone.utc)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return datetime.fromtimestamp(delivered, UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def list_messages(maildir: Path) -> list[MailItem]:

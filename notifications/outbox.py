@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
-from typing import Any, Callable, Coroutine, TypeVar
+from typing import Any, TypeVar
 
 import aiosmtplib
 from sqlalchemy import and_, or_, update
@@ -157,7 +158,7 @@ def build_message(
     msg["From"] = get_settings().mail_from
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime.now(timezone.utc))
+    msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = message_id or _new_message_id()
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies to us
     msg.set_content(text, charset="utf-8")
@@ -198,7 +199,7 @@ def _describe(exc: BaseException, *, with_text: bool = True) -> str:
 
 def _claimable():
     """Pending or failed rows, and rows a crashed sender left "sending" for too long."""
-    stale = datetime.now(timezone.utc) - stale_claim()
+    stale = datetime.now(UTC) - stale_claim()
     return or_(OutboxEmail.status.in_(_SENDABLE),
                and_(OutboxEmail.status == SENDING, OutboxEmail.claimed_at < stale))
 
@@ -224,7 +225,7 @@ def _claim(row_id: int, session_factory: SessionFactory) -> OutboxEmail | None:
             update(OutboxEmail)
             .where(OutboxEmail.id == row_id, _claimable())
             .values(status=SENDING, attempts=OutboxEmail.attempts + 1,
-                    claimed_at=datetime.now(timezone.utc))
+                    claimed_at=datetime.now(UTC))
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
@@ -238,7 +239,7 @@ def _finish(
 ) -> OutboxEmail:
     values: dict[str, Any]
     if error is None:
-        values = {"status": EmailStatus.sent.value, "sent_at": datetime.now(timezone.utc),
+        values = {"status": EmailStatus.sent.value, "sent_at": datetime.now(UTC),
                   "smtp_response": (response or "")[:500], "last_error": None}
     else:
         values = {"status": EmailStatus.failed.value, "last_error": error[:500]}
@@ -261,7 +262,7 @@ async def send_pending(
     of them if any failed, so a task retry sends the rest. ``due_only``: failed rows wait
     their backoff (the sweeper's pass during an SMTP outage)."""
     stmt = select(OutboxEmail.id).where(
-        _due(datetime.now(timezone.utc)) if due_only else _claimable(),
+        _due(datetime.now(UTC)) if due_only else _claimable(),
         OutboxEmail.body_text.is_not(None),  # the password email is never sent from the DB
     ).order_by(OutboxEmail.id)
     if limit is not None:

@@ -16,17 +16,18 @@ A credential email must never carry both credentials: :func:`compose` refuses a
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup, escape
 
-from models.i18n import translate
 from models import messages
+from models.i18n import translate
 from models.settings import get_settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

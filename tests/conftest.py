@@ -7,8 +7,8 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 # Prefect reads its settings once, at import: point it at the test server before anything
 # imports it (the server itself starts lazily, once per session, when a test needs it).

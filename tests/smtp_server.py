@@ -102,7 +102,7 @@ class SmtpServer:
     def to(self, address: str) -> list[EmailMessage]:
         """Messages whose envelope recipients include ``address``."""
         with self._cond:
-            return [m for m, e in zip(self.messages, self.envelopes)
+            return [m for m, e in zip(self.messages, self.envelopes, strict=True)
                     if address.lower() in (r.lower() for r in e.rcpt_tos)]
 
     def clear(self) -> None:
@@ -117,7 +117,7 @@ class SmtpServer:
             self._controller.stop()
             self._controller = None
 
-    def __enter__(self) -> "SmtpServer":
+    def __enter__(self) -> SmtpServer:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -58,10 +58,10 @@ def approve(reqs: list[dict]) -> None:
 
     staff = ensure_respondent()
     for req in reqs:
-        def task():
+        def task(request_id=req["request_id"]):
             with session_scope() as s:
                 return s.exec(select(HumanTask.id).where(
-                    HumanTask.request_id == req["request_id"], HumanTask.kind == "respondent",
+                    HumanTask.request_id == request_id, HumanTask.kind == "respondent",
                     HumanTask.status == TaskStatus.open.value)).first()
         task_id = wait_until(task, timeout=240, what="respondent task")
         api.claim_task(task_id, staff=staff)

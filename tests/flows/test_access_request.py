@@ -8,20 +8,20 @@ import pytest
 from sqlmodel import select
 
 from flows import api
-from notifications.templates import read_secret
 from flows.errors import ActionError
 from flows.sweeper import sweep
 from models.accounts import authenticate, change_password
 from models.db import session_scope
 from models.tables import Account, AuditEvent, OutboxEmail, utcnow
+from notifications.templates import read_secret
 from tests.flows.workflow_helpers import (
     ensure_respondent,
+    html_of,
     mail,
     open_task,
     request_status,
     section3,
     text_of,
-    html_of,
     token_in,
     unique_request,
     wait_run_final,

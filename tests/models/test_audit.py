@@ -3,7 +3,7 @@ plain string."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
@@ -46,7 +46,7 @@ def test_event_names_are_the_stored_strings():
 
 def test_audit_writes_in_the_callers_transaction(engine):
     rid = _request()
-    at = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     with session_scope() as s:
         audit(s, rid, AuditEventKind.claimed, actor="agent1", task_id=7)
         audit(s, rid, AuditEventKind.submitted, actor="cli", at=at, reference="SEL-2026-000001")

@@ -20,9 +20,9 @@ from models.canonical import (
     SEXES,
     SIGNATURE_METHODS,
 )
+from models.enums import AuditEventKind, Outcome, RequestStatus, TaskKind
 from models.i18n import DEFAULT_LANGUAGE, DOMAINS, LANGUAGES, catalogue, family, translate
 from models.queries import CLAIM_FILTERS, QUEUE_SORTS
-from models.enums import AuditEventKind, Outcome, RequestStatus, TaskKind
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("models", "flows", "notifications", "ui")

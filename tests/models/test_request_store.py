@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -34,14 +34,14 @@ def _normalized(data: dict) -> dict:
 
 
 def test_make_reference():
-    when = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    when = datetime(2026, 3, 1, 12, tzinfo=UTC)
     assert make_reference(123, when) == "SEL-2026-000123"
     # Just after midnight UTC on New Year's Day, it is still the old year in Québec.
-    assert make_reference(7, datetime(2027, 1, 1, 2, tzinfo=timezone.utc)) == "SEL-2026-000007"
+    assert make_reference(7, datetime(2027, 1, 1, 2, tzinfo=UTC)) == "SEL-2026-000007"
 
 
 def test_store_request(engine):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     with session_scope() as session:
         request = store_request(session, normalized=_normalized(load_sample()), actor="cli",
                                 language="en")
@@ -54,7 +54,7 @@ def test_store_request(engine):
         assert stored.revision == 1 and stored.language == "en"
         assert stored.user_first_name == "MARIE"
         assert stored.additional_establishment_numbers == ["12345", "23456"]
-        assert before <= stored.user_signed_at <= datetime.now(timezone.utc)
+        assert before <= stored.user_signed_at <= datetime.now(UTC)
         assert latest_authorization(session, request_id) is None
         (event,) = session.exec(select(AuditEvent).where(AuditEvent.request_id == request_id)).all()
         assert (event.event, event.actor, event.detail) == ("submitted", "cli",

@@ -1,10 +1,11 @@
 import base64
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jose import jwt
 from sqlmodel import select
 
@@ -12,7 +13,11 @@ from models.db import session_scope
 from models.settings import get_settings
 from models.tables import AuditEvent, UsedLink
 from notifications.links import (
-    LinkError, consume_link, link_url, make_link_token, read_link_token,
+    LinkError,
+    consume_link,
+    link_url,
+    make_link_token,
+    read_link_token,
 )
 
 
@@ -21,7 +26,7 @@ def _b64(data: dict) -> str:
 
 
 def _claims(**over):
-    now = int(datetime.now(timezone.utc).timestamp())
+    now = int(datetime.now(UTC).timestamp())
     claims = {"iss": "ramq-access", "aud": "authorize", "sub": "42", "rev": 1, "iat": now,
               "exp": now + 3600, "jti": "a" * 32}
     claims.update(over)
@@ -36,7 +41,7 @@ def _code(token, purpose="authorize") -> str:
 
 
 def test_round_trip():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     link = make_link_token(request_id=42, purpose="authorize", revision=3,
                            ttl=timedelta(hours=2), now=now)
     claims = read_link_token(link.token, purpose="authorize")
@@ -56,7 +61,7 @@ def test_each_link_is_unique_and_default_ttl_comes_from_settings():
     a = make_link_token(request_id=1, purpose="correct", revision=1)
     b = make_link_token(request_id=1, purpose="correct", revision=1)
     assert a.jti != b.jti and a.token != b.token
-    expected = datetime.now(timezone.utc) + timedelta(hours=get_settings().link_ttl_hours)
+    expected = datetime.now(UTC) + timedelta(hours=get_settings().link_ttl_hours)
     assert abs(a.expires_at - expected) < timedelta(seconds=5)
 
 
@@ -72,14 +77,14 @@ def test_link_url_uses_the_page_of_the_purpose(monkeypatch):
 
 
 def test_expired():
-    past = datetime.now(timezone.utc) - timedelta(hours=3)
+    past = datetime.now(UTC) - timedelta(hours=3)
     link = make_link_token(request_id=1, purpose="authorize", revision=1,
                            ttl=timedelta(hours=1), now=past)
     assert _code(link.token) == "expired"
 
 
 def test_expired_and_forged_is_invalid_not_expired():
-    past = datetime.now(timezone.utc) - timedelta(hours=3)
+    past = datetime.now(UTC) - timedelta(hours=3)
     token = jwt.encode(_claims(exp=int(past.timestamp())), "another-key-0123456789abcdef0123",
                        algorithm="HS256")
     assert _code(token) == "invalid"

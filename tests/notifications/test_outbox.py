@@ -8,11 +8,17 @@ from sqlmodel import select
 from models.db import session_scope
 from models.settings import get_settings
 from models.tables import OutboxEmail
+from notifications.maildir import list_messages
 from notifications.outbox import (
-    OutboxError, SecretEmailError, deliver, enqueue, exists, send_email, send_pending,
+    OutboxError,
+    SecretEmailError,
+    deliver,
+    enqueue,
+    exists,
+    send_email,
+    send_pending,
     send_secret_once,
 )
-from notifications.maildir import list_messages
 from notifications.templates import Message, compose
 from tests.smtp_server import start_smtp_server
 

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -40,7 +40,7 @@ def test_sink_files_messages_that_list_messages_reads_back(sink):
     msg = compose("authorization_request", reference="RAMQ-2026-000012",
                   authorizer_name="Jean Gagnon", user_name="Marie Tremblay",
                   applications=["online_payment_authorization"], organization="CISSS de la Capitale",
-                  link_url=link, deadline=datetime.now(timezone.utc) + timedelta(days=14))
+                  link_url=link, deadline=datetime.now(UTC) + timedelta(days=14))
     asyncio.run(send_email(to="jean.gagnon@cisss.example.qc.ca", subject=msg.subject,
                            text=msg.text, html=msg.html, message_id="<m1@test>"))
     asyncio.run(send_email(to="marie.tremblay@cisss.example.qc.ca", subject="Deuxième",
@@ -53,7 +53,7 @@ def test_sink_files_messages_that_list_messages_reads_back(sink):
     assert item.from_ == get_settings().mail_from
     assert item.subject == msg.subject and "RAMQ-2026-000012" in item.subject
     assert item.date.tzinfo is not None
-    assert abs(item.date - datetime.now(timezone.utc)) < timedelta(minutes=5)
+    assert abs(item.date - datetime.now(UTC)) < timedelta(minutes=5)
     assert item.text == msg.text and "Bonjour Jean Gagnon," in item.text
     assert "<!DOCTYPE html>" in item.html and "Examiner la demande" in item.html
     assert item.links == [link]
@@ -65,7 +65,7 @@ def test_sink_files_messages_that_list_messages_reads_back(sink):
 
 def test_list_messages_is_newest_first(tmp_path):
     box = mailbox.Maildir(tmp_path / "mail")
-    base = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+    base = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
     for n, minutes in enumerate([5, 30, 1]):
         m = EmailMessage()
         m["To"], m["From"], m["Subject"] = "a@example.qc.ca", "b@example.qc.ca", f"n{n}"

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import jinja2
 import pytest
@@ -9,7 +9,7 @@ REF = "RAMQ-2026-000123"
 PASSWORD = "Xq7-vT2p!mR9zLk4"
 USERNAME = "mtrem0042"
 LINK = "http://localhost:8501/autoriser?t=aaa.bbb.ccc"
-DEADLINE = datetime(2026, 12, 9, 22, 0, tzinfo=timezone.utc)  # 17 h in Québec (EST)
+DEADLINE = datetime(2026, 12, 9, 22, 0, tzinfo=UTC)  # 17 h in Québec (EST)
 
 CONTEXT = {
     "submission_confirmation": dict(user_name="Marie Tremblay", authorizer_name="Jean Gagnon"),
@@ -151,7 +151,7 @@ def test_message_repr_hides_the_bodies():
 
 def test_dates_are_shown_in_quebec_time():
     assert format_when(DEADLINE, "fr") == "9 décembre 2026 à 17 h"
-    assert format_when(datetime(2026, 7, 1, 13, 5, tzinfo=timezone.utc), "fr") == "1er juillet 2026 à 9 h 05"
+    assert format_when(datetime(2026, 7, 1, 13, 5, tzinfo=UTC), "fr") == "1er juillet 2026 à 9 h 05"
     assert format_when(DEADLINE, "en") == "December 9, 2026 at 5:00 PM"
     with pytest.raises(ValueError):
         format_when(datetime(2026, 1, 1), "fr")

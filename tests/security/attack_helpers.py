@@ -9,8 +9,15 @@ from sqlmodel import select
 
 from models.db import session_scope
 from models.tables import (
-    AccessRequest, AuditEvent, Authorization, Decision, HumanTask, RamqProcessing, RateEvent,
-    SecurityEvent, UsedLink,
+    AccessRequest,
+    AuditEvent,
+    Authorization,
+    Decision,
+    HumanTask,
+    RamqProcessing,
+    RateEvent,
+    SecurityEvent,
+    UsedLink,
 )
 
 

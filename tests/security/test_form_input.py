@@ -135,4 +135,4 @@ def test_concurrent_validations_leave_the_warnings_filters_alone():
     assert failures == []
     assert after == before
     with warnings.catch_warnings(record=True):
-        warnings.warn("still only a warning", UserWarning)  # must not raise
+        warnings.warn("still only a warning", UserWarning, stacklevel=1)  # must not raise

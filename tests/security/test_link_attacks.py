@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from jose import jwt
@@ -32,7 +32,7 @@ def _waiting() -> int:
 
 
 def _claims(request_id: int, **over) -> dict:
-    now = int(datetime.now(timezone.utc).timestamp())
+    now = int(datetime.now(UTC).timestamp())
     claims = {"iss": "ramq-access", "aud": "authorize", "sub": str(request_id), "rev": 1,
               "iat": now, "exp": now + 3600, "jti": "f" * 32}
     claims.update(over)
@@ -69,7 +69,7 @@ def test_forged_signature_is_refused(app_env):
 def test_expired_link_is_refused(app_env):
     rid = _waiting()
     expired = token(rid, ttl=timedelta(hours=1),
-                    now=datetime.now(timezone.utc) - timedelta(hours=2))
+                    now=datetime.now(UTC) - timedelta(hours=2))
     _attack(rid, expired, "link_expired")
     assert open_tasks(rid) == [("authorizer", 1)]
 

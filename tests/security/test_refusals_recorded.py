@@ -11,7 +11,11 @@ from flows import api
 from flows.errors import ActionError
 from models.enums import TaskKind
 from tests.security.attack_helpers import (
-    events_since, last_event_id, one_event, snapshot, staff_account,
+    events_since,
+    last_event_id,
+    one_event,
+    snapshot,
+    staff_account,
 )
 from tests.ui.conftest import authorized_request, open_task, request_data, section3, submit, token
 

@@ -13,7 +13,12 @@ from flows import api
 from flows.errors import ActionError
 from tests.security.attack_helpers import last_event_id, one_event, open_tasks, snapshot, staff_account
 from tests.ui.conftest import (
-    ROOT, TIMEOUT, authorized_request, nav_error, request_row, texts,
+    ROOT,
+    TIMEOUT,
+    authorized_request,
+    nav_error,
+    request_row,
+    texts,
 )
 from ui.common import STAFF_KEY
 

@@ -22,7 +22,7 @@ from flows import api
 from models.accounts import create_staff, hash_password
 from models.db import session_scope
 from models.enums import AccountKind, TaskKind
-from models.tables import Account, AccessRequest, HumanTask, quebec_today, utcnow
+from models.tables import AccessRequest, Account, HumanTask, quebec_today, utcnow
 from notifications.links import make_link_token
 
 ROOT = Path(__file__).resolve().parents[2]

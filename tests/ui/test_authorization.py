@@ -24,7 +24,6 @@ from tests.ui.conftest import (
     token,
 )
 
-
 INVALID = "Ce lien n'est pas valide. Utilisez le lien reçu par courriel, sans le modifier."
 
 

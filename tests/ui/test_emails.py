@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import mailbox
 import uuid
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import timedelta
 
 from streamlit.testing.v1 import AppTest
 

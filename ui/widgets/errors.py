@@ -4,7 +4,8 @@ summary, with the label of each field, near the button that sent it."""
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import streamlit as st
 
