@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -23,6 +24,8 @@ def _normalize_url(url: str) -> str:
         return "postgresql+psycopg://" + url[len("postgres://"):]
     return url
 
+
+_Row = TypeVar("_Row")
 
 _engines: dict[str, Engine] = {}
 # Execution option of read_scope(): on SQLite its transaction starts with a plain (deferred)
@@ -99,6 +102,15 @@ def read_scope(engine: Engine | None = None) -> Iterator[Session]:
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("read_scope is read-only: use session_scope to write")
     # Closing ends the transaction (rolled back: it wrote nothing) and detaches the objects.
+
+
+def get_row(session: Session, model: type[_Row], key: Any, *, populate_existing: bool = False) -> _Row:
+    """``session.get`` for a row that must exist (a foreign key or an id this code just read):
+    a missing one is a bug, reported as such rather than as an attribute of None."""
+    row = session.get(model, key, populate_existing=populate_existing)
+    if row is None:
+        raise LookupError(f"{model.__name__} {key} not found")
+    return row
 
 
 def alembic_config(url: str | None = None):

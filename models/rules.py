@@ -103,6 +103,13 @@ class ValidationResult:
     def codes(self) -> list[str]:
         return [e.code for e in self.errors]
 
+    @property
+    def data(self) -> dict:
+        """The normalized input of a result that is ``ok``; asking a failed result is a bug."""
+        if self.normalized is None:
+            raise ValueError("the input broke the rules: there is no normalized data")
+        return self.normalized
+
 
 # --------------------------------------------------------------------------------------------
 # Small normalizers (None means "not a valid value")
