@@ -22,11 +22,11 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.enums import AccountKind
 from models.i18n import exists, translate
-from models.tables import Account, RamqProcessing, quebec_today, utcnow
+from models.tables import Account, RamqProcessing, id_of, quebec_today, utcnow
 
 _hasher = PasswordHasher()  # Argon2id, library defaults (64 MiB, 3 passes)
 
@@ -100,8 +100,8 @@ def _ascii_slug(text: str) -> str:
 def _taken_usernames(session: Session, prefix: str, *, except_request: int | None = None) -> set[str]:
     """Usernames in use: accounts, and approvals whose account is not created yet (section 4
     reserves its username at approval)."""
-    taken = set(session.exec(select(Account.username).where(Account.username.startswith(prefix))).all())
-    reserved = select(RamqProcessing.username).where(RamqProcessing.username.startswith(prefix))
+    taken = set(session.exec(select(Account.username).where(col(Account.username).startswith(prefix))).all())
+    reserved = select(RamqProcessing.username).where(col(RamqProcessing.username).startswith(prefix))
     if except_request is not None:
         reserved = reserved.where(RamqProcessing.request_id != except_request)
     return taken | {u for u in session.exec(reserved).all() if u}
@@ -237,7 +237,7 @@ def _read_account(username: str) -> _Stored | None:
         a = s.exec(select(Account).where(Account.username == username)).first()
         if a is None:
             return None
-        return _Stored(a.id, a.username, a.kind, a.role, a.display_name or a.username,
+        return _Stored(id_of(a), a.username, a.kind, a.role, a.display_name or a.username,
                        a.password_hash, bool(a.must_change_password), a.temp_password_expires_at,
                        bool(a.disabled), a.valid_from, a.valid_until)
 
@@ -288,8 +288,8 @@ def sign_in(username: str, password: str, *, client: str | None,
         from models.db import session_scope
 
         with session_scope() as s:  # only if nobody changed the password meanwhile
-            s.execute(update(Account).where(Account.id == stored.id,
-                                            Account.password_hash == stored.password_hash)
+            s.execute(update(Account).where(col(Account.id) == stored.id,
+                                            col(Account.password_hash) == stored.password_hash)
                       .values(password_hash=new_hash))
     if (kind is not None and stored.kind != kind) or (
             stored.kind == AccountKind.staff.value and stored.role not in STAFF_ROLES):
@@ -344,10 +344,10 @@ def change_own_password(*, account_id: int, current: str, new: str) -> None:
         raise AccountError(problem)
     new_hash = hash_password(new)
     with session_scope() as s:
-        done = s.execute(update(Account).where(Account.id == account_id,
-                                               Account.password_hash == old_hash)
-                         .values(password_hash=new_hash, must_change_password=False,
-                                 temp_password_expires_at=None, password_changed_at=utcnow()))
+        done = s.exec(update(Account).where(col(Account.id) == account_id,
+                                            col(Account.password_hash) == old_hash)
+                      .values(password_hash=new_hash, must_change_password=False,
+                              temp_password_expires_at=None, password_changed_at=utcnow()))
         if done.rowcount != 1:
             raise AccountError("wrong_password")
 

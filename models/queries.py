@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from models.db import read_scope
+from models.db import get_row, read_scope
 from models.enums import AccountKind, TaskKind, TaskStatus
 from models.request_store import latest_authorization, request_to_canonical
 from models.tables import (
@@ -23,6 +23,7 @@ from models.tables import (
     Decision,
     HumanTask,
     RamqProcessing,
+    id_of,
     quebec_today,
     utcnow,
 )
@@ -148,7 +149,7 @@ def list_queue(
     with read_scope() as s:
         for task, req in s.exec(stmt).all():
             rows.append(QueueRow(
-                task_id=task.id, request_id=req.id, reference=req.reference or "",
+                task_id=id_of(task), request_id=id_of(req), reference=req.reference or "",
                 round=task.round, organization_type=req.organization_type,
                 establishment_number=req.establishment_number,
                 establishment_name=req.establishment_name,
@@ -168,7 +169,7 @@ def task_summary(task_id: int | None) -> dict | None:
         task = s.get(HumanTask, task_id)
         if task is None:
             return None
-        req = s.get(AccessRequest, task.request_id)
+        req = get_row(s, AccessRequest, task.request_id)
         return {"task_id": task.id, "kind": task.kind, "round": task.round, "status": task.status,
                 "claimed_by": task.claimed_by, "claimed_at": task.claimed_at,
                 "due_at": task.due_at, "created_at": task.created_at,
@@ -183,7 +184,7 @@ def request_review(request_id: int) -> dict | None:
         req = s.get(AccessRequest, request_id)
         if req is None:
             return None
-        auth = latest_authorization(s, req.id)
+        auth = latest_authorization(s, request_id)
         section4 = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == req.id)).first()
         decisions = s.exec(
             select(Decision, HumanTask).join(HumanTask, col(HumanTask.id) == col(Decision.task_id))
@@ -249,12 +250,12 @@ def requests_overview(*, statuses: Iterable[str] | None = None, reference_contai
         last: dict[int, AuditEvent] = {}
         if ids:
             latest_ids = select(func.max(AuditEvent.id)).where(
-                col(AuditEvent.request_id).in_(ids)).group_by(AuditEvent.request_id)
+                col(AuditEvent.request_id).in_(ids)).group_by(col(AuditEvent.request_id))
             for ev in s.exec(select(AuditEvent).where(col(AuditEvent.id).in_(latest_ids))).all():
                 last[ev.request_id] = ev
         return [
             OverviewRow(
-                request_id=r.id, reference=r.reference or "", status=r.status,
+                request_id=id_of(r), reference=r.reference or "", status=r.status,
                 created_at=r.created_at, updated_at=r.updated_at,
                 last_event=last[r.id].event if r.id in last else None,
                 last_event_at=last[r.id].at if r.id in last else None,
@@ -335,7 +336,7 @@ def open_requests_runs(*, limit: int = 2000) -> list[OpenRunRow]:
         .limit(max(1, int(limit)))
     )
     with read_scope() as s:
-        return [OpenRunRow(request_id=r.id, reference=r.reference or "", status=r.status,
+        return [OpenRunRow(request_id=id_of(r), reference=r.reference or "", status=r.status,
                            flow_run_id=r.flow_run_id, run_stuck_at=r.run_stuck_at,
                            run_restarts=int(r.run_restarts or 0))
                 for r in s.exec(stmt).all()]

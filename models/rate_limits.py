@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.security import hashed_key
 from models.tables import RateEvent, utcnow
@@ -65,7 +65,7 @@ def exceeded(session: Session, limits: list[Limit]) -> Limit | None:
 def count(session: Session, limits: list[Limit]) -> None:
     """Counts the action against each limit (in the caller's transaction)."""
     now = utcnow()
-    session.execute(delete(RateEvent).where(RateEvent.at < now - KEEP))
+    session.execute(delete(RateEvent).where(col(RateEvent.at) < now - KEEP))
     for limit in limits:
         for _ in range(limit.amount):
             session.add(RateEvent(scope=limit.scope, key=limit.key, at=now))

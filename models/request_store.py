@@ -16,7 +16,7 @@ from models.audit import audit
 from models.enums import AuditEventKind
 from models.rules import FieldError, validate_request
 from models.settings import get_settings
-from models.tables import AccessRequest, Authorization, utcnow
+from models.tables import AccessRequest, Authorization, id_of, utcnow
 
 REFERENCE_PREFIX = "SEL"
 
@@ -34,7 +34,7 @@ def _validated(normalized: dict) -> dict:
     result = validate_request(normalized)
     if not result.ok:
         raise InvalidRequest(result.errors)
-    return result.normalized  # type: ignore[return-value]
+    return result.data
 
 
 def _local_year(when: datetime) -> int:
@@ -125,12 +125,13 @@ def store_request(session: Session, *, normalized: dict, actor: str,
     )
     session.add(request)
     session.flush()  # the id makes the reference
-    request.reference = make_reference(request.id, now)  # type: ignore[arg-type]
+    request_id = id_of(request)
+    request.reference = make_reference(request_id, now)
     session.add(request)
     if data["authorization"] is not None:
         session.add(authorization_from_canonical(
-            data["authorization"], request_id=request.id, revision=request.revision, signed_at=now))
-    audit(session, request.id, AuditEventKind.submitted, actor=actor, at=now, reference=request.reference)
+            data["authorization"], request_id=request_id, revision=request.revision, signed_at=now))
+    audit(session, request_id, AuditEventKind.submitted, actor=actor, at=now, reference=request.reference)
     session.flush()
     return request
 
@@ -148,7 +149,7 @@ def update_request_from_canonical(session: Session, *, request: AccessRequest, n
     request.user_signed_at = now
     request.updated_at = now
     session.add(request)
-    audit(session, request.id, AuditEventKind.resubmitted, actor=actor, at=now,
+    audit(session, id_of(request), AuditEventKind.resubmitted, actor=actor, at=now,
           reference=request.reference, revision=request.revision)
     session.flush()
     return request
@@ -237,4 +238,4 @@ def export_request(session: Session, *, reference: str) -> dict | None:
     request = get_request_by_reference(session, reference)
     if request is None:
         return None
-    return request_to_canonical(request, latest_authorization(session, request.id))  # type: ignore[arg-type]
+    return request_to_canonical(request, latest_authorization(session, id_of(request)))

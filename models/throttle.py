@@ -19,12 +19,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, update
+from sqlalchemy import Table, case, update
 from sqlalchemy.engine import Connection
 
 from models.security import hashed_key
-from models.tables import LoginThrottle, utcnow
+from models.tables import LoginThrottle, table_of, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PgInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 
 @dataclass(frozen=True)
@@ -63,17 +68,24 @@ def keys_for(username: str, client: str | None) -> list[tuple[Rule, str]]:
     return sorted(keys, key=lambda k: k[1])
 
 
+def _insert(conn: Connection, table: Table) -> PgInsert | SqliteInsert:
+    """``INSERT`` in the connection's dialect (both have ``ON CONFLICT … DO UPDATE``)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
 def _upsert_failure(conn: Connection, key: str, now: datetime, window: timedelta):
     """failures + 1 (or 1 when the last failure is older than the window), atomically: one
     ``INSERT … ON CONFLICT DO UPDATE SET failures = failures + 1 … RETURNING``. Returns
     (failures, blocked_until as it was)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = LoginThrottle.__table__
-    stmt = insert(table).values(key=key, failures=1, last_failure_at=now, blocked_until=None)
-    stmt = stmt.on_conflict_do_update(
+    table = table_of(LoginThrottle)
+    stmt = _insert(conn, table).values(key=key, failures=1, last_failure_at=now, blocked_until=None)
+    upsert = stmt.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={
             "failures": case(
@@ -84,7 +96,7 @@ def _upsert_failure(conn: Connection, key: str, now: datetime, window: timedelta
             "last_failure_at": now,
         },
     ).returning(table.c.failures, table.c.blocked_until)
-    failures, blocked_until = conn.execute(stmt).one()
+    failures, blocked_until = conn.execute(upsert).one()
     if blocked_until is not None and blocked_until.tzinfo is None:  # SQLite forgets the zone
 
         blocked_until = blocked_until.replace(tzinfo=UTC)
@@ -98,7 +110,7 @@ def take_attempt(username: str, client: str | None, *, now: datetime | None = No
 
     now = now or utcnow()
     keys = keys_for(username, client)
-    table = LoginThrottle.__table__
+    table = table_of(LoginThrottle)
     with get_engine().connect() as conn:
         with conn.begin() as tx:
             counted = []
@@ -124,9 +136,10 @@ def succeeded(username: str, client: str | None) -> None:
     gives back the attempt counted up front (an office's many good sign-ins never add up)."""
     from models.db import get_engine
 
-    table = LoginThrottle.__table__
+    table = table_of(LoginThrottle)
     with get_engine().connect() as conn, conn.begin():
         for rule, key in keys_for(username, client):
+            values: dict[str, Any]
             if rule is CLIENT:
                 values = {"failures": case((table.c.failures > 0, table.c.failures - 1), else_=0)}
             else:
