@@ -6,7 +6,7 @@ Prefect only ever sees ``AccessRequest.id``. Times are stored as timezone-aware 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import JSON, Column, DateTime, Table, Text, UniqueConstraint
 from sqlalchemy import inspect as sa_inspect
@@ -45,6 +45,17 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
+
+
+_T = TypeVar("_T")
+
+
+def not_null(value: _T | None) -> _T:
+    """A value the query guarantees (a primary key, a column filtered ``IS NOT NULL``) from a
+    column declared optional."""
+    if value is None:
+        raise ValueError("NULL where the query guarantees a value")
+    return value
 
 
 class _HasId(Protocol):
