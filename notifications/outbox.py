@@ -29,14 +29,14 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any, TypeVar
 
 import aiosmtplib
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from models.db import session_scope
+from models.db import get_row, session_scope
 from models.enums import EmailStatus
 from models.settings import get_settings
-from models.tables import OutboxEmail
+from models.tables import OutboxEmail, id_of, not_null
 from notifications.templates import Message
 
 log = logging.getLogger(__name__)
@@ -200,21 +200,23 @@ def _describe(exc: BaseException, *, with_text: bool = True) -> str:
 def _claimable():
     """Pending or failed rows, and rows a crashed sender left "sending" for too long."""
     stale = datetime.now(UTC) - stale_claim()
-    return or_(OutboxEmail.status.in_(_SENDABLE),
-               and_(OutboxEmail.status == SENDING, OutboxEmail.claimed_at < stale))
+    return or_(col(OutboxEmail.status).in_(_SENDABLE),
+               and_(col(OutboxEmail.status) == SENDING, col(OutboxEmail.claimed_at) < stale))
 
 
 def _due(now: datetime):
     """Claimable rows whose backoff has passed (the sweeper's retries during an outage)."""
     stale = now - stale_claim()
-    conditions = [OutboxEmail.status == EmailStatus.pending.value,
-                  and_(OutboxEmail.status == SENDING, OutboxEmail.claimed_at < stale)]
+    status, tries, claimed_at = col(OutboxEmail.status), col(OutboxEmail.attempts), col(OutboxEmail.claimed_at)
+    conditions: list[ColumnElement[bool]] = [
+        status == EmailStatus.pending.value,
+        and_(status == SENDING, claimed_at < stale)]
     for attempts in range(1, 8):
-        conditions.append(and_(OutboxEmail.status == EmailStatus.failed.value,
-                               OutboxEmail.attempts == attempts,
-                               OutboxEmail.claimed_at < now - retry_backoff(attempts)))
-    conditions.append(and_(OutboxEmail.status == EmailStatus.failed.value, OutboxEmail.attempts >= 8,
-                           OutboxEmail.claimed_at < now - RETRY_BACKOFF_MAX))
+        conditions.append(and_(status == EmailStatus.failed.value,
+                               tries == attempts,
+                               claimed_at < now - retry_backoff(attempts)))
+    conditions.append(and_(status == EmailStatus.failed.value, tries >= 8,
+                           claimed_at < now - RETRY_BACKOFF_MAX))
     return or_(*conditions)
 
 
@@ -223,7 +225,7 @@ def _claim(row_id: int, session_factory: SessionFactory) -> OutboxEmail | None:
     with session_factory() as s:
         result = s.exec(
             update(OutboxEmail)
-            .where(OutboxEmail.id == row_id, _claimable())
+            .where(col(OutboxEmail.id) == row_id, _claimable())
             .values(status=SENDING, attempts=OutboxEmail.attempts + 1,
                     claimed_at=datetime.now(UTC))
             .execution_options(synchronize_session=False)
@@ -246,11 +248,11 @@ def _finish(
     with session_factory() as s:
         s.exec(
             update(OutboxEmail)
-            .where(OutboxEmail.id == row_id, OutboxEmail.status == SENDING)
+            .where(col(OutboxEmail.id) == row_id, col(OutboxEmail.status) == SENDING)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        return s.get(OutboxEmail, row_id, populate_existing=True)
+        return get_row(s, OutboxEmail, row_id, populate_existing=True)
 
 
 async def send_pending(
@@ -263,16 +265,16 @@ async def send_pending(
     their backoff (the sweeper's pass during an SMTP outage)."""
     stmt = select(OutboxEmail.id).where(
         _due(datetime.now(UTC)) if due_only else _claimable(),
-        OutboxEmail.body_text.is_not(None),  # the password email is never sent from the DB
-    ).order_by(OutboxEmail.id)
+        col(OutboxEmail.body_text).is_not(None),  # the password email is never sent from the DB
+    ).order_by(col(OutboxEmail.id))
     if limit is not None:
         stmt = stmt.limit(limit)
     if request_id is not None:
         stmt = stmt.where(OutboxEmail.request_id == request_id)
     if keys is not None:
-        stmt = stmt.where(OutboxEmail.key.in_(list(keys)))
+        stmt = stmt.where(col(OutboxEmail.key).in_(list(keys)))
     with session_factory() as s:
-        ids = list(s.exec(stmt).all())
+        ids = [not_null(row_id) for row_id in s.exec(stmt).all()]
 
     sent: list[OutboxEmail] = []
     failed: list[str] = []
@@ -315,12 +317,12 @@ def claim_secret(
             recipient=recipient, message=Message(subject=subject, text="", html=""), lang=lang,
             store_body=False,
         )
-        row_id, status = row.id, row.status
+        row_id, status = id_of(row), row.status
     if status == EmailStatus.sent.value:
         return None
     if _claim(row_id, session_factory) is None:
         with session_factory() as s:
-            if s.get(OutboxEmail, row_id).status == EmailStatus.sent.value:
+            if get_row(s, OutboxEmail, row_id).status == EmailStatus.sent.value:
                 return None
         raise SecretEmailError(f"email {key} is being sent by another task")
     return row_id
@@ -338,7 +340,7 @@ async def send_claimed_secret(
     :class:`SecretEmailError` (no cause, no body) when sending fails; the row is then
     ``failed`` and a retry, with a fresh secret, may send."""
     with session_factory() as s:
-        row = s.get(OutboxEmail, row_id)
+        row = get_row(s, OutboxEmail, row_id)
         key, message_id = row.key, row.message_id
     error: str | None = None
     try:

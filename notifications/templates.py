@@ -16,7 +16,7 @@ A credential email must never carry both credentials: :func:`compose` refuses a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -140,7 +140,7 @@ def _translate(ctx, key: str, **params: Any) -> str:
 
 
 # Format-aware helpers: same call in the template, text or HTML out.
-_TEXT_HELPERS = {
+_TEXT_HELPERS: dict[str, Callable[..., str]] = {
     "link": lambda url, label=None: url,
     "bullets": lambda items: "\n".join(f"  • {item}" for item in items),
     "quote": lambda s: "\n".join(f"    {line}".rstrip() for line in str(s).strip().splitlines()),
@@ -153,7 +153,7 @@ def _html_lines(s: Any) -> Markup:
     return Markup("<br>").join(escape(line) for line in str(s).strip().splitlines())
 
 
-_HTML_HELPERS = {
+_HTML_HELPERS: dict[str, Callable[..., Markup]] = {
     "link": lambda url, label=None: Markup(
         '<a href="{0}" style="color:#095797;font-weight:bold">{1}</a>').format(url, label or url),
     "bullets": lambda items: Markup("<ul>") + Markup("").join(
