@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import TypedDict
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -16,7 +17,7 @@ from sqlmodel import Session, select
 
 from models.accounts import generate_temporary_password, hash_password
 from models.audit import SYSTEM, audit, audit_once
-from models.db import session_scope
+from models.db import get_row, session_scope
 from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, RequestStatus, TaskKind, TaskStatus
 from models.settings import get_settings
 from models.tables import (
@@ -25,6 +26,8 @@ from models.tables import (
     Decision,
     HumanTask,
     RamqProcessing,
+    id_of,
+    not_null,
     utcnow,
 )
 from notifications import outbox
@@ -36,8 +39,17 @@ log = logging.getLogger("ramq.flow")
 # A step that cannot reach the database or the SMTP server waits it out: these retries span
 # more than an hour (1 s, 5 s, 15 s, 30 s, then every minute, so a healed outage is noticed
 # within a minute). Past that the run fails and the sweeper starts it again.
-RETRY_DELAYS = [1, 5, 15, 30, 60]  # Prefect repeats the last delay for the later retries
-RETRY = dict(retries=66, retry_delay_seconds=RETRY_DELAYS)
+RETRY_DELAYS: list[float] = [1, 5, 15, 30, 60]  # Prefect repeats the last delay for the later retries
+
+
+class Retry(TypedDict):
+    """The retry arguments of ``@task`` (a plain dict would not type-check as keywords)."""
+
+    retries: int
+    retry_delay_seconds: list[float]
+
+
+RETRY = Retry(retries=66, retry_delay_seconds=RETRY_DELAYS)
 
 
 class DeliveryError(RuntimeError):
@@ -66,29 +78,30 @@ def _enqueue(session: Session, req: AccessRequest, kind: str, round: int, role: 
                recipient_name=ctx["user_name"] if role == "user" else ctx["authorizer_name"])
     ctx.update(context)
     recipient = req.user_email if role == "user" else req.authorizer_email
-    outbox.enqueue(session, request_id=req.id, kind=kind, round=round, recipient_role=role,
+    outbox.enqueue(session, request_id=id_of(req), kind=kind, round=round, recipient_role=role,
                    recipient=recipient, message=compose(kind, lang=req.language, **ctx), lang=req.language)
 
 
 def enqueue_authorization_request(session: Session, req: AccessRequest, task_: HumanTask,
                                    kind: str = "authorization_request") -> None:
-    link = make_link_token(request_id=req.id, purpose="authorize", revision=task_.round)
+    link = make_link_token(request_id=id_of(req), purpose="authorize", revision=task_.round)
     _enqueue(session, req, kind, task_.round, "authorizer", link_url=link_url(link.token, "authorize"),
              deadline=task_.due_at, corrected=task_.round > 1)
 
 
 def _open_task(session: Session, req: AccessRequest, kind: TaskKind, round: int, days: int) -> HumanTask:
+    request_id = id_of(req)
     existing = session.exec(
-        select(HumanTask).where(HumanTask.request_id == req.id, HumanTask.kind == kind.value,
+        select(HumanTask).where(HumanTask.request_id == request_id, HumanTask.kind == kind.value,
                                 HumanTask.round == round)
     ).first()
     if existing:
         return existing
-    t = HumanTask(request_id=req.id, kind=kind.value, round=round,
+    t = HumanTask(request_id=request_id, kind=kind.value, round=round,
                   due_at=utcnow() + timedelta(days=days))
     session.add(t)
     session.flush()
-    audit(session, req.id, AuditEventKind.task_opened(kind), actor=SYSTEM, round=round, task_id=t.id)
+    audit(session, request_id, AuditEventKind.task_opened(kind), actor=SYSTEM, round=round, task_id=t.id)
     return t
 
 
@@ -135,7 +148,7 @@ def open_authorizer_step(request_id: int, round: int) -> int:
         if not outbox.exists(s, request_id=request_id, kind="authorization_request", round=round,
                              recipient_role="authorizer"):
             enqueue_authorization_request(s, req, task_)
-        return task_.id
+        return id_of(task_)
 
 
 @task(persist_result=True, **RETRY)
@@ -145,7 +158,7 @@ def open_respondent_step(request_id: int, round: int) -> int:
         req = _request(s, request_id)
         task_ = _open_task(s, req, TaskKind.respondent, round, get_settings().respondent_deadline_days)
         _set_status(s, req, RequestStatus.awaiting_respondent)
-        return task_.id
+        return id_of(task_)
 
 
 @task(persist_result=True, **RETRY)
@@ -157,11 +170,11 @@ def open_correction_step(request_id: int, round: int, decision_id: int) -> int:
         _set_status(s, req, RequestStatus.correction_requested)
         if not outbox.exists(s, request_id=request_id, kind="correction_requested", round=round,
                              recipient_role="user"):
-            comments = s.get(Decision, decision_id).reason or ""
+            comments = get_row(s, Decision, decision_id).reason or ""
             link = make_link_token(request_id=request_id, purpose="correct", revision=round)
             _enqueue(s, req, "correction_requested", round, "user", comments=comments,
                      link_url=link_url(link.token, "correct"), deadline=task_.due_at)
-        return task_.id
+        return id_of(task_)
 
 
 @task(persist_result=True, **RETRY)
@@ -171,7 +184,7 @@ def close_request(request_id: int, outcome: str, round: int, decision_id: int) -
     status = RequestStatus(outcome)
     with session_scope() as s:
         req = _request(s, request_id)
-        reason = s.get(Decision, decision_id).reason or ""
+        reason = get_row(s, Decision, decision_id).reason or ""
         _set_status(s, req, status)
         for t in s.exec(select(HumanTask).where(HumanTask.request_id == request_id,
                                                 HumanTask.status == TaskStatus.open.value)):
@@ -221,7 +234,7 @@ def issue_credentials(request_id: int) -> int:
             account = s.exec(select(Account).where(Account.request_id == request_id)).first()
             password = generate_temporary_password()
             if account is None:
-                account = Account(username=section4.username, kind=AccountKind.issued.value, role="user",
+                account = Account(username=not_null(section4.username), kind=AccountKind.issued.value, role="user",
                                   display_name=request_context(req)["user_name"], email=req.user_email,
                                   request_id=request_id, password_hash="")
             account.password_hash = hash_password(password)
