@@ -18,14 +18,14 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from flows import runs
 from flows.errors import ActionError
 from models import rate_limits, request_store
 from models.accounts import USERNAME_RE, propose_username, suggest_username, username_available
 from models.audit import audit
-from models.db import session_scope
+from models.db import get_row, session_scope
 from models.enums import AccountKind, AuditEventKind, Outcome, TaskKind, TaskStatus
 from models.rules import mailbox_key, validate_authorization, validate_request, validity_period
 from models.security import hashed_key, record_refusal
@@ -38,10 +38,12 @@ from models.tables import (
     HumanTask,
     RamqProcessing,
     UsedLink,
+    id_of,
+    not_null,
     quebec_today,
     utcnow,
 )
-from notifications.links import PURPOSES, LinkClaims, LinkError, consume_link, read_link_token
+from notifications.links import PURPOSES, LinkClaims, LinkError, Purpose, consume_link, read_link_token
 
 AUTHORIZER_OUTCOMES = (Outcome.authorize, Outcome.refuse)
 RESPONDENT_OUTCOMES = (Outcome.approve, Outcome.refuse, Outcome.send_back)
@@ -111,7 +113,7 @@ def _link_refusal(purpose: str | None = None) -> Callable[..., Refusal]:
     wrong one included), its user as actor. ``purpose``: the action's, else the call's own."""
 
     def describe(exc: ActionError, *, token: Any, **arguments: Any) -> Refusal:
-        used = purpose or arguments.get("purpose")
+        used = purpose or arguments.get("purpose") or ""
         request_id = None
         for candidate in PURPOSES:
             try:
@@ -161,13 +163,13 @@ def submit_request(data: Any, *, actor: str = "formulaire", lang: str = "fr", st
     if not result.ok:
         raise ActionError("invalid_form", result.errors)
     with session_scope() as s:
-        limits = _public_limits(result.normalized, client) if client is not None else []
+        limits = _public_limits(result.data, client) if client is not None else []
         over = rate_limits.exceeded(s, limits)
         if over is not None:
             raise ActionError("too_many_requests", limit=over.name)
-        req = request_store.store_request(s, normalized=result.normalized, actor=actor, language=lang)
+        req = request_store.store_request(s, normalized=result.data, actor=actor, language=lang)
         rate_limits.count(s, limits)
-        request_id, reference = req.id, req.reference
+        request_id, reference = id_of(req), not_null(req.reference)
     flow_run_id = runs.start_flow(request_id) if start else None
     return Submitted(request_id, reference, flow_run_id)
 
@@ -193,7 +195,7 @@ def _public_limits(normalized: dict, client: str) -> list[rate_limits.Limit]:
 # --- Signed links (authorizer, correction) --------------------------------------------------------
 
 
-def _claims(token: str, purpose: str) -> LinkClaims:
+def _claims(token: str, purpose: Purpose) -> LinkClaims:
     try:
         return read_link_token(token, purpose=purpose)
     except LinkError as exc:
@@ -218,12 +220,12 @@ def _linked_task(s: Session, claims: LinkClaims, kind: TaskKind) -> tuple[Access
 
 def _canonical(s: Session, req: AccessRequest) -> dict:
     auth = s.exec(select(Authorization).where(Authorization.request_id == req.id)
-                  .order_by(Authorization.revision.desc())).first()
+                  .order_by(col(Authorization.revision).desc())).first()
     return request_store.request_to_canonical(req, auth)
 
 
 @_refusals_recorded(_link_refusal())
-def open_link(token: str, *, purpose: str) -> LinkView:
+def open_link(token: str, *, purpose: Purpose) -> LinkView:
     """Checks a link and shows its request; changes nothing (mail scanners prefetch links)."""
     claims = _claims(token, purpose)
     kind = TaskKind.authorizer if purpose == "authorize" else TaskKind.correction
@@ -231,12 +233,12 @@ def open_link(token: str, *, purpose: str) -> LinkView:
         req, task = _linked_task(s, claims, kind)
         comments = None
         if kind is TaskKind.correction:
-            sent_back = s.exec(select(Decision).join(HumanTask, Decision.task_id == HumanTask.id).where(
+            sent_back = s.exec(select(Decision).join(HumanTask, col(Decision.task_id) == col(HumanTask.id)).where(
                 HumanTask.request_id == req.id, HumanTask.kind == TaskKind.respondent.value,
                 HumanTask.round == task.round)).first()
             comments = sent_back.reason if sent_back else None
-        return LinkView(req.id, req.reference, req.revision, req.status, _canonical(s, req), task.id,
-                        comments)
+        return LinkView(id_of(req), not_null(req.reference), req.revision, req.status, _canonical(s, req),
+                        id_of(task), comments)
 
 
 @_refusals_recorded(_link_refusal("authorize"))
@@ -279,7 +281,7 @@ def _store_section3(s: Session, req: AccessRequest, section3: dict) -> None:
     existing = s.exec(select(Authorization).where(Authorization.request_id == req.id,
                                                   Authorization.revision == req.revision)).first()
     if existing is None:
-        s.add(request_store.authorization_from_canonical(section3, request_id=req.id, revision=req.revision))
+        s.add(request_store.authorization_from_canonical(section3, request_id=id_of(req), revision=req.revision))
         return
     for name, value in request_store.authorization_columns(section3).items():
         setattr(existing, name, value)
@@ -303,7 +305,7 @@ def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
         decision_id = record_decision(s, task, outcome=Outcome.resubmit, reason=None,
                                       actor="utilisateur")
         former = (req.authorizer_email, req.authorizer_first_name, req.authorizer_last_name)
-        request_store.update_request_from_canonical(s, request=req, normalized=result.normalized,
+        request_store.update_request_from_canonical(s, request=req, normalized=result.data,
                                                     actor="utilisateur")
         if mailbox_key(former[0]) != mailbox_key(req.authorizer_email):
             _tell_former_authorizer(s, req, *former)
@@ -318,10 +320,11 @@ def _tell_former_authorizer(s: Session, req: AccessRequest, email: str, first: s
     from notifications import outbox
     from notifications.templates import compose, full_name, request_context
 
-    audit(s, req.id, AuditEventKind.authorizer_changed, actor="utilisateur", revision=req.revision)
+    request_id = id_of(req)
+    audit(s, request_id, AuditEventKind.authorizer_changed, actor="utilisateur", revision=req.revision)
     message = compose("authorizer_replaced", lang=req.language, **request_context(req),
                       recipient_name=full_name(first, last))
-    outbox.enqueue(s, request_id=req.id, kind="authorizer_replaced", round=req.revision,
+    outbox.enqueue(s, request_id=request_id, kind="authorizer_replaced", round=req.revision,
                    recipient_role="former_authorizer", recipient=email, message=message,
                    lang=req.language)
 
@@ -343,12 +346,13 @@ def _check_no_conflict(account: Account, req: AccessRequest) -> None:
     cannot be made, so the account may not act at all."""
     from models.accounts import person_key
 
-    if not (account.email or "").strip():
+    email = (account.email or "").strip()
+    if not email:
         raise ActionError("staff_email_missing")
     theirs = {mailbox_key(req.user_email.strip()), mailbox_key(req.authorizer_email.strip())}
     names = {person_key(f"{req.user_first_name} {req.user_last_name}"),
              person_key(f"{req.authorizer_first_name} {req.authorizer_last_name}")}
-    if mailbox_key(account.email.strip()) in theirs or (
+    if mailbox_key(email) in theirs or (
             account.display_name and person_key(account.display_name) in names):
         raise ActionError("conflict_of_interest")
 
@@ -360,7 +364,7 @@ def _respondent_task(s: Session, task_id: int, staff: str) -> tuple[Account, Hum
         raise ActionError("task_not_found")
     if task.status != TaskStatus.open.value:
         raise ActionError("task_closed")
-    req = s.get(AccessRequest, task.request_id)
+    req = get_row(s, AccessRequest, task.request_id)
     _check_no_conflict(account, req)
     return account, task, req
 
@@ -372,31 +376,31 @@ def claim_task(task_id: int, *, staff: str) -> None:
         account, task, req = _respondent_task(s, task_id, staff)
         if task.claimed_by == account.username:
             return
-        won = s.execute(update(HumanTask).where(
-            HumanTask.id == task_id, HumanTask.status == TaskStatus.open.value,
-            HumanTask.claimed_by.is_(None)).values(claimed_by=account.username, claimed_at=utcnow()))
+        won = s.exec(update(HumanTask).where(
+            col(HumanTask.id) == task_id, col(HumanTask.status) == TaskStatus.open.value,
+            col(HumanTask.claimed_by).is_(None)).values(claimed_by=account.username, claimed_at=utcnow()))
         if won.rowcount != 1:
             raise ActionError("already_claimed")
-        audit(s, req.id, AuditEventKind.claimed, actor=account.username, task_id=task_id)
+        audit(s, id_of(req), AuditEventKind.claimed, actor=account.username, task_id=task_id)
 
 
 @_refusals_recorded(_task_refusal)
 def unclaim_task(task_id: int, *, staff: str) -> None:
     with session_scope() as s:
         account, task, req = _respondent_task(s, task_id, staff)
-        done = s.execute(update(HumanTask).where(
-            HumanTask.id == task_id, HumanTask.status == TaskStatus.open.value,
-            HumanTask.claimed_by == account.username).values(claimed_by=None, claimed_at=None))
+        done = s.exec(update(HumanTask).where(
+            col(HumanTask.id) == task_id, col(HumanTask.status) == TaskStatus.open.value,
+            col(HumanTask.claimed_by) == account.username).values(claimed_by=None, claimed_at=None))
         if done.rowcount != 1:
             raise ActionError("not_claimed_by_you")
-        audit(s, req.id, AuditEventKind.unclaimed, actor=account.username, task_id=task_id)
+        audit(s, id_of(req), AuditEventKind.unclaimed, actor=account.username, task_id=task_id)
 
 
 def proposed_section4(task_id: int) -> dict:
     """Section 4 as the system proposes it: a unique username and the default validity."""
     with session_scope() as s:
-        task = s.get(HumanTask, task_id)
-        req = s.get(AccessRequest, task.request_id)
+        task = get_row(s, HumanTask, task_id)
+        req = get_row(s, AccessRequest, task.request_id)
         valid_from, valid_until = validity_period()
         return {"username": propose_username(s, first_name=req.user_first_name, last_name=req.user_last_name,
                                              except_request=req.id),
@@ -443,7 +447,7 @@ def _store_section4(s: Session, req: AccessRequest, account: Account, section4: 
         raise ActionError("invalid_validity")
     now = utcnow()
     row = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == req.id)).first() \
-        or RamqProcessing(request_id=req.id)
+        or RamqProcessing(request_id=id_of(req))
     row.registration_date = quebec_today()
     row.reference_number = req.reference
     row.username = username
@@ -464,14 +468,16 @@ def _store_section4(s: Session, req: AccessRequest, account: Account, section4: 
 
 def record_decision(s: Session, task: HumanTask, *, outcome: str, reason: str | None, actor: str) -> int:
     """Closes the task and stores its one decision; a second click finds the task closed."""
-    closed = s.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.status == TaskStatus.open.value)
-                       .values(status=TaskStatus.done.value, closed_at=utcnow()))
+    task_id = id_of(task)
+    closed = s.exec(update(HumanTask).where(col(HumanTask.id) == task_id,
+                                            col(HumanTask.status) == TaskStatus.open.value)
+                    .values(status=TaskStatus.done.value, closed_at=utcnow()))
     if closed.rowcount != 1:
         raise ActionError("task_closed")
-    decision = Decision(task_id=task.id, request_id=task.request_id, outcome=outcome,
+    decision = Decision(task_id=task_id, request_id=task.request_id, outcome=outcome,
                         reason=(reason or "").strip() or None, actor=actor)
     s.add(decision)
     s.flush()
     audit(s, task.request_id, AuditEventKind.decision(task.kind, outcome), actor=actor,
-          task_id=task.id, round=task.round, decision_id=decision.id)
-    return decision.id
+          task_id=task_id, round=task.round, decision_id=decision.id)
+    return id_of(decision)

@@ -27,7 +27,7 @@ Purpose = Literal["authorize", "correct"]
 
 ALGORITHM = "HS256"
 ISSUER = "ramq-access"
-PURPOSES: tuple[str, ...] = ("authorize", "correct")
+PURPOSES: tuple[Purpose, ...] = ("authorize", "correct")
 # The Streamlit page (url path) that opens each kind of link.
 PAGES: dict[str, str] = {"authorize": "autoriser", "correct": "corriger"}
 MAX_TOKEN_LENGTH = 2048
