@@ -22,13 +22,13 @@ from datetime import datetime, timedelta
 
 from prefect import flow
 from sqlalchemy import func, or_, true, update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from flows import api, recovery, runs
 from flows.errors import ActionError
 from flows.steps import enqueue_authorization_request
 from models.audit import SYSTEM, audit
-from models.db import session_scope
+from models.db import get_row, session_scope
 from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, Outcome, TaskKind, TaskStatus
 from models.settings import get_settings
 from models.tables import (
@@ -37,6 +37,7 @@ from models.tables import (
     AuditEvent,
     Decision,
     HumanTask,
+    not_null,
     utcnow,
 )
 from notifications import outbox
@@ -85,26 +86,26 @@ def sweep(now: datetime | None = None, *, grace_seconds: float = 30.0,
 
 
 def _open(request_ids: list[int] | None):
-    return (AccessRequest.status.not_in([st.value for st in FINAL_STATUSES]),
+    return (col(AccessRequest.status).not_in([st.value for st in FINAL_STATUSES]),
             _among(AccessRequest.id, request_ids))
 
 
 def _claim_run(request_id: int, now: datetime, **values) -> bool:
     """Takes the right to start or restart this request's run (one sweeper wins)."""
     with session_scope() as s:
-        won = s.execute(update(AccessRequest).where(
-            AccessRequest.id == request_id, AccessRequest.run_stuck_at.is_(None),
-            or_(AccessRequest.run_start_claimed_at.is_(None),
-                AccessRequest.run_start_claimed_at < now - CLAIM_WINDOW),
+        won = s.exec(update(AccessRequest).where(
+            col(AccessRequest.id) == request_id, col(AccessRequest.run_stuck_at).is_(None),
+            or_(col(AccessRequest.run_start_claimed_at).is_(None),
+                col(AccessRequest.run_start_claimed_at) < now - CLAIM_WINDOW),
         ).values(run_start_claimed_at=now, **values))
         return won.rowcount == 1
 
 
 def _start_unstarted(now: datetime, grace: datetime, request_ids: list[int] | None) -> list[int]:
     with session_scope() as s:
-        unstarted = s.exec(select(AccessRequest.id).where(
-            AccessRequest.flow_run_id.is_(None), AccessRequest.created_at < grace,
-            *_open(request_ids))).all()
+        unstarted = [not_null(request_id) for request_id in s.exec(select(AccessRequest.id).where(
+            col(AccessRequest.flow_run_id).is_(None), AccessRequest.created_at < grace,
+            *_open(request_ids))).all()]
     started = []
     for request_id in unstarted:
         if not _claim_run(request_id, now):
@@ -118,15 +119,16 @@ def _start_unstarted(now: datetime, grace: datetime, request_ids: list[int] | No
 
 def _release_claim(request_id: int) -> None:
     with session_scope() as s:
-        s.execute(update(AccessRequest).where(AccessRequest.id == request_id)
+        s.execute(update(AccessRequest).where(col(AccessRequest.id) == request_id)
                   .values(run_start_claimed_at=None))
 
 
 def _recover_dead_runs(now: datetime, request_ids: list[int] | None, report: SweepReport) -> list[int]:
     with session_scope() as s:
-        run_ids = dict(s.exec(select(AccessRequest.id, AccessRequest.flow_run_id).where(
-            AccessRequest.flow_run_id.is_not(None), AccessRequest.run_stuck_at.is_(None),
-            *_open(request_ids))).all())
+        run_ids = {not_null(request_id): not_null(run_id) for request_id, run_id in s.exec(
+            select(AccessRequest.id, AccessRequest.flow_run_id).where(
+                col(AccessRequest.flow_run_id).is_not(None), col(AccessRequest.run_stuck_at).is_(None),
+                *_open(request_ids))).all()}
     if not run_ids:
         return []
     states = recovery.read_run_states(list(run_ids.values()))
@@ -152,9 +154,9 @@ def _restart(request_id: int, run_id: str, state: str, now: datetime) -> str | N
     (progress: any audit event other than the recovery's own since the last restart)."""
     settings = get_settings()
     with session_scope() as s:
-        req = s.get(AccessRequest, request_id)
+        req = get_row(s, AccessRequest, request_id)
         mark = s.exec(select(func.max(AuditEvent.id)).where(
-            AuditEvent.request_id == request_id, AuditEvent.event.not_in(RECOVERY_EVENTS))).one()
+            AuditEvent.request_id == request_id, col(AuditEvent.event).not_in(RECOVERY_EVENTS))).one()
         progressed = req.run_progress_mark is None or (mark or 0) > req.run_progress_mark
         restarts = 1 if progressed else req.run_restarts + 1
     if not _claim_run(request_id, now, run_restarts=restarts, run_progress_mark=mark or 0):
@@ -177,14 +179,14 @@ def _restart(request_id: int, run_id: str, state: str, now: datetime) -> str | N
 def _flag_stuck(request_id: int, run_id: str, state: str, restarts: int, now: datetime) -> None:
     """Restarting did not help: stop, flag the request for the managers' page, email managers."""
     with session_scope() as s:
-        s.execute(update(AccessRequest).where(AccessRequest.id == request_id)
+        s.execute(update(AccessRequest).where(col(AccessRequest.id) == request_id)
                   .values(run_stuck_at=now))
-        req = s.get(AccessRequest, request_id)
+        req = get_row(s, AccessRequest, request_id)
         audit(s, request_id, AuditEventKind.recovery_abandoned, actor=SYSTEM,
               flow_run_id=run_id, state=state, restarts=restarts)
         managers = s.exec(select(Account).where(
-            Account.kind == AccountKind.staff.value, Account.role.in_(("manager", "operator")),
-            Account.disabled == False, Account.email.is_not(None))).all()  # noqa: E712
+            Account.kind == AccountKind.staff.value, col(Account.role).in_(("manager", "operator")),
+            Account.disabled == False, col(Account.email).is_not(None))).all()  # noqa: E712
         flagged_round = s.exec(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.request_id == request_id, AuditEvent.event == AuditEventKind.recovery_abandoned)).one()
         for manager in managers:
@@ -192,14 +194,15 @@ def _flag_stuck(request_id: int, run_id: str, state: str, restarts: int, now: da
                               recipient_name=manager.display_name or manager.username,
                               state=state, manager_url=f"{get_settings().base_url.rstrip('/')}/suivi")
             outbox.enqueue(s, request_id=request_id, kind="request_stuck", round=int(flagged_round),
-                           recipient_role=f"manager-{manager.id}", recipient=manager.email,
+                           recipient_role=f"manager-{manager.id}", recipient=not_null(manager.email),
                            message=message, lang="fr")
 
 
 def _retry_resumes(grace: datetime, request_ids: list[int] | None) -> list[int]:
     with session_scope() as s:
-        stuck = s.exec(select(Decision.id).where(Decision.resumed_at.is_(None), Decision.created_at < grace,
-                                                 _among(Decision.request_id, request_ids))).all()
+        stuck = [not_null(decision_id) for decision_id in s.exec(select(Decision.id).where(
+            col(Decision.resumed_at).is_(None), Decision.created_at < grace,
+            _among(Decision.request_id, request_ids))).all()]
     return [decision_id for decision_id in stuck if runs.resume(decision_id, wait_seconds=0)]
 
 
@@ -230,17 +233,17 @@ def _send_reminders(now: datetime, request_ids: list[int] | None) -> list[int]:
     with session_scope() as s:
         tasks = s.exec(select(HumanTask).where(
             HumanTask.kind == TaskKind.authorizer.value, HumanTask.status == TaskStatus.open.value,
-            HumanTask.reminded_at.is_(None), HumanTask.created_at < threshold,
-            HumanTask.due_at > now, _among(HumanTask.request_id, request_ids))).all()
+            col(HumanTask.reminded_at).is_(None), HumanTask.created_at < threshold,
+            col(HumanTask.due_at) > now, _among(HumanTask.request_id, request_ids))).all()
         for task in tasks:
-            won = s.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.reminded_at.is_(None))
-                            .values(reminded_at=now))
+            won = s.exec(update(HumanTask).where(col(HumanTask.id) == task.id, col(HumanTask.reminded_at).is_(None))
+                         .values(reminded_at=now))
             if won.rowcount != 1:
                 continue  # another sweeper reminded this one
-            req = s.get(AccessRequest, task.request_id)
+            req = get_row(s, AccessRequest, task.request_id)
             enqueue_authorization_request(s, req, task, kind="authorization_reminder")
-            audit(s, req.id, AuditEventKind.authorizer_reminded, actor=SYSTEM, task_id=task.id)
-            reminded.append(req.id)
+            audit(s, task.request_id, AuditEventKind.authorizer_reminded, actor=SYSTEM, task_id=task.id)
+            reminded.append(task.request_id)
     for request_id in reminded:
         try:
             outbox.deliver(request_id)
@@ -252,9 +255,9 @@ def _send_reminders(now: datetime, request_ids: list[int] | None) -> list[int]:
 def _expire_overdue(now: datetime, request_ids: list[int] | None) -> list[int]:
     decisions = []
     with session_scope() as s:
-        tasks = s.exec(select(HumanTask).where(HumanTask.kind.in_(EXPIRING_KINDS),
+        tasks = s.exec(select(HumanTask).where(col(HumanTask.kind).in_(EXPIRING_KINDS),
                                                HumanTask.status == TaskStatus.open.value,
-                                               HumanTask.due_at < now,
+                                               col(HumanTask.due_at) < now,
                                                _among(HumanTask.request_id, request_ids))).all()
         for task in tasks:
             try:
