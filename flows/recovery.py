@@ -21,8 +21,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
+from flows.prefect_sync import sync_result
 from models.settings import get_settings
 
 LOG = logging.getLogger("ramq.recovery")
@@ -73,11 +75,12 @@ def read_run_states(flow_run_ids: list[str], *, batch: int = 200, timeout: float
 
 def mark_crashed(flow_run_id: str, message: str) -> bool:
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.responses import SetStateStatus
+    from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
     from prefect.states import Crashed
 
     with get_client(sync_client=True) as client:
-        answer = client.set_flow_run_state(UUID(flow_run_id), Crashed(message=message), force=True)
+        answer: OrchestrationResult[Any] = client.set_flow_run_state(
+            UUID(flow_run_id), Crashed(message=message), force=True)
     return answer.status == SetStateStatus.ACCEPT
 
 
@@ -150,4 +153,4 @@ def ensure_zombie_automation() -> str:
             if getattr(trigger, "within", None) == within and existing.enabled:
                 return str(existing.id)
             client.delete_automation(existing.id)
-    return str(automation.create().id)
+    return str(sync_result(automation.create()).id)

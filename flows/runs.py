@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import update
+from sqlmodel import col
 
-from models.db import session_scope
+from flows.prefect_sync import sync_result
+from models.db import get_row, session_scope
 from models.settings import get_settings
 from models.tables import AccessRequest, Decision, utcnow
 
@@ -36,7 +39,7 @@ def start_flow(request_id: int) -> str | None:
     from prefect.deployments import run_deployment
 
     with session_scope() as s:
-        req = s.get(AccessRequest, request_id)
+        req = get_row(s, AccessRequest, request_id)
         if req.flow_run_id:
             return req.flow_run_id
         reference = req.reference
@@ -52,8 +55,8 @@ def start_flow(request_id: int) -> str | None:
     except Exception:
         return None
     with session_scope() as s:
-        req = s.get(AccessRequest, request_id)
-        req.flow_run_id = req.flow_run_id or str(run.id)
+        req = get_row(s, AccessRequest, request_id)
+        req.flow_run_id = req.flow_run_id or str(sync_result(run).id)
         s.add(req)
         return req.flow_run_id
 
@@ -72,10 +75,10 @@ def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
     delay = 0.05
     while True:
         with session_scope() as s:
-            decision = s.get(Decision, decision_id)
+            decision = get_row(s, Decision, decision_id)
             if decision.resumed_at is not None:
                 return True
-            flow_run_id = s.get(AccessRequest, decision.request_id).flow_run_id
+            flow_run_id = get_row(s, AccessRequest, decision.request_id).flow_run_id
         if not flow_run_id:
             return False  # the run is not started yet: it will read the decision when it is
         try:
@@ -109,7 +112,7 @@ def resume_soon(decision_id: int, flow_run_id: str | None) -> threading.Thread |
 
 def _mark_resumed(decision_id: int) -> None:
     with session_scope() as s:
-        s.execute(update(Decision).where(Decision.id == decision_id, Decision.resumed_at.is_(None))
+        s.execute(update(Decision).where(col(Decision.id) == decision_id, col(Decision.resumed_at).is_(None))
                   .values(resumed_at=utcnow()))
 
 
@@ -118,10 +121,10 @@ def restart_run(flow_run_id: str) -> bool:
     Prefect took it. Forced, since Prefect does not move a run out of a final state by itself.
     The same run replays from the top: the steps before come back cached or find their work done."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.responses import SetStateStatus
+    from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
     from prefect.states import Scheduled
 
     with get_client(sync_client=True) as client:
-        answer = client.set_flow_run_state(UUID(flow_run_id), Scheduled(name=RESTART_STATE_NAME),
-                                           force=True)
+        answer: OrchestrationResult[Any] = client.set_flow_run_state(
+            UUID(flow_run_id), Scheduled(name=RESTART_STATE_NAME), force=True)
     return answer.status == SetStateStatus.ACCEPT

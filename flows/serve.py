@@ -10,6 +10,7 @@ import logging
 from prefect import serve
 
 from flows.access_request import access_request
+from flows.prefect_sync import sync_result
 from flows.recovery import ensure_zombie_automation
 from flows.sweeper import sweeper_flow
 from models.settings import get_settings
@@ -28,8 +29,8 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the sweeper still catches Pending runs; retried at next start
         logging.getLogger("ramq.serve").warning("zombie automation not created (%s)", type(exc).__name__)
     serve(
-        access_request.to_deployment(name=name),
-        sweeper_flow.to_deployment(name=name, interval=get_settings().sweep_every_seconds),
+        sync_result(access_request.to_deployment(name=name)),
+        sync_result(sweeper_flow.to_deployment(name=name, interval=get_settings().sweep_every_seconds)),
         print_starting_message=True,
     )
 
