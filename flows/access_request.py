@@ -27,7 +27,7 @@ from flows.steps import (
 )
 from models.db import session_scope
 from models.enums import Outcome, RequestStatus
-from models.tables import Decision, utcnow
+from models.tables import Decision, id_of, utcnow
 
 
 class DecisionInput(RunInput):
@@ -86,7 +86,7 @@ def _decision_of(task_id: int) -> tuple[int, str] | None:
         if d.resumed_at is None:  # the flow has it now: nothing left for the sweeper to resume
             d.resumed_at = utcnow()
             s.add(d)
-        return d.id, d.outcome
+        return id_of(d), d.outcome
 
 
 @flow(name="access-request", persist_result=True, log_prints=False)

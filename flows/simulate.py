@@ -25,7 +25,7 @@ from models.accounts import AccountError, authenticate, create_staff
 from models.db import session_scope
 from models.enums import Outcome, RequestStatus, TaskKind, TaskStatus
 from models.settings import get_settings
-from models.tables import HumanTask
+from models.tables import HumanTask, id_of
 from notifications.maildir import find_messages
 from notifications.templates import read_secret
 
@@ -133,7 +133,7 @@ class Simulation:
                                                    HumanTask.round == round,
                                                    HumanTask.status == TaskStatus.open.value)).first()
                 if t:
-                    return t.id, time.monotonic() - since
+                    return id_of(t), time.monotonic() - since
             time.sleep(0.05)
         raise TimeoutError(f"request {request_id}: no {kind.value} task")
 
