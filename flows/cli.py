@@ -110,7 +110,7 @@ def _validate_or_exit(data: object, lang: Lang) -> dict:
 
     result = validate_request(data, lang.value)
     if result.ok:
-        return result.normalized  # type: ignore[return-value]
+        return result.data
     for error in result.errors:
         typer.echo(f"{error.path}: {error.code}: {error.message}")
     raise typer.Exit(EXIT_INVALID)

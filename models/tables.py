@@ -51,8 +51,9 @@ _T = TypeVar("_T")
 
 
 def not_null(value: _T | None) -> _T:
-    """A value the query guarantees (a primary key, a column filtered ``IS NOT NULL``) from a
-    column declared optional."""
+    """A value that is there by now, from a column declared optional: a selected primary key,
+    a column the query filtered ``IS NOT NULL``, a field the workflow has filled (a stored
+    request's reference, an approved request's username)."""
     if value is None:
         raise ValueError("NULL where the query guarantees a value")
     return value
