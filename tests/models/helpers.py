@@ -47,3 +47,16 @@ def establishment_with_authorization() -> dict:
 
 def errors_of(result) -> set[tuple[str, str]]:
     return {(e.path, e.code) for e in result.errors}
+
+
+def bare_request():
+    """An access-request row with the fewest fields the table requires (no form behind it)."""
+    from models.tables import AccessRequest
+
+    return AccessRequest(
+        organization_type="establishment", register_scope="all_installations",
+        user_first_name="A", user_last_name="B", user_sex="F", user_function="F",
+        user_email="a@b.example", user_phone="418 555-0123", establishment_name="E",
+        establishment_number="01234", user_address="X", user_postal_code="G1S 4L8",
+        authorizer_first_name="C", authorizer_last_name="D", authorizer_email="c@d.example",
+    )

@@ -11,18 +11,13 @@ from sqlmodel import select
 from models.audit import SYSTEM, audit, audit_once
 from models.db import session_scope
 from models.enums import AuditEventKind, Outcome, TaskKind
-from models.tables import AccessRequest, AuditEvent
+from models.tables import AuditEvent
+from tests.models.helpers import bare_request
 
 
 def _request() -> int:
     with session_scope() as s:
-        req = AccessRequest(
-            organization_type="establishment", register_scope="all_installations",
-            user_first_name="A", user_last_name="B", user_sex="F", user_function="F",
-            user_email="a@b.example", user_phone="418 555-0123", establishment_name="E",
-            establishment_number="01234", user_address="X", user_postal_code="G1S 4L8",
-            authorizer_first_name="C", authorizer_last_name="D", authorizer_email="c@d.example",
-        )
+        req = bare_request()
         s.add(req)
         s.flush()
         return req.id
