@@ -40,21 +40,10 @@ def has(key: str) -> bool:
 
 
 def label(kind: str, value: str | None) -> str:
-    """The label of an enumerated value of the form (application, role, organization_type...)."""
+    """The label of an enumerated value (``labels.<kind>.<value>``: an application, a role, a
+    request's status, an audit event...); the value itself if it has none."""
     return t("none") if value is None else messages.label(kind, value, lang())
 
 
 def labels(kind: str) -> dict[str, str]:
     return messages.labels(kind, lang())
-
-
-def status_label(status: str | None) -> str:
-    """The label of a request's status; the value itself if it has none."""
-    key = f"labels.status.{status}"
-    return translate(key, lang()) if status and exists(key) else (status or t("none"))
-
-
-def event_label(event: str) -> str:
-    """A readable name for an audit event (the history of a request); the event if it has none."""
-    key = f"labels.event.{event}"
-    return translate(key, lang()) if exists(key) else event

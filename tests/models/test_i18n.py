@@ -142,7 +142,7 @@ def test_the_screens_build_each_ui_family(prefix):
 
 
 def test_the_families_of_labels_are_looked_up():
-    assert 'f"labels.status.{' in SOURCE and 'f"labels.event.{' in SOURCE
+    assert 'label("status", ' in SOURCE and 'label("event", ' in SOURCE
     assert 'f"labels.{kind}.{' in SOURCE and 'f"email.month.{' in SOURCE
     assert 'f"errors.rule_variant.{' in SOURCE and 'f"errors.action.{' in SOURCE
     assert 'f"errors.account.{' in SOURCE and "_RULE + code" in SOURCE

@@ -23,7 +23,7 @@ from models.queries import (
 from models.settings import get_settings
 from ui.common import RUNS_ROLES, require_staff
 from ui.formatting import fmt_dt
-from ui.i18n import event_label, has, status_label, t
+from ui.i18n import has, label, t
 
 staff = require_staff(*RUNS_ROLES)
 operator = staff["role"] == "operator"  # a manager who may also use the Prefect UI
@@ -83,7 +83,7 @@ for r in open_rows:
         continue
     flagged.append({
         t("col_reference"): r.reference,
-        t("col_status"): status_label(r.status),
+        t("col_status"): label("status", r.status),
         t("col_run_state"): _run_label(r.flow_run_id),
         t("col_problem"): problem,
         t("col_restarts"): r.run_restarts,
@@ -111,13 +111,13 @@ st.dataframe([{t("col_event"): t(f"task_kind_{kind}"), t("open_tasks"): v["open"
 
 if counts:
     st.markdown(f"#### {t('by_status')}")
-    st.bar_chart({status_label(k): v for k, v in counts.items()}, horizontal=True)
+    st.bar_chart({label("status", k): v for k, v in counts.items()}, horizontal=True)
 
 st.markdown(f"#### {t('page_runs')}")
 c1, c2 = st.columns(2)
 with c1:
     statuses = st.multiselect(t("filter_status"), [s.value for s in RequestStatus], key="runs_status",
-                              format_func=status_label, placeholder=t("choose"))
+                              format_func=lambda s: label("status", s), placeholder=t("choose"))
 with c2:
     reference = st.text_input(t("filter_reference"), key="runs_ref")
 rows = requests_overview(statuses=statuses, reference_contains=reference)
@@ -130,10 +130,10 @@ if missing:  # closed requests' runs (the open ones were read above)
     states.update(read_run_states(missing))
 st.dataframe(
     [{t("col_reference"): r.reference,
-      t("col_status"): status_label(r.status),
+      t("col_status"): label("status", r.status),
       t("col_run_state"): _run_label(r.flow_run_id, r.request_id in stuck_ids),
       t("col_created"): fmt_dt(r.created_at),
-      t("col_last_step"): event_label(r.last_event) if r.last_event else "",
+      t("col_last_step"): label("event", r.last_event) if r.last_event else "",
       t("col_last_at"): fmt_dt(r.last_event_at) if r.last_event_at else "",
       **({t("col_prefect"): _run_url(r.flow_run_id)} if operator else {})}
      for r in rows],
@@ -145,13 +145,13 @@ st.dataframe(
 st.markdown(f"#### {t('timeline')}")
 by_id = {r.request_id: r for r in rows}
 picked = st.selectbox(t("timeline_pick"), list(by_id), key="runs_pick",
-                      format_func=lambda rid: f"{by_id[rid].reference} — {status_label(by_id[rid].status)}")
+                      format_func=lambda rid: f"{by_id[rid].reference} — {label('status', by_id[rid].status)}")
 if picked is not None:
     row = by_id[picked]
     run_label = _run_label(row.flow_run_id, row.request_id in stuck_ids)
     st.caption(f"{t('col_run_state')} : {run_label}")
     if operator and row.flow_run_id:
         st.link_button(t("prefect_link"), _run_url(row.flow_run_id))
-    st.dataframe([{t("col_last_at"): fmt_dt(e["at"]), t("col_event"): event_label(e["event"]),
+    st.dataframe([{t("col_last_at"): fmt_dt(e["at"]), t("col_event"): label("event", e["event"]),
                    t("col_actor"): e["actor"], "Δ": _duration(e["since_previous"])}
                   for e in request_timeline(picked)], hide_index=True, width="stretch")
