@@ -21,6 +21,22 @@ MY_ACCESS_KEY = "my_access_account_id"
 RUNS_ROLES = ("manager", "operator")  # who may open « Suivi des demandes » (read-only)
 
 
+def client_address() -> str | None:
+    """Who is at the other end, for throttling and rate limits (kept only as keyed hashes); None
+    when unknown. Streamlit gives no address for a connection from this machine: then the app is
+    either behind a reverse proxy on this machine, whose ``X-Forwarded-For`` (its last entry, the
+    one it added) names the client, or used locally. A remote client cannot pick its key: with an
+    address of its own, the header is ignored."""
+    try:
+        ip = st.context.ip_address
+        if ip:
+            return ip
+        forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[-1].strip()
+        return forwarded[:64] or None
+    except Exception:  # noqa: BLE001 - no browser session (never in a real one)
+        return None
+
+
 def remember_staff(account_id: int) -> None:
     """The staff login starts: its account id, and now as its last activity."""
     st.session_state[STAFF_KEY] = account_id

@@ -12,16 +12,9 @@ import streamlit as st
 from models.accounts import SignedIn, SignInRefused, sign_in
 from models.settings import get_settings
 from models.throttle import format_wait
+from ui.common import client_address
 from ui.feedback import flash
 from ui.i18n import t
-
-
-def client_address() -> str | None:
-    """The person's address as the server sees it (None locally or when unknown)."""
-    try:
-        return st.context.ip_address
-    except Exception:  # noqa: BLE001 - older Streamlit, or no browser session
-        return None
 
 
 def refusal_text(exc: SignInRefused) -> str:

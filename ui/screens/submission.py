@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from flows.api import submit_request
+from ui.common import client_address
 from ui.feedback import guarded, refusals, show_flash
 from ui.i18n import lang, t
 from ui.widgets.errors import clear_errors, errors_banner, errors_summary
@@ -19,27 +20,13 @@ PREFIX = "sub"
 DONE = key(PREFIX, "__done__")
 
 
-def _client() -> str:
-    """Who submits, for the rate limits (kept only as a keyed hash). Streamlit gives no address
-    for a connection from this machine: then the app is either behind a reverse proxy on this
-    machine, whose ``X-Forwarded-For`` (its last entry, the one it added) names the client, or
-    used locally, and local browsers share one counter. A remote client cannot pick its key:
-    with an address of its own, the header is ignored."""
-    try:
-        ip = st.context.ip_address
-        if ip:
-            return ip
-        forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[-1].strip()
-        return forwarded[:64] or "localhost"
-    except Exception:  # noqa: BLE001 - no script context (never in a real session)
-        return "localhost"
-
-
 @guarded
 def _submit() -> None:
     data = collect_request(PREFIX)
     with refusals(form=PREFIX) as refused:
-        submitted = submit_request(data, actor="formulaire", lang=lang(), client=_client())
+        # Unknown client: local browsers share one counter.
+        client = client_address() or "localhost"
+        submitted = submit_request(data, actor="formulaire", lang=lang(), client=client)
     if refused:
         return
     # Right after the call, with no Streamlit element in between: a second click cannot find
