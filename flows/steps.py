@@ -56,13 +56,6 @@ class DeliveryError(RuntimeError):
     """Email delivery failed; carries no address nor content (Prefect logs it in clear)."""
 
 
-def _request(session: Session, request_id: int) -> AccessRequest:
-    req = session.get(AccessRequest, request_id)
-    if req is None:
-        raise LookupError(f"request {request_id} not found")
-    return req
-
-
 def _set_status(session: Session, req: AccessRequest, status: RequestStatus) -> None:
     req.status = status.value
     req.updated_at = utcnow()
@@ -112,7 +105,7 @@ def _open_task(session: Session, req: AccessRequest, kind: TaskKind, round: int,
 def record_submission(request_id: int, flow_run_id: str) -> int:
     """Links the request to its flow run and tells the user it was received."""
     with session_scope() as s:
-        req = _request(s, request_id)
+        req = get_row(s, AccessRequest, request_id)
         if req.flow_run_id is None:
             req.flow_run_id = flow_run_id
             s.add(req)
@@ -142,7 +135,7 @@ def open_authorizer_step(request_id: int, round: int) -> int:
     """Section 3: a task for the authorizer and an email with a signed link bound to this round."""
     settings = get_settings()
     with session_scope() as s:
-        req = _request(s, request_id)
+        req = get_row(s, AccessRequest, request_id)
         task_ = _open_task(s, req, TaskKind.authorizer, round, settings.authorizer_deadline_days)
         _set_status(s, req, RequestStatus.awaiting_authorizer)
         if not outbox.exists(s, request_id=request_id, kind="authorization_request", round=round,
@@ -155,7 +148,7 @@ def open_authorizer_step(request_id: int, round: int) -> int:
 def open_respondent_step(request_id: int, round: int) -> int:
     """Section 4: the request joins the RAMQ respondents' queue."""
     with session_scope() as s:
-        req = _request(s, request_id)
+        req = get_row(s, AccessRequest, request_id)
         task_ = _open_task(s, req, TaskKind.respondent, round, get_settings().respondent_deadline_days)
         _set_status(s, req, RequestStatus.awaiting_respondent)
         return id_of(task_)
@@ -165,7 +158,7 @@ def open_respondent_step(request_id: int, round: int) -> int:
 def open_correction_step(request_id: int, round: int, decision_id: int) -> int:
     """Sent back: the user gets the respondent's comments and a link to correct the request."""
     with session_scope() as s:
-        req = _request(s, request_id)
+        req = get_row(s, AccessRequest, request_id)
         task_ = _open_task(s, req, TaskKind.correction, round, get_settings().correction_deadline_days)
         _set_status(s, req, RequestStatus.correction_requested)
         if not outbox.exists(s, request_id=request_id, kind="correction_requested", round=round,
@@ -183,7 +176,7 @@ def close_request(request_id: int, outcome: str, round: int, decision_id: int) -
     ``outcome``: the request's final status (a :class:`RequestStatus`)."""
     status = RequestStatus(outcome)
     with session_scope() as s:
-        req = _request(s, request_id)
+        req = get_row(s, AccessRequest, request_id)
         reason = get_row(s, Decision, decision_id).reason or ""
         _set_status(s, req, status)
         for t in s.exec(select(HumanTask).where(HumanTask.request_id == request_id,
@@ -216,7 +209,7 @@ def issue_credentials(request_id: int) -> int:
     fails after the hash was set, the retry makes a new password. Nothing here persists a result.
     """
     with session_scope() as s:
-        req = _request(s, request_id)
+        req = get_row(s, AccessRequest, request_id)
         subject = compose("temporary_password", lang=req.language, **request_context(req),
                           temporary_password="-").subject
         recipient, lang = req.user_email, req.language
@@ -229,7 +222,7 @@ def issue_credentials(request_id: int) -> int:
         return request_id  # already delivered: never a second password email
     try:
         with session_scope() as s:
-            req = _request(s, request_id)
+            req = get_row(s, AccessRequest, request_id)
             section4 = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == request_id)).one()
             account = s.exec(select(Account).where(Account.request_id == request_id)).first()
             password = generate_temporary_password()
@@ -265,7 +258,7 @@ def issue_credentials(request_id: int) -> int:
 def send_username(request_id: int) -> int:
     """The username goes to the authorizer only, who transmits it securely (form, section 3)."""
     with session_scope() as s:
-        req = _request(s, request_id)
+        req = get_row(s, AccessRequest, request_id)
         section4 = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == request_id)).one()
         _enqueue(s, req, "username", 1, "authorizer", username=section4.username,
                  valid_until=section4.valid_until)
@@ -275,7 +268,7 @@ def send_username(request_id: int) -> int:
 @task(persist_result=True, **RETRY)
 def complete_request(request_id: int) -> str:
     with session_scope() as s:
-        req = _request(s, request_id)
+        req = get_row(s, AccessRequest, request_id)
         if req.status != RequestStatus.completed.value:
             _set_status(s, req, RequestStatus.completed)
             audit(s, request_id, AuditEventKind.completed, actor=SYSTEM)
