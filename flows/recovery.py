@@ -118,11 +118,17 @@ def crash_orphans(deployment_name: str) -> list[str]:
     return crashed
 
 
+# The events after which a run must show a sign of life within zombie_after_seconds.
+ZOMBIE_WATCH_STARTS = ("prefect.flow-run.heartbeat", "prefect.flow-run.Running")
+
+
 def ensure_zombie_automation() -> str:
     """Creates (or re-creates with the current settings) the automation that marks a run
     ``Crashed`` when its heartbeats stop (Prefect's documented zombie detection). Any event
     of the run counts as a sign of life, so a run that suspends (and stops beating, since its
-    process ends) is never taken for a zombie."""
+    process ends) is never taken for a zombie. The watch starts at each heartbeat *and* when
+    the run enters ``Running``: a process killed before its first heartbeat (a resumed run
+    killed at once) sends none, and would otherwise stay ``Running`` for ever."""
     from prefect.automations import Automation
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import StateType
@@ -136,7 +142,7 @@ def ensure_zombie_automation() -> str:
         description="Une exécution qui ne donne plus signe de vie est marquée Crashed; "
                     "le balayeur de ramq-access la relance.",
         trigger=EventTrigger(
-            after={"prefect.flow-run.heartbeat"},
+            after=set(ZOMBIE_WATCH_STARTS),
             expect={"prefect.flow-run.*"},
             match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
             for_each={"prefect.resource.id"},
@@ -150,7 +156,8 @@ def ensure_zombie_automation() -> str:
     with get_client(sync_client=True) as client:
         for existing in client.read_automations_by_name(ZOMBIE_AUTOMATION):
             trigger = existing.trigger
-            if getattr(trigger, "within", None) == within and existing.enabled:
+            if (getattr(trigger, "within", None) == within and existing.enabled
+                    and set(getattr(trigger, "after", ())) == set(ZOMBIE_WATCH_STARTS)):
                 return str(existing.id)
             client.delete_automation(existing.id)
     return str(sync_result(automation.create()).id)
