@@ -46,6 +46,15 @@ def _establishment_numbers(prefix: str) -> None:
     st.button(t("more_numbers"), key=key(prefix, "__more__"), on_click=more)
 
 
+def _name_row(prefix: str, person: str, first_label: str, last_label: str) -> None:
+    """A person's first and last names side by side (the user's section 2, the authorizer)."""
+    c1, c2 = st.columns(2)
+    with c1:
+        text(prefix, f"{person}.first_name", first_label)
+    with c2:
+        text(prefix, f"{person}.last_name", last_label)
+
+
 def request_form(prefix: str, *, existing_signature: dict | None = None) -> None:
     """Sections 1, 2 and 5 of the form, the authorizer's name and email, commitments, signature."""
     ss = st.session_state
@@ -66,11 +75,7 @@ def request_form(prefix: str, *, existing_signature: dict | None = None) -> None
 
     st.subheader(t("section2"))
     st.caption(t("section2_help"))
-    c1, c2 = st.columns(2)
-    with c1:
-        text(prefix, "user.first_name", "first_name")
-    with c2:
-        text(prefix, "user.last_name", "last_name")
+    _name_row(prefix, "user", "first_name", "last_name")
     radio(prefix, "user.sex", "sex", list(SEXES), "sex", horizontal=True)
     text(prefix, "user.function", "function", help_key="function_help")
     text(prefix, "user.email", "email", help_key="email_help")
@@ -87,11 +92,7 @@ def request_form(prefix: str, *, existing_signature: dict | None = None) -> None
 
     st.subheader(t("section_authorizer"))
     st.caption(t("authorizer_help"))
-    c1, c2 = st.columns(2)
-    with c1:
-        text(prefix, "authorizer.first_name", "authorizer_first_name")
-    with c2:
-        text(prefix, "authorizer.last_name", "authorizer_last_name")
+    _name_row(prefix, "authorizer", "authorizer_first_name", "authorizer_last_name")
     text(prefix, "authorizer.email", "authorizer_email", help_key="email_help")
     show_errors(prefix, "authorizer")
 
