@@ -227,7 +227,8 @@ def test_translate_fills_placeholders():
     assert translate("labels.role.dg", "en") == "Executive director"
 
 
-@pytest.mark.parametrize("lang", [None, "de", "", "FR", 3])
+# A stranger controls ?lang=: a path, a look-alike "еn" (Cyrillic е) or a padded code is French.
+@pytest.mark.parametrize("lang", [None, "de", "", "FR", 3, "../en", "\u0435n", " en"])
 def test_an_unknown_language_falls_back_to_french(lang):
     assert translate("labels.role.dg", lang) == "Directeur général"
     assert translate("ui.yes", lang) == "Oui"
