@@ -280,13 +280,17 @@ def _store_section3(s: Session, req: AccessRequest, section3: dict) -> None:
     authorizer signs again what they authorize."""
     existing = s.exec(select(Authorization).where(Authorization.request_id == req.id,
                                                   Authorization.revision == req.revision)).first()
+    now = utcnow()
     if existing is None:
-        s.add(request_store.authorization_from_canonical(section3, request_id=id_of(req), revision=req.revision))
-        return
-    for name, value in request_store.authorization_columns(section3).items():
-        setattr(existing, name, value)
-    existing.signed_at = utcnow()
-    s.add(existing)
+        s.add(request_store.authorization_from_canonical(section3, request_id=id_of(req), revision=req.revision,
+                                                         signed_at=now))
+    else:
+        for name, value in request_store.authorization_columns(section3).items():
+            setattr(existing, name, value)
+        existing.signed_at = now
+        s.add(existing)
+    s.flush()
+    request_store.sign_section3(s, req, section3, at=now)
 
 
 @_refusals_recorded(_link_refusal("correct"))
@@ -305,8 +309,11 @@ def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
         decision_id = record_decision(s, task, outcome=Outcome.resubmit, reason=None,
                                       actor="utilisateur")
         former = (req.authorizer_email, req.authorizer_first_name, req.authorizer_last_name)
-        request_store.update_request_from_canonical(s, request=req, normalized=result.data,
-                                                    actor="utilisateur")
+        try:
+            request_store.update_request_from_canonical(s, request=req, normalized=result.data,
+                                                        actor="utilisateur")
+        except request_store.SignatureReused:
+            raise ActionError("new_signature_required") from None
         if mailbox_key(former[0]) != mailbox_key(req.authorizer_email):
             _tell_former_authorizer(s, req, *former)
         flow_run_id = req.flow_run_id

@@ -37,14 +37,16 @@ OUTCOMES = ("approved",) * 6 + ("corrected",) * 2 + ("refused_by_authorizer", "r
 FIRST = ["Marie", "Jean", "Sophie", "Luc", "Élise", "François", "Nadia", "Olivier", "Chloé", "Hélène"]
 LAST = ["Tremblay", "Gagnon", "Roy", "Côté", "Bouchard", "Gauthier", "Morin", "Lavoie", "Fortin", "Pelletier"]
 
-def _signature_png() -> str:
-    """A small drawn-looking signature (PNG, base64) for the simulated people."""
+def _signature_png(stroke: int = 3) -> str:
+    """A small drawn-looking signature (PNG, base64) for the simulated people; another stroke
+    width makes another signature (a corrected request is signed again)."""
     import io
 
     from PIL import Image, ImageDraw
 
     img = Image.new("RGB", (160, 50), "white")
-    ImageDraw.Draw(img).line([(8, 38), (30, 12), (52, 36), (80, 10), (104, 34), (150, 20)], fill="navy", width=3)
+    ImageDraw.Draw(img).line([(8, 38), (30, 12), (52, 36), (80, 10), (104, 34), (150, 20)], fill="navy",
+                             width=stroke)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return base64.b64encode(buf.getvalue()).decode()
@@ -193,6 +195,7 @@ class Simulation:
                     msg, dt = self.wait_mail(to=user, contains="correction demandée", reference=ref, since=t)
                     trace.add("decision→next email", dt)
                     data["user"]["function"] = "Technicienne en administration"
+                    data["user"]["signature"] = {"method": "drawn", "image_png_base64": _signature_png(stroke=2)}
                     since = time.monotonic()
                     api.resubmit_correction(self.token_of(msg), data)
                     round += 1

@@ -99,6 +99,23 @@ class AuditEventKind(StrEnum):
         return cls(f"{TaskKind(kind)}_{Outcome(outcome)}")
 
 
+class SignerRole(StrEnum):
+    """Who signs which section of the form (``Signature.role``)."""
+
+    user = "user"  # section 2
+    authorizer = "authorizer"  # section 3
+    respondent = "respondent"  # section 4, the RAMQ respondent who approves
+    soes = "soes"  # section 4, the RAMQ countersignature
+
+
+class SignatureVerdict(StrEnum):
+    """What ``verify`` says of one signature."""
+
+    intact = "intact"  # the record still holds exactly what was signed
+    superseded = "superseded"  # intact, and a later signature of the same role replaced it
+    altered = "altered"  # the record or the signature changed after signing
+
+
 class EmailStatus(StrEnum):
     pending = "pending"
     sent = "sent"

@@ -13,9 +13,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.audit import audit
-from models.enums import AuditEventKind
+from models.enums import AuditEventKind, SignerRole
 from models.rules import FieldError, validate_request
 from models.settings import get_settings
+from models.signatures import authorizer_content, content_changed, record_revision, sign
 from models.tables import AccessRequest, Authorization, id_of, utcnow
 
 REFERENCE_PREFIX = "SEL"
@@ -128,20 +129,54 @@ def store_request(session: Session, *, normalized: dict, actor: str,
     request_id = id_of(request)
     request.reference = make_reference(request_id, now)
     session.add(request)
+    _record_user_signature(session, request, data, now)
     if data["authorization"] is not None:
         session.add(authorization_from_canonical(
             data["authorization"], request_id=request_id, revision=request.revision, signed_at=now))
+        session.flush()
+        sign_section3(session, request, data["authorization"], at=now)
     audit(session, request_id, AuditEventKind.submitted, actor=actor, at=now, reference=request.reference)
     session.flush()
     return request
+
+
+def user_signer(request: AccessRequest) -> str:
+    return f"{request.user_first_name} {request.user_last_name}"
+
+
+def _record_user_signature(session: Session, request: AccessRequest, data: dict, at: datetime) -> None:
+    """This version of sections 1, 2 and 5 as an immutable revision, signed by the user."""
+    revision = record_revision(session, request, data)
+    signature = dict(data["user"]["signature"])
+    sign(session, request_id=id_of(request), revision=request.revision, role=SignerRole.user,
+         signer=user_signer(request), method=str(signature.get("method", "")), content=revision.content,
+         image=signature, at=at)
+
+
+def sign_section3(session: Session, request: AccessRequest, section3: dict, *, at: datetime) -> None:
+    """The authorizer's signature over the current revision and the section 3 they completed."""
+    signature = dict(section3["signature"])
+    sign(session, request_id=id_of(request), revision=request.revision, role=SignerRole.authorizer,
+         signer=f"{request.authorizer_first_name} {request.authorizer_last_name}",
+         method=str(signature.get("method", "")), content=authorizer_content(session, request),
+         image=signature, at=at)
+
+
+class SignatureReused(ValueError):
+    """A correction changed what the user signed but kept the former signature."""
 
 
 def update_request_from_canonical(session: Session, *, request: AccessRequest, normalized: dict,
                                   actor: str) -> AccessRequest:
     """A correction resubmitted by the user: new sections 1, 2, 5 and authorizer, a new
     revision (earlier links become void), a new user signature time. Section 3 is not taken
-    from the input: the authorizer must sign again what they authorize."""
+    from the input: the authorizer must sign again what they authorize. Raises SignatureReused
+    when the content changed but the signature is the former one: a signature is never carried
+    over to content its signer did not see."""
     data = _validated(normalized)
+    if (content_changed(session, request, data)
+            and dict(data["user"]["signature"]) == dict(request.user_signature or {})):
+        raise SignatureReused("a changed request needs a new signature")
     now = utcnow()
     for name, value in _request_columns(data).items():
         setattr(request, name, value)
@@ -149,6 +184,8 @@ def update_request_from_canonical(session: Session, *, request: AccessRequest, n
     request.user_signed_at = now
     request.updated_at = now
     session.add(request)
+    session.flush()
+    _record_user_signature(session, request, data, now)
     audit(session, id_of(request), AuditEventKind.resubmitted, actor=actor, at=now,
           reference=request.reference, revision=request.revision)
     session.flush()

@@ -145,6 +145,43 @@ class AccessRequest(SQLModel, table=True):
     run_stuck_at: datetime | None = _ts()
 
 
+class RequestRevision(SQLModel, table=True):
+    """One submitted or corrected version of sections 1, 2 and 5 (and the authorizer named),
+    as canonical JSON without the user's signature. Written once, never updated: database
+    triggers refuse UPDATE and DELETE. ``AccessRequest.revision`` points at the current one."""
+
+    __tablename__ = "request_revision"
+    __table_args__ = (UniqueConstraint("request_id", "revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="access_request.id", index=True)
+    revision: int
+    content: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    sha256: str = Field(max_length=64)
+    created_at: datetime = _created()
+
+
+class Signature(SQLModel, table=True):
+    """A signature bound to what was signed: ``content`` is exactly what the signer saw (the
+    canonical JSON of the request revision, plus section 3 and section 4 as the role requires)
+    and ``sha256`` the hash of that content with the signature's own metadata. Written once,
+    never updated (database triggers)."""
+
+    __tablename__ = "signature"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="access_request.id", index=True)
+    revision: int
+    section: str = Field(max_length=2)  # "2", "3" or "4"
+    role: str = Field(max_length=20)  # a SignerRole
+    signer: str = Field(max_length=200)
+    method: str = Field(max_length=20)  # drawn, image, digital; typed for staff
+    image: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    signed_at: datetime = _created()
+    content: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    sha256: str = Field(max_length=64)
+
+
 class Authorization(SQLModel, table=True):
     """Section 3, one row per authorizer round (a correction asks for a new signature)."""
 

@@ -26,6 +26,7 @@ from tests.flows.workflow_helpers import (
     unique_request,
     wait_run_final,
 )
+from tests.models.helpers import resigned
 
 pytestmark = pytest.mark.workflow
 
@@ -164,7 +165,7 @@ def test_correction_voids_earlier_links_and_goes_back_to_the_authorizer(live, sm
     view = api.open_link(correct_token, purpose="correct")
     assert view.comments == "Précisez la fonction."
     data["user"]["function"] = "Technicienne en administration"
-    api.resubmit_correction(correct_token, data)
+    api.resubmit_correction(correct_token, resigned(data))
 
     # Round 2: a new link to the authorizer; every earlier link is void.
     second = mail(smtp_server, data["authorizer"]["email"], "autorisation est requise", count=2)

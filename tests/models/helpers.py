@@ -30,6 +30,16 @@ def image_b64(fmt: str = "PNG", size: tuple[int, int] = (24, 8)) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
+_resign = iter(range(1, 10**6))
+
+
+def resigned(data: dict) -> dict:
+    """``data`` signed again by its user (a fresh image no earlier signature has): a changed
+    request cannot keep its former signature."""
+    data["user"]["signature"] = {"method": "drawn", "image_png_base64": image_b64(size=(24 + next(_resign), 8))}
+    return data
+
+
 def establishment_with_authorization() -> dict:
     """The establishment sample signed on paper by its DSP, with the board resolution."""
     data = load_sample()

@@ -22,7 +22,7 @@ from models.request_store import (
 )
 from models.rules import normalize_request, validate_request
 from models.tables import AccessRequest, AuditEvent, Authorization
-from tests.models.helpers import establishment_with_authorization, load_sample
+from tests.models.helpers import establishment_with_authorization, load_sample, resigned
 
 REFERENCE = re.compile(r"^SEL-\d{4}-\d{6,}$")
 
@@ -160,6 +160,7 @@ def test_update_request_from_canonical(engine):
     corrected["additional_establishment_numbers"] = []
     corrected["user"]["phone"] = "514-555-0111"
     corrected["authorization"] = establishment_with_authorization()["authorization"]  # ignored
+    resigned(corrected)
     with session_scope() as session:
         request = session.get(AccessRequest, request_id)
         update_request_from_canonical(session, request=request, normalized=corrected,

@@ -12,6 +12,7 @@ from models.db import session_scope
 from models.tables import AuditEvent, HumanTask, OutboxEmail, utcnow
 from notifications.links import make_link_token
 from tests.flows.workflow_helpers import unique_request
+from tests.models.helpers import resigned
 
 
 def _sent_back(data: dict) -> tuple[int, str]:
@@ -27,7 +28,7 @@ def test_a_correction_naming_another_authorizer_tells_the_first_one(app_env):
     request_id, token = _sent_back(data)
     corrected = dict(data, authorizer=dict(data["authorizer"], first_name="Paul", last_name="Lavoie",
                                            email=former.replace("autorisateur", "autre")))
-    api.resubmit_correction(token, corrected)
+    api.resubmit_correction(token, resigned(corrected))
     with session_scope() as s:
         events = [e.event for e in s.exec(select(AuditEvent).where(AuditEvent.request_id == request_id))]
         notices = s.exec(select(OutboxEmail).where(OutboxEmail.request_id == request_id,

@@ -16,6 +16,7 @@ from flows import api
 from flows.errors import ActionError
 from models.enums import TaskKind
 from models.settings import get_settings
+from tests.models.helpers import resigned
 from tests.security.attack_helpers import last_event_id, one_event, open_tasks, sent_back, snapshot
 from tests.ui.conftest import open_task, request_data, section3, submit, token
 
@@ -103,7 +104,7 @@ def test_link_of_the_wrong_purpose_is_refused(app_env):
 
 def test_link_voided_by_a_correction_is_refused(app_env):
     sub, _, correction = sent_back()
-    corrected = request_data()
+    corrected = resigned(request_data())
     api.resubmit_correction(correction, corrected)  # revision 2: earlier links are void
     open_task(sub.request_id, TaskKind.authorizer, round=2)
     old = token(sub.request_id, purpose="authorize", revision=1)  # a never-used link of round 1
