@@ -159,21 +159,60 @@ def submit(
 @app.command()
 def export(
     reference: str = typer.Argument(..., metavar="REF", help="Numéro de référence, p. ex. SEL-2026-000123."),
+    with_images: bool = typer.Option(False, "--with-images", help="Inclure les images des signatures."),
     lang: Lang = LANG_OPTION,
 ) -> None:
-    """Afficher une demande enregistrée au format JSON canonique."""
+    """Afficher le dossier complet d'une demande en JSON : révisions, signatures (empreintes),
+    section 4, décisions, dates et état."""
+    from models.record import record_by_reference
+
+    data = _read_record(reference, lang, lambda s: record_by_reference(s, reference, with_images=with_images))
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _read_record(reference: str, lang: Lang, read):
+    """What ``read(session)`` returns for a reference, or the CLI's refusal and exit code."""
     try:
         from models.db import session_scope
-        from models.request_store import export_request
 
         _upgrade_db()
         with session_scope() as session:
-            data = export_request(session, reference=reference)
+            data = read(session)
     except Exception as exc:
         _fail(EXIT_FAILURE, translate("cli.failure", lang, kind=type(exc).__name__))
     if data is None:
         _fail(EXIT_INVALID, translate("cli.unknown_reference", lang, reference=_safe(reference)))
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    return data
+
+
+@app.command()
+def verify(
+    reference: str = typer.Argument(..., metavar="REF", help="Numéro de référence, p. ex. SEL-2026-000123."),
+    lang: Lang = LANG_OPTION,
+) -> None:
+    """Recalculer l'empreinte de chaque signature : intacte ou altérée (code de sortie 1 si une
+    signature ou une révision a été altérée)."""
+    from models.request_store import get_request_by_reference
+    from models.signatures import verify_request
+
+    def read(session):
+        request = get_request_by_reference(session, reference)
+        return None if request is None else verify_request(session, request)
+
+    result = _read_record(reference, lang, read)
+    typer.echo(translate("cli.verify_header", lang, reference=result.reference, revision=result.revision))
+    if not result.checks:
+        typer.echo(translate("cli.verify_none", lang))
+    for check in result.checks:
+        typer.echo(translate("cli.verify_line", lang, section=check.section,
+                             role=translate(f"labels.signer_role.{check.role}", lang), signer=_safe(check.signer),
+                             signed_at=check.signed_at.isoformat(timespec="seconds"), revision=check.revision,
+                             verdict=translate(f"labels.signature_verdict.{check.verdict}", lang),
+                             sha256=check.sha256))
+    if not result.revisions_intact:
+        typer.echo(translate("cli.verify_revisions_altered", lang))
+    typer.echo(translate("cli.verify_intact" if result.intact else "cli.verify_altered", lang))
+    raise typer.Exit(EXIT_OK if result.intact else EXIT_INVALID)
 
 
 @app.command()

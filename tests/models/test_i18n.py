@@ -20,7 +20,7 @@ from models.canonical import (
     SEXES,
     SIGNATURE_METHODS,
 )
-from models.enums import AuditEventKind, Outcome, RequestStatus, TaskKind
+from models.enums import AuditEventKind, Outcome, RequestStatus, SignatureVerdict, SignerRole, TaskKind
 from models.i18n import DEFAULT_LANGUAGE, DOMAINS, LANGUAGES, catalogue, family, translate
 from models.queries import CLAIM_FILTERS, QUEUE_SORTS
 
@@ -67,6 +67,8 @@ FAMILIES: dict[str, set[str]] = {
     "labels.role.": set(ROLES),
     "labels.signature_method.": set(SIGNATURE_METHODS),
     "labels.sex.": set(SEXES),
+    "labels.signer_role.": {r.value for r in SignerRole},
+    "labels.signature_verdict.": {v.value for v in SignatureVerdict},
     "errors.rule.": RULE_CODES,
     "email.month.": {str(n) for n in range(1, 13)},
     # The screens build these names: t(f"run_state_{state}"), t(f"role_{role}")...
@@ -166,6 +168,7 @@ def test_every_event_is_recorded_by_the_code():
 @pytest.mark.parametrize("enum, prefix", [
     (RequestStatus, "labels.status."), (AuditEventKind, "labels.event."),
     (Outcome, "labels.outcome."), (TaskKind, "ui.task_kind_"),
+    (SignerRole, "labels.signer_role."), (SignatureVerdict, "labels.signature_verdict."),
 ])
 def test_every_enum_member_has_a_french_and_an_english_label(enum, prefix):
     for member in enum:
