@@ -27,7 +27,7 @@ from models.accounts import USERNAME_RE, propose_username, suggest_username, use
 from models.audit import audit
 from models.db import get_row, session_scope
 from models.enums import AccountKind, AuditEventKind, Outcome, TaskKind, TaskStatus
-from models.rules import mailbox_key, validate_authorization, validate_request, validity_period
+from models.rules import FieldError, mailbox_key, validate_authorization, validate_request, validity_period
 from models.security import hashed_key, record_refusal
 from models.settings import get_settings
 from models.tables import (
@@ -313,7 +313,9 @@ def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
             request_store.update_request_from_canonical(s, request=req, normalized=result.data,
                                                         actor="utilisateur")
         except request_store.SignatureReused:
-            raise ActionError("new_signature_required") from None
+            message = ActionError("new_signature_required").message(lang)
+            raise ActionError("new_signature_required",
+                              [FieldError("user.signature", "new_signature_required", message)]) from None
         if mailbox_key(former[0]) != mailbox_key(req.authorizer_email):
             _tell_former_authorizer(s, req, *former)
         flow_run_id = req.flow_run_id

@@ -3,12 +3,14 @@ under their fields; resubmitting makes a new revision (older links void); bad li
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 from sqlmodel import select
 
 from models.db import session_scope
 from models.tables import Decision, utcnow
+from tests.models.helpers import image_b64
 from tests.ui.conftest import errors, errors_under, goto, request_row, sent_back, texts, token
 
 
@@ -54,6 +56,14 @@ def test_a_valid_correction_is_resubmitted_as_a_new_revision(app):
     at = open_page(app, tok)
     at.text_input(key=k(sub, "user.function")).input("Chef de service")
     at.text_input(key=k(sub, "est.1")).input("")
+    # The content changed: the former signature cannot stay under it.
+    at.button(key=f"cor{sub.request_id}r1_resubmit").click().run()
+    assert not at.exception
+    assert any("signez-la de nouveau" in e for e in errors(at))
+    assert request_row(sub.request_id).revision == 1
+    at.radio(key=k(sub, "user.signature.choice")).set_value("image").run()
+    at.file_uploader(key=k(sub, "user.signature.upload")).set_value(
+        ("signature.png", base64.b64decode(image_b64(size=(40, 12))), "image/png")).run()
     at.button(key=f"cor{sub.request_id}r1_resubmit").click().run()
     assert not at.exception
     assert not errors(at), errors(at)
