@@ -217,6 +217,16 @@ def request_review(request_id: int) -> dict | None:
         }
 
 
+def signed_record(request_id: int) -> dict | None:
+    """The request's signed record (revisions, signatures and their verdicts, section 4), as
+    ``ramq-access export`` prints it, without the images."""
+    from models.record import build_record
+
+    with read_scope() as s:
+        req = s.get(AccessRequest, request_id)
+        return None if req is None else build_record(s, req)
+
+
 # --- Managers --------------------------------------------------------------------------------------
 
 

@@ -46,8 +46,14 @@ def open_page(app, role: str, reference: str | None = None):
     return at
 
 
+def frame_with(at, column: str):
+    """The table of the page that has ``column`` (the requests: « Référence »; the timeline: « Δ »;
+    the signed record: « SHA-256 »)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
 def main_row(at, reference: str):
-    frame = at.dataframe[-2].value
+    frame = next(d.value for d in at.dataframe if "Dernière étape" in d.value.columns)
     return frame[frame["Référence"] == reference].iloc[0]
 
 
@@ -75,10 +81,14 @@ def test_the_manager_sees_states_and_timelines_but_no_prefect_link(app):
     assert row["Exécution"] == "inconnu"  # no such run in Prefect (or Prefect not running)
     assert row["Dernière étape"] == "Autorisée (section 3 signée)"
     # The Prefect UI can cancel, delete or resume runs: a manager gets no way there.
-    assert "Exécution Prefect" not in at.dataframe[-2].value.columns
+    assert "Exécution Prefect" not in frame_with(at, "Dernière étape").columns
     assert not at.get("link_button")
     assert get_settings().prefect_ui_url not in texts(at)
-    timeline = at.dataframe[-1].value
+    timeline = frame_with(at, "Δ")
+    # The signed record: the user's and the authorizer's signatures, both intact.
+    record = frame_with(at, "SHA-256")
+    assert list(record["Vérification"]) == ["intacte", "intacte"]
+    assert "Signatures intactes" in texts(at)
     assert list(timeline["Étape"])[:2] == ["Demande soumise", "Autorisée (section 3 signée)"]
     assert at.metric  # queue sizes
     assert "Tâches ouvertes par étape" in texts(at)
@@ -175,7 +185,7 @@ def test_run_states_come_from_prefect_and_bad_ones_are_flagged(app, prefect_runs
         at.text_input(key="runs_ref").input(sub.reference).run()
         assert not at.exception
         assert main_row(at, sub.reference)["Exécution"] == label, sub.reference
-    assert "Exécution Prefect" not in at.dataframe[-2].value.columns  # still a manager
+    assert "Exécution Prefect" not in frame_with(at, "Dernière étape").columns  # still a manager
 
 
 def test_an_operator_signing_in_lands_on_the_tracking_page(app):

@@ -24,6 +24,7 @@ from models.settings import get_settings
 from ui.common import RUNS_ROLES, require_staff
 from ui.formatting import fmt_dt
 from ui.i18n import has, label, t
+from ui.widgets.record import signed_record_panel
 
 staff = require_staff(*RUNS_ROLES)
 operator = staff["role"] == "operator"  # a manager who may also use the Prefect UI
@@ -155,3 +156,4 @@ if picked is not None:
     st.dataframe([{t("col_last_at"): fmt_dt(e["at"]), t("col_event"): label("event", e["event"]),
                    t("col_actor"): e["actor"], "Δ": _duration(e["since_previous"])}
                   for e in request_timeline(picked)], hide_index=True, width="stretch")
+    signed_record_panel(picked)
