@@ -311,11 +311,25 @@ def _deployment_exists(api_url: str, name: str, auth: str | None = None) -> bool
     return name in names
 
 
+def _seal_certificate_or_exit() -> Path:
+    """The PDF seal's certificate, made on the first start in development (a local self-signed
+    one); a production instance without its own certificate stops here, in one line."""
+    from models.seal import SealError, seal_certificate
+    from models.settings import EXIT_SETTINGS
+
+    try:
+        return seal_certificate()
+    except SealError as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_SETTINGS) from None
+
+
 def run_forever(stack: Stack) -> None:
     """`make run`: start everything, print the addresses, keep every component alive (a dead
     one is started again, its runs handed back), and stop everything on Ctrl-C, letting the
     runs executing then finish first."""
     print("Démarrage de la pile locale (Prefect, courriel, exécuteur, application)…", flush=True)
+    seal = _seal_certificate_or_exit()
     stack.start()
     stack.sweep_now()
     print(
@@ -323,7 +337,8 @@ def run_forever(stack: Stack) -> None:
         f"  Prefect (interface)       http://127.0.0.1:{stack.prefect_port}"
         f"  (identifiant : {stack.var_dir / AUTH_FILE})\n"
         f"  SMTP local (Maildir)      127.0.0.1:{stack.smtp_port} → {stack.var_dir / 'mail'}\n"
-        f"  Journaux                  {stack.var_dir / 'logs'}\n\n"
+        f"  Journaux                  {stack.var_dir / 'logs'}\n"
+        f"  Certificat du sceau (PDF) {seal}\n\n"
         "Ctrl-C pour tout arrêter. / Ctrl-C stops everything.\n",
         flush=True,
     )

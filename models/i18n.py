@@ -1,9 +1,9 @@
 """Every text people read, in French (default) and English: one lookup, :func:`translate`.
 
 The texts are data: ``models/locales/<lang>/<domain>.toml``, one file per language and domain
-(``ui``, ``labels``, ``errors``, ``cli``, ``email``). A key is ``<domain>.<name>``, nested TOML
-tables flattened with dots: ``[status]`` / ``completed = "…"`` in ``labels.toml`` is
-``labels.status.completed``. Placeholders are ``str.format`` fields (``{reference}``).
+(``ui``, ``labels``, ``errors``, ``cli``, ``email``, ``pdf``). A key is ``<domain>.<name>``,
+nested TOML tables flattened with dots: ``[status]`` / ``completed = "…"`` in ``labels.toml``
+is ``labels.status.completed``. Placeholders are ``str.format`` fields (``{reference}``).
 See docs/i18n.md.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
-DOMAINS = ("ui", "labels", "errors", "cli", "email")
+DOMAINS = ("ui", "labels", "errors", "cli", "email", "pdf")
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError, model_validator
+from pydantic import SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me-0123456789abcdef"
@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     sweep_every_seconds: int = 30
     max_restarts_without_progress: int = 5  # then a person is told, and restarts stop
 
+    # The seal of the printed record (PAdES): the RAMQ's signing certificate and key, PKCS#12.
+    # Empty path: var/seal/dev-seal.p12, a self-signed certificate made on first use in dev and
+    # test; in prod a missing certificate is an error, never a development one (models/seal.py).
+    seal_pkcs12_path: Path | None = None
+    seal_pkcs12_passphrase: SecretStr = SecretStr("")
+
     # Accounts and sessions.
     temp_password_days: int = 7  # an unused temporary password stops working after this
     staff_session_idle_minutes: int = 30
@@ -126,6 +132,10 @@ class Settings(BaseSettings):
     @property
     def maildir(self) -> Path:
         return self.var_dir / "mail"
+
+    @property
+    def seal_pkcs12_file(self) -> Path:
+        return self.seal_pkcs12_path or self.var_dir / "seal" / "dev-seal.p12"
 
     @property
     def is_dev(self) -> bool:
