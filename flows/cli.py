@@ -172,12 +172,16 @@ def export(
 
 def _read_record(reference: str, lang: Lang, read):
     """What ``read(session)`` returns for a reference, or the CLI's refusal and exit code."""
+    from models.seal import SealError
+
     try:
         from models.db import session_scope
 
         _upgrade_db()
         with session_scope() as session:
             data = read(session)
+    except SealError as exc:  # no signing certificate in production: say so, in its own words
+        _fail(EXIT_FAILURE, str(exc))
     except Exception as exc:
         _fail(EXIT_FAILURE, translate("cli.failure", lang, kind=type(exc).__name__))
     if data is None:
@@ -213,6 +217,35 @@ def verify(
         typer.echo(translate("cli.verify_revisions_altered", lang))
     typer.echo(translate("cli.verify_intact" if result.intact else "cli.verify_altered", lang))
     raise typer.Exit(EXIT_OK if result.intact else EXIT_INVALID)
+
+
+@app.command()
+def pdf(
+    reference: str = typer.Argument(..., metavar="REF", help="Numéro de référence, p. ex. SEL-2026-000123."),
+    output: str = typer.Option("", "-o", "--output",
+                               help="Fichier à écrire (par défaut REF.pdf ; - : sortie standard)."),
+    lang: Lang = LANG_OPTION,
+) -> None:
+    """Produire le formulaire en PDF, comme le formulaire papier, scellé par le certificat de la
+    RAMQ (signature PAdES : tout lecteur PDF montre s'il a été modifié)."""
+    from models.record import sealed_pdf
+    from models.request_store import get_request_by_reference
+
+    def read(session):
+        request = get_request_by_reference(session, reference)
+        return None if request is None else (request.reference, sealed_pdf(session, request, lang=lang.value))
+
+    name, document = _read_record(reference, lang, read)
+    if output == "-":
+        sys.stdout.buffer.write(document)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(output or f"{name}.pdf")
+    try:
+        target.write_bytes(document)
+    except OSError:
+        _fail(EXIT_UNREADABLE, translate("cli.pdf_unwritable", lang, file=_safe(str(target))))
+    typer.echo(translate("cli.pdf_written", lang, file=_safe(str(target)), reference=name))
 
 
 @app.command()

@@ -227,6 +227,15 @@ def signed_record(request_id: int) -> dict | None:
         return None if req is None else build_record(s, req)
 
 
+def record_pdf(request_id: int, lang: str = "fr") -> bytes | None:
+    """The sealed PDF of the request's form (the download buttons of the screens)."""
+    from models.record import sealed_pdf
+
+    with read_scope() as s:
+        req = s.get(AccessRequest, request_id)
+        return None if req is None else sealed_pdf(s, req, lang=lang)
+
+
 # --- Managers --------------------------------------------------------------------------------------
 
 

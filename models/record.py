@@ -84,3 +84,12 @@ def _decisions(session: Session, request_id: int) -> list[dict[str, Any]]:
 def record_by_reference(session: Session, reference: object, *, with_images: bool = False) -> dict | None:
     request = get_request_by_reference(session, reference)
     return None if request is None else build_record(session, request, with_images=with_images)
+
+
+def sealed_pdf(session: Session, request: AccessRequest, *, lang: str = "fr") -> bytes:
+    """The form as a PDF laid out like the paper one, sealed with the RAMQ's certificate (PAdES):
+    any PDF reader shows whether it changed since."""
+    from models.record_pdf import render_record_pdf
+    from models.seal import seal_pdf
+
+    return seal_pdf(render_record_pdf(build_record(session, request, with_images=True), lang))

@@ -121,7 +121,7 @@ def expected(record: dict, lang: str = "fr") -> list[str]:
     typed += list((s3["board_resolution"] or {}).values())
     typed += [s4[k] for k in ("registration_date", "reference_number", "username", "valid_from", "valid_until",
                               "respondent_id", "soes_signed_by")]
-    typed += [local(s4["respondent_signed_at"]), local(s4["soes_signed_at"])]
+    typed += [local(s4[k]) for k in ("respondent_signed_at", "soes_signed_at") if s4[k]]
     return ticked + [str(v) for v in typed if v not in (None, "")]
 
 

@@ -190,3 +190,34 @@ def test_export_documents_the_whole_record(engine):
     assert full["signatures"][0]["image_png_base64"] == full["request"]["user"]["signature"]["image_png_base64"]
     with session_scope() as s:
         assert record_by_reference(s, "SEL-1999-000000") is None
+
+
+@pytest.mark.parametrize("name", ["establishment", "gmf", "optilab"])
+def test_pdf_of_a_stored_request_prints_every_field_and_is_sealed(engine, tmp_path, name):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from models.seal import verify_seal
+    from tests.models.test_record_pdf import build_record, expected, pages_text
+
+    data = load_sample(name)
+    data["authorization"] = build_record(f"request-{name}.json")["authorization"]  # section 3 of its type
+    request_id, reference = _stored(data)
+    _approved(request_id)
+    target = tmp_path / "form.pdf"
+    made = runner.invoke(app, ["pdf", reference, "-o", str(target)])
+    assert made.exit_code == 0, made.output
+    assert reference in made.output
+    document = target.read_bytes()
+    text = " ".join(pages_text(document))
+    with session_scope() as s:
+        record = record_by_reference(s, reference, with_images=True)
+    missing = [value for value in expected(record) if value not in text]
+    assert missing == []
+    assert all(sig["sha256"] in text for sig in record["signatures"])
+    assert sum(len(page.images) for page in PdfReader(BytesIO(document)).pages) >= 2
+    assert verify_seal(document)["intact"] is True
+    english = runner.invoke(app, ["pdf", reference, "-o", "-", "--lang", "en"])
+    assert english.exit_code == 0 and english.stdout_bytes.startswith(b"%PDF")
+    assert runner.invoke(app, ["pdf", "SEL-1999-000000"]).exit_code == 1

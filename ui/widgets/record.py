@@ -8,9 +8,9 @@ from datetime import datetime
 
 import streamlit as st
 
-from models.queries import signed_record
+from models.queries import record_pdf, signed_record
 from ui.formatting import fmt_dt
-from ui.i18n import label, t
+from ui.i18n import label, lang, t
 
 
 def _when(value: str | None) -> str:
@@ -22,6 +22,11 @@ def signed_record_panel(request_id: int) -> None:
     if record is None:
         return
     st.markdown(f"#### {t('signed_record')}")
+    language = lang()
+    # The PDF is made and sealed when the button is clicked, not on every rerun of the page.
+    st.download_button(t("download_pdf"), data=lambda: record_pdf(request_id, language) or b"",
+                       file_name=f"{record['reference']}.pdf", mime="application/pdf", on_click="ignore",
+                       key=f"pdf_{request_id}", icon="📄")
     if not record["signatures"]:
         st.info(t("record_no_signature"))
     elif record["intact"]:
