@@ -16,7 +16,7 @@ from models.audit import audit
 from models.enums import AuditEventKind, SignerRole
 from models.rules import FieldError, validate_request
 from models.settings import get_settings
-from models.signatures import authorizer_content, content_changed, record_revision, sign
+from models.signatures import authorizer_content, content_changed, plain_json, record_revision, sign, signatures_of
 from models.tables import AccessRequest, Authorization, id_of, utcnow
 
 REFERENCE_PREFIX = "SEL"
@@ -162,6 +162,15 @@ def sign_section3(session: Session, request: AccessRequest, section3: dict, *, a
          image=signature, at=at)
 
 
+def _signed_before(session: Session, request: AccessRequest, signature: dict) -> bool:
+    """Whether this very signature (same method and image) was already given on this request,
+    under the current revision or an earlier one: replaying an old image is not signing."""
+    given = plain_json(dict(signature))
+    if given == plain_json(dict(request.user_signature or {})):
+        return True
+    return any(s.image == given for s in signatures_of(session, id_of(request)) if s.role == SignerRole.user)
+
+
 class SignatureReused(ValueError):
     """A correction changed what the user signed but kept the former signature."""
 
@@ -174,8 +183,7 @@ def update_request_from_canonical(session: Session, *, request: AccessRequest, n
     when the content changed but the signature is the former one: a signature is never carried
     over to content its signer did not see."""
     data = _validated(normalized)
-    if (content_changed(session, request, data)
-            and dict(data["user"]["signature"]) == dict(request.user_signature or {})):
+    if content_changed(session, request, data) and _signed_before(session, request, data["user"]["signature"]):
         raise SignatureReused("a changed request needs a new signature")
     now = utcnow()
     for name, value in _request_columns(data).items():

@@ -43,7 +43,7 @@ def sha256_of(value: Any) -> str:
     return hashlib.sha256(canonical_json(value)).hexdigest()
 
 
-def _plain(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
     """``value`` as it reads back from a JSON column (dates as text), so a hash made before
     storing equals the hash made from the stored row."""
     return json.loads(canonical_json(value))
@@ -55,18 +55,18 @@ def _plain(value: Any) -> Any:
 def revision_content(request_canonical: dict) -> dict:
     """Sections 1, 2, 5 and the authorizer named, without the user's signature (the signature
     is bound by its own hash) and without section 3 (the authorizer's)."""
-    content = _plain({k: v for k, v in request_canonical.items() if k != "authorization"})
+    content = plain_json({k: v for k, v in request_canonical.items() if k != "authorization"})
     content["user"] = {k: v for k, v in content["user"].items() if k != "signature"}
     return content
 
 
 def section3_content(section3: dict) -> dict:
-    return _plain({k: v for k, v in section3.items() if k != "signature"})
+    return plain_json({k: v for k, v in section3.items() if k != "signature"})
 
 
 def section4_content(row: RamqProcessing) -> dict:
     """Section 4 as the respondent signs it: date, reference, username, validity, respondent."""
-    return _plain({"registration_date": row.registration_date, "reference_number": row.reference_number,
+    return plain_json({"registration_date": row.registration_date, "reference_number": row.reference_number,
                    "username": row.username, "valid_from": row.valid_from, "valid_until": row.valid_until,
                    "respondent_id": row.respondent_id})
 
@@ -103,8 +103,8 @@ def sign(session: Session, *, request_id: int, revision: int, role: SignerRole, 
     """One signature over ``content`` (see the ``*_content`` helpers for what each role signs).
     ``image``: the signature as given (method, image or data, base64), empty for a typed one."""
     signed_at = at or utcnow()
-    content = _plain(content)
-    image = _plain(dict(image or {}))
+    content = plain_json(content)
+    image = plain_json(dict(image or {}))
     row = Signature(request_id=request_id, revision=revision, section=SECTION_OF[role], role=role.value,
                     signer=signer, method=method, image=image, signed_at=signed_at, content=content,
                     sha256=_digest(content, role=role.value, signer=signer, method=method, signed_at=signed_at,
@@ -186,8 +186,8 @@ def _live_contents(session: Session, request: AccessRequest) -> dict[str, dict |
 
 
 def _live_images(request: AccessRequest, auth: Authorization | None) -> dict[str, dict]:
-    return {SignerRole.user: _plain(dict(request.user_signature or {})),
-            SignerRole.authorizer: _plain(dict(auth.signature or {})) if auth else {}}
+    return {SignerRole.user: plain_json(dict(request.user_signature or {})),
+            SignerRole.authorizer: plain_json(dict(auth.signature or {})) if auth else {}}
 
 
 def verify_request(session: Session, request: AccessRequest) -> Verification:

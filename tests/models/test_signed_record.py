@@ -169,6 +169,11 @@ def test_a_corrected_request_cannot_keep_the_former_signature(engine):
     result = _verify(request_id)
     assert result.intact
     assert [c.verdict for c in result.checks] == ["superseded", "superseded", "intact"]
+    # Replaying the signature of revision 1 under changed content is not signing either.
+    replay = load_sample()
+    replay["user"]["function"] = "Agente de bureau"
+    with pytest.raises(SignatureReused), session_scope() as s:
+        update_request_from_canonical(s, request=s.get(AccessRequest, request_id), normalized=replay, actor="u")
 
 
 def test_export_documents_the_whole_record(engine):
