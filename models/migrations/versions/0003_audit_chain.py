@@ -8,6 +8,10 @@ Adds ``prev_hash`` and ``hash`` to ``audit_event``, computes them for the rows a
 id order per request, so an upgraded database verifies), then makes the database refuse UPDATE,
 DELETE (and on PostgreSQL TRUNCATE) of audit rows. DROP TABLE still works: triggers never fire
 on it, so downgrades and test databases are dropped as before.
+
+A later migration that rebuilds ``audit_event`` on SQLite (``batch_alter_table`` with anything
+ALTER TABLE cannot do) drops its triggers with the old table: it must create them again
+(tests/models/test_db.py fails if they are missing).
 """
 import hashlib
 import json
