@@ -178,12 +178,15 @@ def close_request(request_id: int, outcome: str, round: int, decision_id: int) -
     with session_scope() as s:
         req = get_row(s, AccessRequest, request_id)
         reason = get_row(s, Decision, decision_id).reason or ""
-        _set_status(s, req, status)
+        # Tasks first, then the request (flushed apart: one flush would update the request
+        # first): a decision on a task locks the task and then the request (models/audit.py).
         for t in s.exec(select(HumanTask).where(HumanTask.request_id == request_id,
                                                 HumanTask.status == TaskStatus.open.value)):
             t.status = TaskStatus.cancelled.value
             t.closed_at = utcnow()
             s.add(t)
+        s.flush()
+        _set_status(s, req, status)
         if status is RequestStatus.refused_by_authorizer:
             _enqueue(s, req, "refused_by_authorizer", round, "user", reason=reason)
         elif status is RequestStatus.refused_by_ramq:

@@ -234,7 +234,8 @@ def _send_reminders(now: datetime, request_ids: list[int] | None) -> list[int]:
         tasks = s.exec(select(HumanTask).where(
             HumanTask.kind == TaskKind.authorizer.value, HumanTask.status == TaskStatus.open.value,
             col(HumanTask.reminded_at).is_(None), HumanTask.created_at < threshold,
-            col(HumanTask.due_at) > now, _among(HumanTask.request_id, request_ids))).all()
+            col(HumanTask.due_at) > now, _among(HumanTask.request_id, request_ids))
+            .order_by(col(HumanTask.id))).all()  # two sweepers lock the tasks in one order
         for task in tasks:
             won = s.exec(update(HumanTask).where(col(HumanTask.id) == task.id, col(HumanTask.reminded_at).is_(None))
                          .values(reminded_at=now))
@@ -258,7 +259,8 @@ def _expire_overdue(now: datetime, request_ids: list[int] | None) -> list[int]:
         tasks = s.exec(select(HumanTask).where(col(HumanTask.kind).in_(EXPIRING_KINDS),
                                                HumanTask.status == TaskStatus.open.value,
                                                col(HumanTask.due_at) < now,
-                                               _among(HumanTask.request_id, request_ids))).all()
+                                               _among(HumanTask.request_id, request_ids))
+                            .order_by(col(HumanTask.id))).all()  # two sweepers lock in one order
         for task in tasks:
             try:
                 with s.begin_nested():

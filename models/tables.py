@@ -263,7 +263,11 @@ class Decision(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only history of a request: every step's timestamp lives here (manager charts)."""
+    """Append-only history of a request: every step's timestamp lives here (manager charts).
+
+    The database refuses UPDATE and DELETE (triggers, migration 0003); each event is chained to
+    the request's previous one by hash, so an edit made behind the triggers' back still shows
+    (``models.audit.verify_chain``). Only ``models.audit.audit`` writes rows: it fills both hashes."""
 
     __tablename__ = "audit_event"
 
@@ -273,6 +277,12 @@ class AuditEvent(SQLModel, table=True):
     actor: str = Field(max_length=120)
     event: str = Field(max_length=40, index=True)  # an AuditEventKind
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The previous event's hash (None for a request's first event). Unique: two events never
+    # chain on the same one, so a fork is refused by the database itself.
+    prev_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    # SHA-256 (hex) of this event's canonical JSON (models.audit.event_hash). No default: a row
+    # not written by audit() fails NOT NULL instead of entering the history unchained.
+    hash: str = Field(max_length=64)
 
 
 class OutboxEmail(SQLModel, table=True):

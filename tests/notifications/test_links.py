@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from jose import jwt
 from sqlmodel import select
 
+from models.audit import audit
 from models.db import session_scope
+from models.enums import AuditEventKind
 from models.settings import get_settings
 from models.tables import AuditEvent, UsedLink
 from notifications.links import (
@@ -174,9 +176,9 @@ def test_consume_link_works_once(make_request):
             consume_link(s, claims=claims, purpose="authorize")
         assert info.value.code == "used"
         # The caller's transaction is still usable: the SAVEPOINT took the failure.
-        s.add(AuditEvent(request_id=rid, actor="test", event="link_reused"))
+        audit(s, rid, AuditEventKind.authorizer_authorize, actor="test")
     with session_scope() as s:
-        assert s.exec(select(AuditEvent).where(AuditEvent.request_id == rid)).one().event == "link_reused"
+        assert s.exec(select(AuditEvent).where(AuditEvent.request_id == rid)).one().event == "authorizer_authorize"
         used = s.get(UsedLink, link.jti)
         assert (used.request_id, used.purpose) == (rid, "authorize")
 

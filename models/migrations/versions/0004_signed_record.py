@@ -1,7 +1,7 @@
 """the signed record: immutable request revisions and signatures bound to what was signed
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-26 14:20:00
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ import sqlmodel
 
 
 revision: str = '0004'
-down_revision: Union[str, None] = '0002'  # TEMP: 0003 on merge
+down_revision: Union[str, None] = '0003'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
