@@ -170,6 +170,14 @@ def export(
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def _quebec_time(when) -> str:
+    from zoneinfo import ZoneInfo
+
+    from models.settings import get_settings
+
+    return when.astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _read_record(reference: str, lang: Lang, read):
     """What ``read(session)`` returns for a reference, or the CLI's refusal and exit code."""
     from models.seal import SealError
@@ -210,7 +218,7 @@ def verify(
     for check in result.checks:
         typer.echo(translate("cli.verify_line", lang, section=check.section,
                              role=translate(f"labels.signer_role.{check.role}", lang), signer=_safe(check.signer),
-                             signed_at=check.signed_at.isoformat(timespec="seconds"), revision=check.revision,
+                             signed_at=_quebec_time(check.signed_at), revision=check.revision,
                              verdict=translate(f"labels.signature_verdict.{check.verdict}", lang),
                              sha256=check.sha256))
     if not result.revisions_intact:
@@ -246,6 +254,26 @@ def pdf(
     except OSError:
         _fail(EXIT_UNREADABLE, translate("cli.pdf_unwritable", lang, file=_safe(str(target))))
     typer.echo(translate("cli.pdf_written", lang, file=_safe(str(target)), reference=name))
+
+
+@app.command()
+def audit(
+    reference: str = typer.Argument(..., metavar="REF", help="Numéro de référence, p. ex. SEL-2026-000123."),
+    lang: Lang = LANG_OPTION,
+) -> None:
+    """Afficher la chronologie d'une demande et vérifier la chaîne d'empreintes de son journal
+    (code de sortie 1 si un événement a été modifié, retiré ou inséré)."""
+    from models.audit_report import format_audit
+    from models.request_store import get_request_by_reference
+
+    def read(session):
+        if get_request_by_reference(session, reference) is None:
+            return None
+        return format_audit(session, reference, lang.value)
+
+    text, intact = _read_record(reference, lang, read)
+    typer.echo(text)
+    raise typer.Exit(EXIT_OK if intact else EXIT_INVALID)
 
 
 @app.command()

@@ -226,3 +226,15 @@ def test_pdf_of_a_stored_request_prints_every_field_and_is_sealed(engine, tmp_pa
     english = runner.invoke(app, ["pdf", reference, "-o", "-", "--lang", "en"])
     assert english.exit_code == 0 and english.stdout_bytes.startswith(b"%PDF")
     assert runner.invoke(app, ["pdf", "SEL-1999-000000"]).exit_code == 1
+
+
+def test_audit_prints_the_timeline_and_checks_the_chain(engine):
+    request_id, reference = _stored()
+    shown = runner.invoke(app, ["audit", reference])
+    assert shown.exit_code == 0, shown.output
+    assert "Demande soumise" in shown.output
+    _behind_the_back("UPDATE audit_event SET actor = 'quelqu''un' WHERE request_id = :id", ("audit_event",),
+                     id=request_id)
+    broken = runner.invoke(app, ["audit", reference])
+    assert broken.exit_code == 1, broken.output
+    assert runner.invoke(app, ["audit", "SEL-1999-000000"]).exit_code == 1
