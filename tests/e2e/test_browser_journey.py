@@ -41,6 +41,8 @@ REFERENCE = re.compile(r"SEL-\d{4}-\d{6}")
 FLOW_STEP_MS = STEP_TIMEOUT * 1000
 RESPONDENT = "repondante.e2e"
 RESPONDENT_PASSWORD = "Repondante-E2E-2026"
+MANAGER = "gestion.e2e"
+MANAGER_PASSWORD = "Gestion-E2E-2026-suivi"
 NEW_PASSWORD = "Mon-nouveau-mot-de-passe-2026"
 
 
@@ -337,10 +339,55 @@ def first_login(page: Page, screens, reference: str, username: str, password: st
     screens.shot(page, "acces accorde")
 
 
+def ensure_staff(username: str, role: str, password: str, display_name: str, email: str) -> None:
+    with session_scope() as s:
+        try:
+            create_staff(s, username=username, role=role, password=password, display_name=display_name, email=email)
+        except AccountError as exc:
+            assert exc.code == "username_taken"
+
+
+def download_sealed_form(page: Page, e2e, screens, reference: str, tmp_path) -> bytes:
+    """A manager signs in, finds the request on « Suivi des demandes », sees its signed record
+    intact and downloads the sealed PDF of the form."""
+    ensure_staff(MANAGER, "manager", MANAGER_PASSWORD, "Gestionnaire E2E", "gestion.e2e@ramq.example.qc.ca")
+    open_app(page, f"{e2e.url}/connexion", "Connexion RAMQ")
+    fill(page, "Nom d'utilisateur", MANAGER)
+    page.get_by_label("Mot de passe", exact=True).fill(MANAGER_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name="Suivi des demandes").first).to_be_visible()
+    fill(page, "Référence contient", reference)
+    expect(page.get_by_role("combobox", name="Demande")).to_have_value(re.compile("^" + re.escape(reference)))
+    expect(page.get_by_role("heading", name="Dossier signé")).to_be_visible()
+    expect(page.get_by_text("Signatures intactes", exact=False)).to_be_visible()
+    screens.shot(page, "dossier signe")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Télécharger le formulaire (PDF scellé)").click()
+    assert download.value.suggested_filename == f"{reference}.pdf"
+    target = tmp_path / download.value.suggested_filename
+    download.value.save_as(target)
+    return target.read_bytes()
+
+
+def check_sealed_form(document: bytes, reference: str, username: str) -> None:
+    """The downloaded form: every section, the reference, section 4's username, both RAMQ
+    signatures, and a seal that verifies."""
+    from pypdf import PdfReader
+
+    from models.seal import verify_seal
+
+    reader = PdfReader(io.BytesIO(document))
+    text = " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+    assert reference in text and username in text
+    assert "MARIE" in text and "CA-2025-117" in text
+    assert sum(len(page.images) for page in reader.pages) >= 2  # the signatures of sections 2 and 3
+    assert verify_seal(document)["intact"] is True
+
+
 # --- The tests ---------------------------------------------------------------------------------------
 
 
-def test_journey_from_submission_to_first_login(e2e, screens):
+def test_journey_from_submission_to_first_login(e2e, screens, tmp_path):
     data = people()
     user = screens.person()
     reference = submit_request(user, e2e, screens, data, sign="drawn")
@@ -381,6 +428,10 @@ def test_journey_from_submission_to_first_login(e2e, screens):
         assert section3.signature["method"] == "drawn"
         assert section3.board_resolution_number == "CA-2025-117"
         assert section3.board_resolution_date == date(2025, 3, 12)
+
+    # The record an auditor is handed: the sealed PDF, from the managers' follow-up page.
+    document = download_sealed_form(screens.person(), e2e, screens, reference, tmp_path)
+    check_sealed_form(document, reference, username)
 
 
 def test_signatures_as_uploaded_images(e2e, screens):
