@@ -20,7 +20,7 @@ from models.canonical import (
     SEXES,
     SIGNATURE_METHODS,
 )
-from models.enums import AuditEventKind, Outcome, RequestStatus, TaskKind
+from models.enums import AuditEventKind, Outcome, RequestStatus, SignatureVerdict, SignerRole, TaskKind
 from models.i18n import DEFAULT_LANGUAGE, DOMAINS, LANGUAGES, catalogue, family, translate
 from models.queries import CLAIM_FILTERS, QUEUE_SORTS
 
@@ -61,6 +61,8 @@ FAMILIES: dict[str, set[str]] = {
     "labels.status.": {s.value for s in RequestStatus},
     "labels.event.": EVENT_KINDS,
     "labels.outcome.": {o.value for o in Outcome},
+    "labels.signer_role.": {r.value for r in SignerRole},
+    "labels.signature_verdict.": {v.value for v in SignatureVerdict},
     "labels.application.": set(APPLICATIONS),
     "labels.organization_type.": set(ORGANIZATION_TYPES),
     "labels.register_scope.": set(REGISTER_SCOPES),
@@ -166,6 +168,7 @@ def test_every_event_is_recorded_by_the_code():
 @pytest.mark.parametrize("enum, prefix", [
     (RequestStatus, "labels.status."), (AuditEventKind, "labels.event."),
     (Outcome, "labels.outcome."), (TaskKind, "ui.task_kind_"),
+    (SignerRole, "labels.signer_role."), (SignatureVerdict, "labels.signature_verdict."),
 ])
 def test_every_enum_member_has_a_french_and_an_english_label(enum, prefix):
     for member in enum:
