@@ -13,13 +13,12 @@ from flows.sweeper import sweep
 from models.accounts import authenticate, change_password
 from models.db import session_scope
 from models.signatures import verify_request
-from models.tables import AccessRequest, Account, AuditEvent, HumanTask, OutboxEmail, RamqProcessing, utcnow
+from models.tables import AccessRequest, Account, AuditEvent, OutboxEmail, RamqProcessing, utcnow
 from notifications.templates import read_secret
 from tests.flows.workflow_helpers import (
     SOES,
     countersign,
     ensure_respondent,
-    ensure_soes,
     html_of,
     mail,
     open_task,

@@ -83,3 +83,29 @@ def request_summary(data: dict, *, user_signed_at=None, authorization_signed_at=
     if authorization_signed_at:
         caption += " — " + t("signed_on", date=fmt_dt(authorization_signed_at))
     show_signature(section3.get("signature"), caption)
+
+
+def signatures_verdict(verified: dict | None) -> None:
+    """The verdict of the request's signatures (``models.queries.request_signatures``): one line
+    when all hold, else an error naming each altered signature."""
+    if verified is None:
+        return
+    st.markdown(f"#### {t('signatures_heading')}")
+    if verified["intact"]:
+        st.success(t("signatures_intact"), icon=":material/verified:")
+    else:
+        altered = [c for c in verified["checks"] if c["altered"]] or verified["checks"]
+        st.error(t("signatures_altered", list="; ".join(_signature_line(c) for c in altered)))
+    st.markdown("\n".join(f"- {md_escape(_signature_line(c))}" for c in verified["checks"]))
+
+
+def _signature_line(check: dict) -> str:
+    return t("signature_line", role=label("signer_role", check["role"]), signer=check["signer"],
+             at=fmt_dt(check["signed_at"]), verdict=label("signature_verdict", check["verdict"]))
+
+
+def person_and_applications(data: dict) -> tuple[str, str]:
+    """The user's first and last name and the applications' labels, for a confirmation."""
+    user = data.get("user") or {}
+    name = f"{user.get('first_name', '')} {user.get('last_name', '')}".strip()
+    return name, ", ".join(label("application", a) for a in data.get("applications") or [])
