@@ -189,3 +189,16 @@ def test_without_countersign_credentials_follow_the_approval(app_env, runner_wit
                                                   HumanTask.kind == "countersign")).first()
         verification = verify_request(s, s.get(AccessRequest, sub.request_id))
     assert verification.intact and [c.role for c in verification.checks if c.role == "respondent"] == ["respondent"]
+
+
+def test_the_simulation_plays_the_soes_and_ends_every_request(live, smtp_server):
+    """`simulate` with the countersign on (the default): every plan reaches its end, including
+    an approval the SOES returns to the respondent once."""
+    from flows.simulate import Simulation
+
+    assert Simulation(requests=0, progress=lambda _: None).run()["requests"] == 0  # its staff accounts
+    sim = Simulation(requests=2, seed=7, timeout=120, progress=lambda _: None)
+    sim.maildir = smtp_server.maildir
+    traces = [sim.play(1000 + i, plan) for i, plan in enumerate(("approved", "returned"))]
+    assert [t.error for t in traces] == ["", ""] and [t.outcome for t in traces] == ["completed"] * 2
+    assert "approval→countersign queue" in traces[1].latencies
