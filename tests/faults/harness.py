@@ -5,8 +5,8 @@ application database, a real SMTP server the test controls, and a supervisor thr
 Requests are driven as people would: submitted through the API, authorized through the link
 found in the authorizer's email, approved by a respondent and countersigned by a SOES. The
 verdict of a fault is computed from what the SMTP server received (each expected email exactly
-once, to the right person) and from the database (each request at the end it should reach). Every measured result is appended
-to ``test-artifacts/faults/results.jsonl``; ``python -m tests.faults.report`` turns it into the
+once, to the right person) and from the database (each request at the end it should reach).
+Every measured result is appended to ``test-artifacts/faults/results.jsonl``; ``python -m tests.faults.report`` turns it into the
 table of docs/reliability.md.
 """
 
