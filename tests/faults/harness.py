@@ -6,8 +6,8 @@ Requests are driven as people would: submitted through the API, authorized throu
 found in the authorizer's email, approved by a respondent and countersigned by a SOES. The
 verdict of a fault is computed from what the SMTP server received (each expected email exactly
 once, to the right person) and from the database (each request at the end it should reach).
-Every measured result is appended to ``test-artifacts/faults/results.jsonl``; ``python -m tests.faults.report`` turns it into the
-table of docs/reliability.md.
+Every measured result is appended to ``test-artifacts/faults/results.jsonl``;
+``python -m tests.faults.report`` turns it into the table of docs/reliability.md.
 """
 
 from __future__ import annotations
