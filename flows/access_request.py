@@ -17,10 +17,12 @@ from sqlmodel import select
 from flows.steps import (
     close_request,
     complete_request,
+    countersign_required,
     deliver_emails,
     issue_credentials,
     open_authorizer_step,
     open_correction_step,
+    open_countersign_step,
     open_respondent_step,
     record_submission,
     send_username,
@@ -106,10 +108,20 @@ def access_request(request_id: int) -> str:
         if outcome == Outcome.expire:
             return _close(request_id, RequestStatus.expired, round, decision_id)
 
-        # 3. Section 4: a RAMQ respondent reviews, then approves, refuses or sends back.
-        task_id = open_respondent_step(request_id, round)
-        decision_id, outcome = wait_for_decision(task_id, f"respondent-{round}")
-        if outcome == Outcome.approve:
+        # 3. Section 4: a RAMQ respondent reviews, then approves, refuses or sends back; the SOES
+        #    countersigns an approval, or returns it to the respondent, who decides again.
+        attempt = 1
+        while True:
+            task_id = open_respondent_step(request_id, round, attempt)
+            decision_id, outcome = wait_for_decision(task_id, _respondent_key(round, attempt))
+            if outcome != Outcome.approve or not countersign_required(request_id, round, attempt):
+                break
+            task_id = open_countersign_step(request_id, round, attempt)
+            decision_id, outcome = wait_for_decision(task_id, f"countersign-{round}-{attempt}")
+            if outcome != Outcome.refuse:  # countersigned (or expired)
+                break
+            attempt += 1
+        if outcome in (Outcome.approve, Outcome.countersign):
             break
         if outcome == Outcome.refuse:
             return _close(request_id, RequestStatus.refused_by_ramq, round, decision_id)
@@ -125,12 +137,20 @@ def access_request(request_id: int) -> str:
                           round, decision_id)
         round += 1
 
-    # 4. Credentials: the password to the user, the username to the authorizer, never both.
+    # 4. Credentials (section 4 approved, and countersigned unless RAMQ_COUNTERSIGN is off): the
+    #    password to the user, the username to the authorizer, never both.
     issue_credentials(request_id)
     send_username(request_id)
     deliver_emails(request_id, "credentials")
     # 5. Done.
     return complete_request(request_id)
+
+
+def _respondent_key(round: int, attempt: int) -> str:
+    """The respondent's suspension key: ``respondent-1``, then ``respondent-1-2`` when the SOES
+    returned the first approval (the first keeps its former name: runs waiting across an
+    upgrade find their key)."""
+    return f"respondent-{round}" if attempt == 1 else f"respondent-{round}-{attempt}"
 
 
 def _close(request_id: int, status: RequestStatus, round: int, decision_id: int) -> str:

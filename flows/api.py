@@ -22,11 +22,11 @@ from sqlmodel import Session, col, select
 
 from flows import runs
 from flows.errors import ActionError
-from models import rate_limits, request_store
+from models import rate_limits, request_store, signatures
 from models.accounts import USERNAME_RE, propose_username, suggest_username, username_available
 from models.audit import audit
 from models.db import get_row, session_scope
-from models.enums import AccountKind, AuditEventKind, Outcome, TaskKind, TaskStatus
+from models.enums import AccountKind, AuditEventKind, Outcome, SignerRole, TaskKind, TaskStatus
 from models.rules import FieldError, mailbox_key, validate_authorization, validate_request, validity_period
 from models.security import hashed_key, record_refusal
 from models.settings import get_settings
@@ -47,6 +47,9 @@ from notifications.links import PURPOSES, LinkClaims, LinkError, Purpose, consum
 
 AUTHORIZER_OUTCOMES = (Outcome.authorize, Outcome.refuse)
 RESPONDENT_OUTCOMES = (Outcome.approve, Outcome.refuse, Outcome.send_back)
+COUNTERSIGN_OUTCOMES = (Outcome.countersign, Outcome.refuse)
+# Who takes each staff task: the respondent fills and signs section 4, the SOES countersigns it.
+TASK_ROLES = {TaskKind.respondent.value: "respondent", TaskKind.countersign.value: "soes"}
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,7 @@ def open_link(token: str, *, purpose: Purpose) -> LinkView:
         if kind is TaskKind.correction:
             sent_back = s.exec(select(Decision).join(HumanTask, col(Decision.task_id) == col(HumanTask.id)).where(
                 HumanTask.request_id == req.id, HumanTask.kind == TaskKind.respondent.value,
-                HumanTask.round == task.round)).first()
+                HumanTask.round == task.round, Decision.outcome == Outcome.send_back.value)).first()
             comments = sent_back.reason if sent_back else None
         return LinkView(id_of(req), not_null(req.reference), req.revision, req.status, _canonical(s, req),
                         id_of(task), comments)
@@ -338,12 +341,13 @@ def _tell_former_authorizer(s: Session, req: AccessRequest, email: str, first: s
                    lang=req.language)
 
 
-# --- RAMQ respondents ----------------------------------------------------------------------------
+# --- RAMQ staff: respondents and the SOES --------------------------------------------------------
 
 
-def _respondent(s: Session, staff: str) -> Account:
+def _staff_account(s: Session, staff: str) -> Account:
     account = s.exec(select(Account).where(Account.username == staff)).first()
-    if account is None or account.kind != AccountKind.staff or account.role != "respondent" or account.disabled:
+    if account is None or account.kind != AccountKind.staff or account.disabled \
+            or account.role not in TASK_ROLES.values():
         raise ActionError("not_allowed")
     return account
 
@@ -366,23 +370,65 @@ def _check_no_conflict(account: Account, req: AccessRequest) -> None:
         raise ActionError("conflict_of_interest")
 
 
-def _respondent_task(s: Session, task_id: int, staff: str) -> tuple[Account, HumanTask, AccessRequest]:
-    account = _respondent(s, staff)
-    task = s.get(HumanTask, task_id)
-    if task is None or task.kind != TaskKind.respondent.value:
+def _same_person(a: Account, b: Account) -> bool:
+    """One person behind two accounts: the same username, mailbox or name (compared like
+    :func:`_check_no_conflict` does)."""
+    from models.accounts import person_key
+
+    if a.username == b.username:
+        return True
+    if a.email and b.email and mailbox_key(a.email.strip()) == mailbox_key(b.email.strip()):
+        return True
+    return bool(a.display_name and b.display_name and person_key(a.display_name) == person_key(b.display_name))
+
+
+def approving_decision(s: Session, task: HumanTask) -> Decision | None:
+    """The respondent's approval that a countersign task countersigns (same round and attempt)."""
+    return s.exec(select(Decision).join(HumanTask, col(Decision.task_id) == col(HumanTask.id)).where(
+        HumanTask.request_id == task.request_id, HumanTask.kind == TaskKind.respondent.value,
+        HumanTask.round == task.round, HumanTask.attempt == task.attempt,
+        Decision.outcome == Outcome.approve.value)).first()
+
+
+def _check_four_eyes(s: Session, account: Account, task: HumanTask) -> None:
+    """Two people sign section 4: the SOES is never the respondent who approved, by username
+    (an account whose role changed since) nor as a person (another account, same mailbox or
+    name)."""
+    approval = approving_decision(s, task)
+    if approval is None:
         raise ActionError("task_not_found")
+    if approval.actor == account.username:
+        raise ActionError("same_as_respondent")
+    respondent = s.exec(select(Account).where(Account.username == approval.actor)).first()
+    if respondent is not None and _same_person(account, respondent):
+        raise ActionError("same_as_respondent")
+
+
+def _staff_task(s: Session, task_id: int, staff: str,
+                kind: TaskKind | None = None) -> tuple[Account, HumanTask, AccessRequest]:
+    """The open task a staff member acts on, checked: its kind (``kind``, or any staff task),
+    the role that kind needs, no conflict of interest, and for a countersign the four eyes."""
+    account = _staff_account(s, staff)
+    task = s.get(HumanTask, task_id)
+    if task is None or task.kind not in TASK_ROLES or (kind is not None and task.kind != kind.value):
+        raise ActionError("task_not_found")
+    if account.role != TASK_ROLES[task.kind]:
+        raise ActionError("not_allowed")
     if task.status != TaskStatus.open.value:
         raise ActionError("task_closed")
     req = get_row(s, AccessRequest, task.request_id)
     _check_no_conflict(account, req)
+    if task.kind == TaskKind.countersign.value:
+        _check_four_eyes(s, account, task)
     return account, task, req
 
 
 @_refusals_recorded(_task_refusal)
 def claim_task(task_id: int, *, staff: str) -> None:
-    """Two clerks racing for one task: one wins, the other gets ``already_claimed``."""
+    """Two clerks racing for one task: one wins, the other gets ``already_claimed``. A
+    respondent task is claimed by a respondent, a countersign task by a SOES."""
     with session_scope() as s:
-        account, task, req = _respondent_task(s, task_id, staff)
+        account, task, req = _staff_task(s, task_id, staff)
         if task.claimed_by == account.username:
             return
         won = s.exec(update(HumanTask).where(
@@ -396,7 +442,7 @@ def claim_task(task_id: int, *, staff: str) -> None:
 @_refusals_recorded(_task_refusal)
 def unclaim_task(task_id: int, *, staff: str) -> None:
     with session_scope() as s:
-        account, task, req = _respondent_task(s, task_id, staff)
+        account, task, req = _staff_task(s, task_id, staff)
         done = s.exec(update(HumanTask).where(
             col(HumanTask.id) == task_id, col(HumanTask.status) == TaskStatus.open.value,
             col(HumanTask.claimed_by) == account.username).values(claimed_by=None, claimed_at=None))
@@ -428,7 +474,7 @@ def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict 
     if outcome == Outcome.send_back and not (reason or "").strip():
         raise ActionError("comments_required")
     with session_scope() as s:
-        account, task, req = _respondent_task(s, task_id, staff)
+        account, task, req = _staff_task(s, task_id, staff, TaskKind.respondent)
         if task.claimed_by != account.username:
             raise ActionError("not_claimed_by_you")
         # Close the task first: a second click or a racing clerk gets "task closed" before
@@ -436,6 +482,10 @@ def respondent_decide(task_id: int, *, staff: str, outcome: str, section4: dict 
         decision_id = record_decision(s, task, outcome=outcome, reason=reason, actor=account.username)
         if outcome == Outcome.approve:
             _store_section4(s, req, account, section4 or {})
+            # The respondent's signature of section 4, bound to exactly what they approved.
+            signatures.sign(s, request_id=id_of(req), revision=req.revision, role=SignerRole.respondent,
+                            signer=account.username, method="typed",
+                            content=signatures.respondent_content(s, req))
         flow_run_id = req.flow_run_id
     runs.resume_soon(decision_id, flow_run_id)
     return decision_id
@@ -470,6 +520,35 @@ def _store_section4(s: Session, req: AccessRequest, account: Account, section4: 
     except IntegrityError:
         raise ActionError("username_taken",
                           suggestion=suggest_username(s, username, except_request=req.id)) from None
+
+
+@_refusals_recorded(_task_refusal)
+def countersign_decide(task_id: int, *, staff: str, outcome: str, reason: str | None = None) -> int:
+    """The SOES countersigns section 4 as the respondent signed it (then credentials are
+    issued), or returns it to the respondent with a reason (required): the respondent decides
+    again. Never the respondent who approved, never a party of the request."""
+    if outcome not in COUNTERSIGN_OUTCOMES:
+        raise ActionError("invalid_outcome")
+    if outcome == Outcome.refuse and not (reason or "").strip():
+        raise ActionError("reason_required")
+    with session_scope() as s:
+        account, task, req = _staff_task(s, task_id, staff, TaskKind.countersign)
+        if task.claimed_by != account.username:
+            raise ActionError("not_claimed_by_you")
+        # The task is closed first: of two SOES racing, the loser gets "task closed" here.
+        decision_id = record_decision(s, task, outcome=outcome, reason=reason, actor=account.username)
+        if outcome == Outcome.countersign:
+            now = utcnow()
+            signatures.sign(s, request_id=id_of(req), revision=req.revision, role=SignerRole.soes,
+                            signer=account.username, method="typed",
+                            content=signatures.soes_content(s, req), at=now)
+            section4 = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == req.id)).one()
+            section4.soes_signed_by = account.username
+            section4.soes_signed_at = now
+            s.add(section4)
+        flow_run_id = req.flow_run_id
+    runs.resume_soon(decision_id, flow_run_id)
+    return decision_id
 
 
 # --- Decisions ------------------------------------------------------------------------------------

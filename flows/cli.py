@@ -300,6 +300,7 @@ app.add_typer(staff_app, name="staff")
 
 class StaffRole(StrEnum):
     respondent = "respondent"
+    soes = "soes"
     manager = "manager"
     operator = "operator"
 
@@ -308,15 +309,16 @@ class StaffRole(StrEnum):
 def staff_add(
     username: str = typer.Argument(..., help="Nom d'utilisateur (minuscules)."),
     role: StaffRole = typer.Option(..., "--role", help=(
-        "respondent (répondant), manager (gestionnaire) ou operator (exploitation : "
-        "gestionnaire avec l'interface Prefect).")),
+        "respondent (répondant), soes (contre-signature de la section 4), manager (gestionnaire) "
+        "ou operator (exploitation : gestionnaire avec l'interface Prefect).")),
     name: str = typer.Option("", "--name", help="Nom affiché."),
     email: str = typer.Option("", "--email", help="Adresse électronique professionnelle de la "
                               "personne (obligatoire; pas une boîte partagée)."),
     password: str = typer.Option(..., prompt="Mot de passe", hide_input=True, confirmation_prompt=True,
                                  envvar="RAMQ_STAFF_PASSWORD", help="Demandé si absent."),
 ) -> None:
-    """Créer un compte du personnel (répondant ou gestionnaire), avec son adresse électronique."""
+    """Créer un compte du personnel (répondant, SOES, gestionnaire ou exploitation), avec son adresse
+    électronique."""
     from models.accounts import AccountError, create_staff, staff_email
     from models.db import session_scope
 

@@ -1,8 +1,10 @@
 """`ramq-access simulate`: plays every person against the running stack, for demos and benchmarks.
 
 Each simulated request is submitted through the API; the authorizer acts through the link found in
-the Maildir message (as a person would), the respondent through the API, the user corrects through
-the correction link. The time from each decision to the next email is measured.
+the Maildir message (as a person would), the respondent through the API, the SOES countersigns
+through the API (sometimes returning the approval to the respondent once first, when
+``RAMQ_COUNTERSIGN`` is on), the user corrects through the correction link. The time from each
+decision to the next email is measured.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ from notifications.maildir import find_messages
 from notifications.templates import read_secret
 
 SIM_RESPONDENT = "sim-repondant"
+SIM_SOES = "sim-soes"
 SIM_PASSWORD = "Simulation-2026!"
 # Outcome mix: most requests are approved, some corrected first, some refused at either step.
-OUTCOMES = ("approved",) * 6 + ("corrected",) * 2 + ("refused_by_authorizer", "refused_by_ramq")
+# "returned": the SOES returns the first approval to the respondent, who approves again.
+OUTCOMES = ("approved",) * 5 + ("returned", "corrected", "corrected", "refused_by_authorizer", "refused_by_ramq")
 
 FIRST = ["Marie", "Jean", "Sophie", "Luc", "Élise", "François", "Nadia", "Olivier", "Chloé", "Hélène"]
 LAST = ["Tremblay", "Gagnon", "Roy", "Côté", "Bouchard", "Gauthier", "Morin", "Lavoie", "Fortin", "Pelletier"]
@@ -127,12 +131,13 @@ class Simulation:
             time.sleep(0.05)
         raise TimeoutError(f"{reference}: no email '{contains}' for a participant")
 
-    def wait_task(self, request_id: int, kind: TaskKind, round: int, since: float) -> tuple[int, float]:
+    def wait_task(self, request_id: int, kind: TaskKind, round: int, since: float,
+                  attempt: int = 1) -> tuple[int, float]:
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             with session_scope() as s:
                 t = s.exec(select(HumanTask).where(HumanTask.request_id == request_id, HumanTask.kind == kind.value,
-                                                   HumanTask.round == round,
+                                                   HumanTask.round == round, HumanTask.attempt == attempt,
                                                    HumanTask.status == TaskStatus.open.value)).first()
                 if t:
                     return id_of(t), time.monotonic() - since
@@ -202,8 +207,7 @@ class Simulation:
                     continue
                 section4 = api.proposed_section4(task_id)
                 section4["username"] = f"{section4['username']}{n}"[:40]
-                t = time.monotonic()
-                api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome=Outcome.approve, section4=section4)
+                t = self._approve(trace, sub.request_id, round, task_id, section4, returned=plan == "returned")
                 pw_msg, dt = self.wait_mail(to=user, contains="mot de passe temporaire", reference=ref, since=t)
                 trace.add("decision→next email", dt)
                 un_msg, _ = self.wait_mail(to=authorizer, contains="nom d'utilisateur à transmettre",
@@ -214,6 +218,32 @@ class Simulation:
         except Exception as exc:  # reported in the summary, the other requests go on
             trace.error = f"{type(exc).__name__}: {exc}"
             return trace
+
+    def _approve(self, trace: Trace, request_id: int, round: int, task_id: int, section4: dict,
+                 returned: bool) -> float:
+        """The respondent approves and the SOES countersigns (when this stack asks for it),
+        returning the first approval to the respondent once if ``returned``; the time of the
+        last decision, the one that should bring the credentials."""
+        attempt = 1
+        while True:
+            t = time.monotonic()
+            api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome=Outcome.approve, section4=section4)
+            if not get_settings().countersign:
+                return t
+            cs_task, dt = self.wait_task(request_id, TaskKind.countersign, round, t, attempt)
+            trace.add("approval→countersign queue", dt)
+            api.claim_task(cs_task, staff=SIM_SOES)
+            t = time.monotonic()
+            if returned and attempt == 1:
+                api.countersign_decide(cs_task, staff=SIM_SOES, outcome=Outcome.refuse,
+                                       reason="Vérifiez la période de validité.")
+                attempt += 1
+                task_id, dt = self.wait_task(request_id, TaskKind.respondent, round, t, attempt)
+                trace.add("decision→RAMQ queue", dt)
+                api.claim_task(task_id, staff=SIM_RESPONDENT)
+                continue
+            api.countersign_decide(cs_task, staff=SIM_SOES, outcome=Outcome.countersign)
+            return t
 
     def _round_mail(self, authorizer: str, ref: str, round: int, since: float):
         deadline = time.monotonic() + self.timeout
@@ -241,6 +271,12 @@ class Simulation:
                              display_name="Répondant simulé", email="sim.repondant@ramq.example.qc.ca")
             except AccountError:
                 pass
+        with session_scope() as s:
+            try:
+                create_staff(s, username=SIM_SOES, role="soes", password=SIM_PASSWORD,
+                             display_name="SOES simulée", email="sim.soes@ramq.example.qc.ca")
+            except AccountError:
+                pass
         plans = [OUTCOMES[i % len(OUTCOMES)] for i in range(self.count)]
         self.rng.shuffle(plans)
         started = time.monotonic()
@@ -256,7 +292,7 @@ class Simulation:
 
 
 def _expected(plan: str) -> str:
-    return {"approved": "completed", "corrected": "completed"}.get(plan, plan)
+    return {"approved": "completed", "corrected": "completed", "returned": "completed"}.get(plan, plan)
 
 
 def summarize(traces: list[Trace], elapsed: float) -> dict:

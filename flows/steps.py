@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -82,19 +82,23 @@ def enqueue_authorization_request(session: Session, req: AccessRequest, task_: H
              deadline=task_.due_at, corrected=task_.round > 1)
 
 
-def _open_task(session: Session, req: AccessRequest, kind: TaskKind, round: int, days: int) -> HumanTask:
+def _open_task(session: Session, req: AccessRequest, kind: TaskKind, round: int, days: int,
+               attempt: int = 1) -> HumanTask:
     request_id = id_of(req)
     existing = session.exec(
         select(HumanTask).where(HumanTask.request_id == request_id, HumanTask.kind == kind.value,
-                                HumanTask.round == round)
+                                HumanTask.round == round, HumanTask.attempt == attempt)
     ).first()
     if existing:
         return existing
-    t = HumanTask(request_id=request_id, kind=kind.value, round=round,
+    t = HumanTask(request_id=request_id, kind=kind.value, round=round, attempt=attempt,
                   due_at=utcnow() + timedelta(days=days))
     session.add(t)
     session.flush()
-    audit(session, request_id, AuditEventKind.task_opened(kind), actor=SYSTEM, round=round, task_id=t.id)
+    detail: dict[str, Any] = {"round": round, "task_id": id_of(t)}
+    if attempt > 1:
+        detail["attempt"] = attempt
+    audit(session, request_id, AuditEventKind.task_opened(kind), actor=SYSTEM, **detail)
     return t
 
 
@@ -145,12 +149,36 @@ def open_authorizer_step(request_id: int, round: int) -> int:
 
 
 @task(persist_result=True, **RETRY)
-def open_respondent_step(request_id: int, round: int) -> int:
-    """Section 4: the request joins the RAMQ respondents' queue."""
+def open_respondent_step(request_id: int, round: int, attempt: int = 1) -> int:
+    """Section 4: the request joins the RAMQ respondents' queue (attempt 2, 3…: the SOES
+    returned the approval of this round, with a reason the respondent reads)."""
     with session_scope() as s:
         req = get_row(s, AccessRequest, request_id)
-        task_ = _open_task(s, req, TaskKind.respondent, round, get_settings().respondent_deadline_days)
+        task_ = _open_task(s, req, TaskKind.respondent, round, get_settings().respondent_deadline_days, attempt)
         _set_status(s, req, RequestStatus.awaiting_respondent)
+        return id_of(task_)
+
+
+@task(persist_result=True, **RETRY)
+def countersign_required(request_id: int, round: int, attempt: int) -> bool:
+    """Whether this approval waits for the SOES's countersignature (``RAMQ_COUNTERSIGN``, read
+    when the approval reaches the flow). Its result is kept, so a replay takes the same path;
+    an approval whose countersign task exists already waits for it whatever the setting."""
+    with session_scope() as s:
+        opened = s.exec(select(HumanTask.id).where(
+            HumanTask.request_id == request_id, HumanTask.kind == TaskKind.countersign.value,
+            HumanTask.round == round, HumanTask.attempt == attempt)).first()
+    return opened is not None or get_settings().countersign
+
+
+@task(persist_result=True, **RETRY)
+def open_countersign_step(request_id: int, round: int, attempt: int) -> int:
+    """Section 4, second signature: the approved request joins the SOES's queue (same due date
+    and overdue rule as the respondent's step: shown overdue, never expired)."""
+    with session_scope() as s:
+        req = get_row(s, AccessRequest, request_id)
+        task_ = _open_task(s, req, TaskKind.countersign, round, get_settings().respondent_deadline_days, attempt)
+        _set_status(s, req, RequestStatus.awaiting_countersign)
         return id_of(task_)
 
 

@@ -31,7 +31,8 @@ from models.tables import Account, RamqProcessing, id_of, quebec_today, utcnow
 _hasher = PasswordHasher()  # Argon2id, library defaults (64 MiB, 3 passes)
 
 # An operator is a manager who may also open the Prefect UI (cancel, delete, resume runs there).
-STAFF_ROLES = ("respondent", "manager", "operator")
+# A SOES countersigns section 4 after a respondent approved (RAMQ_COUNTERSIGN).
+STAFF_ROLES = ("respondent", "soes", "manager", "operator")
 MIN_PASSWORD_LENGTH = 12
 TEMP_PASSWORD_LENGTH = 16
 # No look-alike characters (0/O, 1/l/I): the user types it from an email.

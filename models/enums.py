@@ -14,6 +14,7 @@ from enum import StrEnum
 class RequestStatus(StrEnum):
     awaiting_authorizer = "awaiting_authorizer"
     awaiting_respondent = "awaiting_respondent"
+    awaiting_countersign = "awaiting_countersign"
     correction_requested = "correction_requested"
     issuing_credentials = "issuing_credentials"
     completed = "completed"
@@ -37,6 +38,7 @@ class TaskKind(StrEnum):
 
     authorizer = "authorizer"  # section 3, through a signed link
     respondent = "respondent"  # section 4, a RAMQ clerk
+    countersign = "countersign"  # section 4, the SOES countersigns the respondent's approval
     correction = "correction"  # the user corrects a request sent back
 
 
@@ -53,6 +55,7 @@ class Outcome(StrEnum):
     authorize = "authorize"  # authorizer
     refuse = "refuse"  # authorizer or respondent
     approve = "approve"  # respondent
+    countersign = "countersign"  # SOES: section 4 countersigned (refuse: back to the respondent)
     send_back = "send_back"  # respondent: back to the user for correction
     resubmit = "resubmit"  # correction
     expire = "expire"  # the sweeper, past the task's deadline
@@ -75,6 +78,10 @@ class AuditEventKind(StrEnum):
     respondent_approve = "respondent_approve"
     respondent_refuse = "respondent_refuse"
     respondent_send_back = "respondent_send_back"
+    countersign_task_opened = "countersign_task_opened"
+    countersign_countersign = "countersign_countersign"
+    countersign_refuse = "countersign_refuse"
+    countersign_expire = "countersign_expire"
     correction_resubmit = "correction_resubmit"
     correction_expire = "correction_expire"
     claimed = "claimed"

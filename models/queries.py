@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from models.db import get_row, read_scope
-from models.enums import AccountKind, TaskKind, TaskStatus
+from models.enums import AccountKind, Outcome, TaskKind, TaskStatus
 from models.request_store import latest_authorization, request_to_canonical
 from models.tables import (
     AccessRequest,
@@ -170,11 +170,69 @@ def task_summary(task_id: int | None) -> dict | None:
         if task is None:
             return None
         req = get_row(s, AccessRequest, task.request_id)
-        return {"task_id": task.id, "kind": task.kind, "round": task.round, "status": task.status,
+        returned = None
+        if task.kind == TaskKind.respondent.value and task.attempt > 1:
+            returned = _countersign_refusal(s, task.request_id, task.round, task.attempt - 1)
+        return {"task_id": task.id, "kind": task.kind, "round": task.round, "attempt": task.attempt,
+                "status": task.status, "returned_reason": returned,
                 "claimed_by": task.claimed_by, "claimed_at": task.claimed_at,
                 "due_at": task.due_at, "created_at": task.created_at,
                 "overdue": bool(task.due_at and task.due_at < utcnow()),
                 "request_id": req.id, "reference": req.reference, "request_status": req.status}
+
+
+def _countersign_refusal(s, request_id: int, round: int, attempt: int) -> str | None:
+    """The reason the SOES gave when returning an approval to the respondent."""
+    return s.exec(select(Decision.reason).join(HumanTask, col(HumanTask.id) == col(Decision.task_id)).where(
+        HumanTask.request_id == request_id, HumanTask.kind == TaskKind.countersign.value,
+        HumanTask.round == round, HumanTask.attempt == attempt,
+        Decision.outcome == Outcome.refuse.value)).first()
+
+
+# --- The SOES's countersign queue ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountersignRow:
+    task_id: int
+    request_id: int
+    reference: str
+    user_name: str
+    applications: list[str]
+    respondent: str | None  # who approved (section 4's respondent)
+    approved_at: datetime | None
+    created_at: datetime
+    due_at: datetime | None
+    overdue: bool
+    claimed_by: str | None
+
+
+def list_countersign_queue(*, claim: str = "any", staff: str | None = None, limit: int = QUEUE_LIMIT,
+                           now: datetime | None = None) -> list[CountersignRow]:
+    """Open countersign tasks with their request and section 4, the oldest due first."""
+    now = now or utcnow()
+    stmt = (
+        select(HumanTask, AccessRequest, RamqProcessing)
+        .join(AccessRequest, col(AccessRequest.id) == col(HumanTask.request_id))
+        .join(RamqProcessing, col(RamqProcessing.request_id) == col(HumanTask.request_id), isouter=True)
+        .where(HumanTask.kind == TaskKind.countersign.value, HumanTask.status == TaskStatus.open.value)
+    )
+    if claim == "mine":
+        stmt = stmt.where(HumanTask.claimed_by == (staff or ""))
+    elif claim == "unclaimed":
+        stmt = stmt.where(col(HumanTask.claimed_by).is_(None))
+    stmt = stmt.order_by(col(HumanTask.due_at).asc(), col(HumanTask.id).asc())
+    stmt = stmt.limit(max(1, min(int(limit), QUEUE_LIMIT)))
+    with read_scope() as s:
+        return [CountersignRow(
+            task_id=id_of(task), request_id=id_of(req), reference=req.reference or "",
+            user_name=f"{req.user_first_name} {req.user_last_name}",
+            applications=list(req.applications or []),
+            respondent=section4.respondent_id if section4 else None,
+            approved_at=section4.respondent_signed_at if section4 else None,
+            created_at=task.created_at, due_at=task.due_at,
+            overdue=bool(task.due_at and task.due_at < now), claimed_by=task.claimed_by,
+        ) for task, req, section4 in s.exec(stmt).all()]
 
 
 def request_review(request_id: int) -> dict | None:
@@ -208,9 +266,12 @@ def request_review(request_id: int) -> dict | None:
                 "valid_until": section4.valid_until,
                 "respondent_id": section4.respondent_id,
                 "respondent_signed_at": section4.respondent_signed_at,
+                "soes_signed_by": section4.soes_signed_by,
+                "soes_signed_at": section4.soes_signed_at,
             },
             "decisions": [
-                {"kind": task.kind, "round": task.round, "outcome": d.outcome, "reason": d.reason,
+                {"kind": task.kind, "round": task.round, "attempt": task.attempt, "outcome": d.outcome,
+                 "reason": d.reason,
                  "actor": d.actor, "at": d.created_at}
                 for d, task in decisions
             ],

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     correction_deadline_days: int = 30
     reminder_after_hours: int = 72
     credential_validity_days: int = 365
+    # Section 4 carries two RAMQ signatures: the respondent's and the SOES's countersignature
+    # (the paper form). Off for a small installation: an approval goes straight to credentials.
+    countersign: bool = True
 
     # Prefect deployment that runs one access request.
     deployment_name: str = "access-request/access-request"

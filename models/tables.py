@@ -228,15 +228,17 @@ class RamqProcessing(SQLModel, table=True):
 
 
 class HumanTask(SQLModel, table=True):
-    """A step waiting for a person. One per (request, kind, round)."""
+    """A step waiting for a person. One per (request, kind, round, attempt): ``attempt`` counts
+    the respondent's decisions within a round when the SOES returns an approval (1 otherwise)."""
 
     __tablename__ = "human_task"
-    __table_args__ = (UniqueConstraint("request_id", "kind", "round"),)
+    __table_args__ = (UniqueConstraint("request_id", "kind", "round", "attempt"),)
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="access_request.id", index=True)
     kind: str = Field(max_length=20, index=True)  # a TaskKind
     round: int
+    attempt: int = Field(default=1)
     status: str = Field(default=TaskStatus.open.value, index=True, max_length=20)
     claimed_by: str | None = Field(default=None, max_length=40, index=True)
     claimed_at: datetime | None = _ts()

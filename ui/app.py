@@ -2,6 +2,7 @@
 
 The navigation is built on every run from who is signed in: the public pages for everyone
 (the two email-link pages are hidden from the menu), the work queue for a signed-in respondent,
+the countersign page for a signed-in SOES,
 the read-only tracking page for a signed-in manager or operator, the Maildir viewer (temporary
 passwords!) in development mode for signed-in staff only. A staff page that is not in the
 navigation cannot be opened, whatever the URL; each staff page also checks the login itself.
@@ -75,6 +76,12 @@ if role == "respondent":
                                      url_path="file-de-travail", icon=":material/inbox:")]
 else:
     public.append(st.Page(_gate("page_queue"), title=t("page_queue"), url_path="file-de-travail",
+                          visibility="hidden"))
+if role == "soes":
+    pages[t("nav_staff")] = [st.Page(_screen("countersign"), title=t("page_countersign"),
+                                     url_path="contre-signature", icon=":material/verified:")]
+else:
+    public.append(st.Page(_gate("page_countersign"), title=t("page_countersign"), url_path="contre-signature",
                           visibility="hidden"))
 if role in RUNS_ROLES:
     pages[t("nav_staff")] = [st.Page(_screen("runs"), title=t("page_runs"), url_path="suivi",

@@ -4,8 +4,9 @@ SMTP sink writing a Maildir, Streamlit), as the people of SPEC §1 would do it:
 the user fills sections 1, 2 and 5, names the authorizer, accepts the commitments, signs on the
 pad and submits → the authorizer opens the emailed link, completes section 3 (with the board
 resolution), signs and authorizes → a respondent signs in, claims the task, reviews it, keeps the
-proposed username in section 4 and approves → the user gets the password, the authorizer the
-username → the user signs in on « Mon accès », must choose a new password, and sees the access.
+proposed username in section 4 and approves (confirming the person and the applications) → a
+SOES signs in and countersigns → the user gets the password, the authorizer the username → the
+user signs in on « Mon accès », must choose a new password, and sees the access.
 
 A second, smaller test signs with an uploaded image (user and authorizer).
 
@@ -43,6 +44,7 @@ RESPONDENT = "repondante.e2e"
 RESPONDENT_PASSWORD = "Repondante-E2E-2026"
 MANAGER = "gestion.e2e"
 MANAGER_PASSWORD = "Gestion-E2E-2026-suivi"
+SOES = "soes.e2e"
 NEW_PASSWORD = "Mon-nouveau-mot-de-passe-2026"
 
 
@@ -119,6 +121,14 @@ def choose(page: Page, group: str, option: str) -> None:
     radios = page.get_by_role("radiogroup", name=group, exact=True)
     radios.get_by_text(option, exact=True).click()
     expect(radios.get_by_role("radio", name=re.compile("^" + re.escape(option)))).to_be_checked()
+
+
+def tick_starting(page: Page, start: str) -> None:
+    """Checks the box whose label starts with ``start`` (a confirmation naming the person and
+    the applications), then waits until it is checked."""
+    box = page.get_by_role("checkbox", name=re.compile("^" + re.escape(start)))
+    page.get_by_test_id("stCheckbox").filter(has=box).locator("label").click()
+    expect(box).to_be_checked()
 
 
 def tick(page: Page, label: str) -> None:
@@ -306,10 +316,41 @@ def approve(page: Page, e2e, screens, reference: str) -> str:
     username = username_field.input_value()
     screens.shot(page, "analyse et section 4")
 
+    tick_starting(page, "Je confirme approuver l'accès de MARIE TREMBLAY à : Autorisation des demandes")
     page.get_by_role("button", name="Confirmer la décision").click()
     expect(page.get_by_text(f"Décision enregistrée pour la demande {reference}.")).to_be_visible()
     screens.shot(page, "decision enregistree")
     return username
+
+
+def countersign(page: Page, e2e, screens, reference: str) -> None:
+    """The SOES signs in, claims the countersign task, reads section 4 as the respondent signed
+    it and the signatures' verdict, confirms the person and the applications, countersigns."""
+    with session_scope() as s:
+        try:
+            create_staff(s, username=SOES, role="soes", password=RESPONDENT_PASSWORD,
+                         display_name="Contresignataire E2E", email="soes.e2e@ramq.example.qc.ca")
+        except AccountError as exc:
+            assert exc.code == "username_taken"
+    wait_for(lambda: e2e.check_alive() or request_status(reference) == "awaiting_countersign",
+             what=f"the countersign task of {reference}")
+
+    open_app(page, f"{e2e.url}/connexion", "Connexion RAMQ")
+    fill(page, "Nom d'utilisateur", SOES)
+    page.get_by_label("Mot de passe", exact=True).fill(RESPONDENT_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name="Contre-signature (SOES)")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame").locator("td[role=gridcell]").first).to_have_text(reference)
+    page.get_by_role("button", name="Ouvrir la demande").click()
+    expect(page.get_by_role("heading", name=f"Demande {reference}")).to_be_visible()
+    page.get_by_role("button", name="Prendre en charge").click()
+    expect(page.get_by_text("Vous avez pris cette tâche en charge.")).to_be_visible()
+    expect(page.get_by_text("Signatures intactes")).to_be_visible()
+    choose(page, "Décision de la SOES", "Contre-signer (section 4)")
+    tick_starting(page, "Je confirme contre-signer l'accès de MARIE TREMBLAY à : Autorisation des demandes")
+    screens.shot(page, "contre-signature")
+    page.get_by_role("button", name="Confirmer la décision").click()
+    expect(page.get_by_text(f"Décision enregistrée pour la demande {reference}.")).to_be_visible()
 
 
 def first_login(page: Page, screens, reference: str, username: str, password: str) -> None:
@@ -398,6 +439,7 @@ def test_journey_from_submission_to_first_login(e2e, screens, tmp_path):
     authorize(screens.person(), e2e, screens, data, reference, sign="drawn")
     respondent = screens.person()
     username = approve(respondent, e2e, screens, reference)
+    countersign(screens.person(), e2e, screens, reference)
 
     # Credentials: the password to the user only, the username to the authorizer only.
     password_mail = e2e.wait_mail(user_email(data), "votre mot de passe temporaire")

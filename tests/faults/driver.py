@@ -1,6 +1,7 @@
 """Plays the people against a stack started with `ramq-access run` (the Ctrl-C fault), from a
 process whose environment is that stack's: ``python -m tests.faults.driver submit 3`` prints
-the requests as JSON; ``authorize``, ``approve`` and ``wait`` take those ids back.
+the requests as JSON; ``authorize``, ``approve`` (a respondent approves, a SOES countersigns) and
+``wait`` take those ids back.
 
 Emails are read from the stack's Maildir, as the "Courriels" page does."""
 
@@ -66,6 +67,24 @@ def approve(reqs: list[dict]) -> None:
         task_id = wait_until(task, timeout=240, what="respondent task")
         api.claim_task(task_id, staff=staff)
         api.respondent_decide(task_id, staff=staff, outcome="approve", section4=api.proposed_section4(task_id))
+    countersign(reqs)
+
+
+def countersign(reqs: list[dict]) -> None:
+    """The SOES countersigns every approval (the product's default, RAMQ_COUNTERSIGN on)."""
+    from flows import api
+    from tests.flows.workflow_helpers import ensure_soes
+
+    staff = ensure_soes()
+    for req in reqs:
+        def task(request_id=req["request_id"]):
+            with session_scope() as s:
+                return s.exec(select(HumanTask.id).where(
+                    HumanTask.request_id == request_id, HumanTask.kind == "countersign",
+                    HumanTask.status == TaskStatus.open.value)).first()
+        task_id = wait_until(task, timeout=240, what="countersign task")
+        api.claim_task(task_id, staff=staff)
+        api.countersign_decide(task_id, staff=staff, outcome="countersign")
 
 
 def wait(reqs: list[dict], status: str = "completed") -> None:

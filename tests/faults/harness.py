@@ -3,11 +3,11 @@ application database, a real SMTP server the test controls, and a supervisor thr
 `make run` does (revive a dead runner, hand back its runs) plus the sweeper's passes.
 
 Requests are driven as people would: submitted through the API, authorized through the link
-found in the authorizer's email, approved by a respondent. The verdict of a fault is computed
-from what the SMTP server received (each expected email exactly once, to the right person) and
-from the database (each request at the end it should reach). Every measured result is appended
-to ``test-artifacts/faults/results.jsonl``; ``python -m tests.faults.report`` turns it into the
-table of docs/reliability.md.
+found in the authorizer's email, approved by a respondent and countersigned by a SOES. The
+verdict of a fault is computed from what the SMTP server received (each expected email exactly
+once, to the right person) and from the database (each request at the end it should reach).
+Every measured result is appended to ``test-artifacts/faults/results.jsonl``;
+``python -m tests.faults.report`` turns it into the table of docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ from models.db import session_scope
 from models.enums import TaskStatus
 from models.settings import PROJECT_ROOT
 from models.tables import AccessRequest, HumanTask
-from tests.flows.workflow_helpers import RESPONDENT, ensure_respondent, section3, token_in, unique_request
+from tests.flows.workflow_helpers import (
+    RESPONDENT,
+    ensure_respondent,
+    ensure_soes,
+    section3,
+    token_in,
+    unique_request,
+)
 
 RESULTS = PROJECT_ROOT / "test-artifacts" / "faults" / "results.jsonl"
 STEP_TIMEOUT = 240
@@ -135,13 +142,18 @@ class Lab:
                                      section3=section3(req.data))
 
     def approve(self, req: Driven, timeout: float = STEP_TIMEOUT) -> int:
+        """A respondent approves, then the SOES countersigns (the product's default); the id
+        of the countersign decision, the one that brings the credentials."""
         from flows import api
 
         staff = ensure_respondent(RESPONDENT)
         task_id = self.open_task(req, "respondent", timeout=timeout)
         api.claim_task(task_id, staff=staff)
-        return api.respondent_decide(task_id, staff=staff, outcome="approve",
-                                     section4=api.proposed_section4(task_id))
+        api.respondent_decide(task_id, staff=staff, outcome="approve", section4=api.proposed_section4(task_id))
+        soes = ensure_soes()
+        task_id = self.open_task(req, "countersign", timeout=timeout)
+        api.claim_task(task_id, staff=soes)
+        return api.countersign_decide(task_id, staff=soes, outcome="countersign")
 
     def open_task(self, req: Driven, kind: str, timeout: float = STEP_TIMEOUT) -> int:
         def find():

@@ -58,6 +58,15 @@ def _stored(**user) -> tuple[dict, int]:
     return data, api.submit_request(data, actor="test", start=False).request_id
 
 
+def _authorized(**user) -> tuple[dict, int]:
+    """A stored request whose authorizer signed section 3 (what an approval signs over)."""
+    data, request_id = _stored(**user)
+    _task(request_id, "authorizer")
+    token = make_link_token(request_id=request_id, purpose="authorize", revision=1).token
+    api.authorizer_decide(token, outcome="authorize", section3=section3(data))
+    return data, request_id
+
+
 def test_double_click_on_authorize_applies_once(app_env):
     data, request_id = _stored()
     _task(request_id, "authorizer")
@@ -76,7 +85,7 @@ def test_double_click_on_authorize_applies_once(app_env):
 
 def test_racing_clerks_claim_and_approve_once(app_env):
     clerks = [ensure_respondent(f"clerk{i}.race", email=f"clerk{i}.race@ramq.example.qc.ca") for i in range(3)]
-    _, request_id = _stored()
+    _, request_id = _authorized()
     task_id = _task(request_id, "respondent")
     claims = _race(lambda: api.claim_task(task_id, staff=clerks[threading.get_ident() % 3]), n=CLICKS)
     assert [r for r in claims if r[0] == "error"] == []
@@ -99,7 +108,7 @@ def test_two_approvals_racing_for_one_username_reserve_it_once(app_env):
     clerks = [ensure_respondent(f"clerk{i}.user", email=f"clerk{i}.user@ramq.example.qc.ca") for i in range(2)]
     tasks = []
     for clerk in clerks:
-        _, request_id = _stored(first_name="Zoé", last_name="Racebrook")
+        _, request_id = _authorized(first_name="Zoé", last_name="Racebrook")
         task_id = _task(request_id, "respondent")
         api.claim_task(task_id, staff=clerk)
         tasks.append((task_id, clerk))

@@ -12,9 +12,12 @@ from flows.errors import ActionError
 from flows.sweeper import sweep
 from models.accounts import authenticate, change_password
 from models.db import session_scope
-from models.tables import Account, AuditEvent, OutboxEmail, utcnow
+from models.signatures import verify_request
+from models.tables import AccessRequest, Account, AuditEvent, OutboxEmail, RamqProcessing, utcnow
 from notifications.templates import read_secret
 from tests.flows.workflow_helpers import (
+    SOES,
+    countersign,
     ensure_respondent,
     html_of,
     mail,
@@ -40,7 +43,8 @@ def _authorize(smtp, data, ref, round=1):
     return token
 
 
-def _approve(request_id, username=None, round=1):
+def _approve(request_id, username=None, round=1, *, countersigned=True):
+    """The respondent approves (section 4 signed), then the SOES countersigns."""
     staff = ensure_respondent()
     task_id = open_task(request_id, "respondent", round)
     api.claim_task(task_id, staff=staff)
@@ -48,6 +52,8 @@ def _approve(request_id, username=None, round=1):
     if username:
         section4["username"] = username
     api.respondent_decide(task_id, staff=staff, outcome="approve", section4=section4)
+    if countersigned:
+        countersign(request_id, round)
     return section4
 
 
@@ -58,7 +64,12 @@ def test_happy_path_ends_with_credentials_in_two_mailboxes(live, smtp_server):
 
     mail(smtp_server, user, "accusé de réception")
     token = _authorize(smtp_server, data, sub.reference)
-    section4 = _approve(sub.request_id)
+    section4 = _approve(sub.request_id, countersigned=False)
+    # Section 4 carries two RAMQ signatures: nothing is issued before the SOES countersigns.
+    open_task(sub.request_id, "countersign")
+    assert request_status(sub.request_id) == "awaiting_countersign"
+    assert not [m for m in smtp_server.to(user) if "mot de passe" in str(m["Subject"])]
+    countersign(sub.request_id)
 
     run = wait_run_final(sub.request_id)
     assert run.state.is_completed()
@@ -108,6 +119,16 @@ def test_happy_path_ends_with_credentials_in_two_mailboxes(live, smtp_server):
         events = [e.event for e in s.exec(select(AuditEvent).where(AuditEvent.request_id == sub.request_id)
                                           .order_by(AuditEvent.id))]
     assert events[0] == "submitted" and events[-1] == "completed"
+    assert events.index("respondent_approve") < events.index("countersign_task_opened") \
+        < events.index("countersign_countersign") < events.index("password_sent")
+    with session_scope() as s:
+        req = s.get(AccessRequest, sub.request_id)
+        verification = verify_request(s, req)
+        section4_row = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == sub.request_id)).one()
+        assert section4_row.soes_signed_by == SOES and section4_row.soes_signed_at is not None
+    assert verification.intact
+    assert {(c.role, c.signer, c.verdict) for c in verification.checks if c.role in ("respondent", "soes")} == {
+        ("respondent", ensure_respondent(), "intact"), ("soes", SOES, "intact")}
     assert sum(1 for m in smtp_server.to(user) if "mot de passe" in str(m["Subject"])) == 1
 
 

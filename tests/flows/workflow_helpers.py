@@ -21,6 +21,7 @@ from models.tables import AccessRequest, HumanTask
 DATA = Path(__file__).resolve().parent.parent / "data"
 RESPONDENT = "repondant.test"
 RESPONDENT_PASSWORD = "Repondant-Test-2026"
+SOES = "soes.test"
 
 
 def wait_until(check, *, timeout: float = 90, what: str = "condition"):
@@ -53,6 +54,27 @@ def ensure_respondent(username: str = RESPONDENT, email: str | None = None) -> s
     return username
 
 
+def ensure_soes(username: str = SOES, email: str | None = None, display_name: str = "Contresignataire Test") -> str:
+    """A SOES account (the RAMQ's countersignature of section 4)."""
+    with session_scope() as s:
+        try:
+            create_staff(s, username=username, role="soes", password=RESPONDENT_PASSWORD,
+                         display_name=display_name, email=email or f"{username}@ramq.example.qc.ca")
+        except AccountError as exc:
+            assert exc.code == "username_taken"
+    return username
+
+
+def countersign(request_id: int, round: int = 1, attempt: int = 1, staff: str | None = None) -> int:
+    """The SOES claims the countersign task of this approval and countersigns it."""
+    from flows import api
+
+    staff = staff or ensure_soes()
+    task_id = open_task(request_id, "countersign", round, attempt=attempt)
+    api.claim_task(task_id, staff=staff)
+    return api.countersign_decide(task_id, staff=staff, outcome="countersign")
+
+
 def token_in(message) -> str:
     body = message.get_body(preferencelist=("plain",)).get_content()
     for word in body.split():
@@ -77,12 +99,12 @@ def mail(smtp, to: str, contains: str, count: int = 1, timeout: float = 90) -> l
     return wait_until(found, timeout=timeout, what=f"{count} email(s) '{contains}'")
 
 
-def open_task(request_id: int, kind: str, round: int = 1, timeout: float = 90) -> int:
+def open_task(request_id: int, kind: str, round: int = 1, timeout: float = 90, attempt: int = 1) -> int:
     def find():
         with session_scope() as s:
             return s.exec(select(HumanTask.id).where(
                 HumanTask.request_id == request_id, HumanTask.kind == kind, HumanTask.round == round,
-                HumanTask.status == TaskStatus.open.value)).first()
+                HumanTask.attempt == attempt, HumanTask.status == TaskStatus.open.value)).first()
     return wait_until(find, timeout=timeout, what=f"open {kind} task")
 
 

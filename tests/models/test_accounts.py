@@ -119,6 +119,11 @@ def test_cli_staff_add_says_in_french_that_the_email_is_missing(engine, monkeypa
                                  "--email", f"{name}@ramq.example.qc.ca"])
     assert result.exit_code == 0, result.output
     assert _signed_in(name, PASSWORD, kind="staff") is not None
+    soes = f"soes{uuid.uuid4().hex[:8]}"
+    result = runner.invoke(app, ["staff", "add", soes, "--role", "soes", "--email", f"{soes}@ramq.example.qc.ca"])
+    assert result.exit_code == 0, result.output
+    with session_scope() as s:
+        assert s.exec(select(Account.role).where(Account.username == soes)).one() == "soes"
 
 
 def test_wrong_passwords_never_lock_the_account(engine):

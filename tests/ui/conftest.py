@@ -115,6 +115,18 @@ def authorized_request(kind: str = "establishment", *, due_in_days: float = 10,
     return sub, task_id
 
 
+def approved_request(kind: str = "establishment", **user_overrides) -> tuple[api.Submitted, int, dict]:
+    """A request a respondent approved (section 4 signed), waiting for the SOES: (submitted,
+    countersign task id, the respondent's account)."""
+    sub, task_id = authorized_request(kind, **user_overrides)
+    respondent = staff_account("respondent")
+    api.claim_task(task_id, staff=respondent["username"])
+    section4 = api.proposed_section4(task_id)
+    section4["username"] = f"u{uuid.uuid4().hex[:10]}"
+    api.respondent_decide(task_id, staff=respondent["username"], outcome="approve", section4=section4)
+    return sub, open_task(sub.request_id, TaskKind.countersign), respondent
+
+
 def staff_account(role: str = "respondent", *, email: str | None = None,
                   display_name: str = "") -> dict:
     username = f"{role[:4]}{uuid.uuid4().hex[:8]}"

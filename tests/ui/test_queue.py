@@ -10,6 +10,8 @@ from sqlmodel import select
 
 from flows import api
 from models.db import session_scope
+from models.enums import SignerRole
+from models.signatures import latest_signature
 from models.tables import Decision, HumanTask, RamqProcessing
 from tests.ui.conftest import (
     authorized_request,
@@ -119,12 +121,14 @@ def test_claim_approve_with_an_edited_username(app):
     at = open_review(queue(app, staff), task_id)
     at.button(key="q_claim_btn").click().run()
     assert "Vous avez pris cette tâche en charge." in texts(at)
+    at.radio(key=f"s4:{task_id}:outcome").set_value("approve").run()
     username = at.text_input(key=f"s4:{task_id}:username")
     assert username.value.startswith("mtremblay")
     assert at.date_input(key=f"s4:{task_id}:valid_until").value > at.date_input(
         key=f"s4:{task_id}:valid_from").value
     chosen = f"mt{uuid.uuid4().hex[:8]}"
     username.input(chosen)
+    at.checkbox(key=f"s4:{task_id}:confirm").check()
     at.button(key="q_decide").click().run()
     assert not at.exception and not errors(at), errors(at)
     assert f"Décision enregistrée pour la demande {sub.reference}." in texts(at)
@@ -139,7 +143,9 @@ def test_an_invalid_username_is_refused_with_a_message(app):
     sub, task_id = authorized_request()
     at = open_review(queue(app, staff_account("respondent")), task_id)
     at.button(key="q_claim_btn").click().run()
+    at.radio(key=f"s4:{task_id}:outcome").set_value("approve").run()
     at.text_input(key=f"s4:{task_id}:username").input("X Y")
+    at.checkbox(key=f"s4:{task_id}:confirm").check()
     at.button(key="q_decide").click().run()
     assert any(e.startswith("Nom d'utilisateur invalide") for e in errors(at))
     with session_scope() as s:
@@ -196,3 +202,43 @@ def test_a_respondent_cannot_claim_their_own_request(app):
     assert any("dont vous êtes l'utilisateur" in e for e in errors(at))
     with session_scope() as s:
         assert s.get(HumanTask, task_id).claimed_by is None
+
+
+def test_no_decision_is_chosen_in_advance_and_approving_needs_the_confirmation(app):
+    sub, task_id = authorized_request()
+    staff = staff_account("respondent")
+    at = open_review(queue(app, staff), task_id)
+    at.button(key="q_claim_btn").click().run()
+    assert at.radio(key=f"s4:{task_id}:outcome").value is None
+    at.button(key="q_decide").click().run()
+    assert "Choisissez une décision." in errors(at)
+    at.radio(key=f"s4:{task_id}:outcome").set_value("approve").run()
+    confirm = at.checkbox(key=f"s4:{task_id}:confirm")
+    assert confirm.label.startswith("Je confirme approuver l'accès de MARIE TREMBLAY à : ")
+    assert "Autorisation des demandes de paiement en ligne" in confirm.label
+    at.button(key="q_decide").click().run()
+    assert "Cochez la confirmation pour approuver cette demande." in errors(at)
+    with session_scope() as s:
+        assert s.get(HumanTask, task_id).status == "open"
+    at.checkbox(key=f"s4:{task_id}:confirm").check()
+    at.button(key="q_decide").click().run()
+    assert not errors(at)
+    with session_scope() as s:
+        assert s.exec(select(Decision).where(Decision.task_id == task_id)).one().outcome == "approve"
+        signature = latest_signature(s, sub.request_id, SignerRole.respondent)
+        assert signature is not None and signature.signer == staff["username"] and signature.method == "typed"
+
+
+def test_the_review_shows_the_signatures_verdict(app):
+    sub, task_id = authorized_request()
+    at = open_review(queue(app, staff_account("respondent")), task_id)
+    assert any(s.value.startswith("Signatures intactes") for s in at.success)
+    with session_scope() as s:
+        from models.tables import AccessRequest
+
+        req = s.get(AccessRequest, sub.request_id)
+        req.user_function = "Modifiée en douce"  # behind the product's back
+        s.add(req)
+    at.run()
+    altered = [e for e in errors(at) if e.startswith("Dossier altéré")]
+    assert altered and "Utilisatrice ou utilisateur" in altered[0]

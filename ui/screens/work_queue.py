@@ -1,6 +1,7 @@
 """« File de travail » (``/file-de-travail``, respondents only): the open review tasks with
 filters and sorting; claim or release a task; review every section with both signatures; fill in
-section 4 and decide (approve, refuse, send back). Every change goes through ``flows.api``."""
+section 4 and decide (approve, refuse, send back; no choice is made in advance, and approving asks
+to confirm the person and the applications). Every change goes through ``flows.api``."""
 
 from __future__ import annotations
 
@@ -11,12 +12,19 @@ import streamlit as st
 from flows.api import RESPONDENT_OUTCOMES, claim_task, proposed_section4, respondent_decide, unclaim_task
 from models.canonical import ORGANIZATION_TYPES
 from models.enums import Outcome
-from models.queries import CLAIM_FILTERS, QUEUE_SORTS, list_queue, request_review, task_summary
+from models.queries import (
+    CLAIM_FILTERS,
+    QUEUE_SORTS,
+    list_queue,
+    request_review,
+    task_summary,
+)
 from ui.common import require_staff
 from ui.feedback import flash, guarded, refusals, show_flash
 from ui.formatting import fmt_date, fmt_dt, md_escape
 from ui.i18n import label, t
-from ui.widgets.summary import fields_table, request_summary
+from ui.widgets.record import signed_record_panel
+from ui.widgets.summary import fields_table, person_and_applications, request_summary
 
 SELECTED = "queue_task_id"
 
@@ -52,6 +60,12 @@ def _decide(task_id: int, reference: str) -> None:
     outcome = ss.get(k("outcome"))
     section4 = None
     reason = None
+    if outcome is None:
+        flash(t("choose_decision"))
+        return
+    if outcome == Outcome.approve and not ss.get(k("confirm")):
+        flash(t("approve_confirm_required"))
+        return
     if outcome == Outcome.approve:
         section4 = {"username": ss.get(k("username")), "valid_from": ss.get(k("valid_from")),
                     "valid_until": ss.get(k("valid_until"))}
@@ -147,6 +161,8 @@ def _review(task_id: int) -> None:
         st.error(t("task_missing"))
         return
     st.subheader(t("request_reference", reference=task["reference"]))
+    if task["returned_reason"]:
+        st.warning(t("soes_returned", reason=md_escape(task["returned_reason"])))
     due = fmt_dt(task["due_at"])
     if task["overdue"] and task["status"] == "open":
         st.warning(t("task_overdue", due=due))
@@ -169,6 +185,7 @@ def _review(task_id: int) -> None:
     review = request_review(task["request_id"])
     request_summary(review["request"], user_signed_at=review["user_signed_at"],
                       authorization_signed_at=review["authorization_signed_at"], with_section3=True)
+    signed_record_panel(task["request_id"])
     earlier = [d for d in review["decisions"] if d["reason"]]
     if earlier:
         st.markdown(f"#### {t('previous_comments')}")
@@ -181,12 +198,15 @@ def _review(task_id: int) -> None:
     st.divider()
     outcome_key = f"s4:{task_id}:outcome"
     outcome = st.radio(t("respondent_decision"), [o.value for o in RESPONDENT_OUTCOMES], key=outcome_key,
-                       format_func=lambda v: label("outcome", v))
+                       format_func=lambda v: label("outcome", v), index=None)
     if outcome == Outcome.approve:
         _section4(task_id)
+        name, applications = person_and_applications(review["request"])
+        st.checkbox(t("approve_confirm", name=md_escape(name), applications=md_escape(applications)),
+                    key=f"s4:{task_id}:confirm")
     elif outcome == Outcome.refuse:
         st.text_area(t("refuse_reason"), key=f"s4:{task_id}:reason", help=t("refuse_help"))
-    else:
+    elif outcome == Outcome.send_back:
         st.text_area(t("send_back_comments"), key=f"s4:{task_id}:reason", help=t("send_back_help"))
     st.button(t("confirm_decision"), key="q_decide", type="primary", on_click=_decide,
               args=(task_id, task["reference"]))

@@ -83,3 +83,10 @@ def request_summary(data: dict, *, user_signed_at=None, authorization_signed_at=
     if authorization_signed_at:
         caption += " — " + t("signed_on", date=fmt_dt(authorization_signed_at))
     show_signature(section3.get("signature"), caption)
+
+
+def person_and_applications(data: dict) -> tuple[str, str]:
+    """The user's first and last name and the applications' labels, for a confirmation."""
+    user = data.get("user") or {}
+    name = f"{user.get('first_name', '')} {user.get('last_name', '')}".strip()
+    return name, ", ".join(label("application", a) for a in data.get("applications") or [])
