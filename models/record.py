@@ -77,7 +77,7 @@ def build_record(session: Session, request: AccessRequest, *, with_images: bool 
 def _decisions(session: Session, request_id: int) -> list[dict[str, Any]]:
     rows = session.exec(select(Decision, HumanTask).join(HumanTask, col(Decision.task_id) == col(HumanTask.id))
                         .where(Decision.request_id == request_id).order_by(col(Decision.id))).all()
-    return [{"step": task.kind, "round": task.round, "outcome": d.outcome, "actor": d.actor,
+    return [{"step": task.kind, "round": task.round, "attempt": task.attempt, "outcome": d.outcome, "actor": d.actor,
              "reason": d.reason, "at": _iso(d.created_at)} for d, task in rows]
 
 
