@@ -124,3 +124,16 @@ def test_the_loser_of_a_claim_race_is_told(app):
     assert f"Tâche prise en charge par {rival['username']}." in texts(at)
     at.button(key="cs_back").click().run()
     assert sub.reference in references(at)
+
+
+def test_a_soes_signing_in_lands_on_the_countersign_page(app):
+    """Caught in the browser journey: the sign-in page knew no home for the new role."""
+    from tests.ui.conftest import STAFF_PASSWORD
+
+    account = staff_account("soes")
+    at = goto(app(), "staff_login.py")
+    at.text_input(key="staff_username").input(account["username"])
+    at.text_input(key="staff_password").input(STAFF_PASSWORD)
+    at = at.button[[b.label for b in at.button].index("Se connecter")].click().run()
+    assert not at.exception
+    assert at.title[0].value == "Contre-signature (SOES)"

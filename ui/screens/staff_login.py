@@ -10,8 +10,9 @@ from ui.i18n import t
 from ui.sign_in import sign_in_from_form
 
 GO = "_staff_go_work"
-HOME = {"respondent": "screens/work_queue.py", "manager": "screens/runs.py",
-        "operator": "screens/runs.py"}
+# Where each staff role lands after signing in, and that page's title.
+HOME = {"respondent": ("screens/work_queue.py", "page_queue"), "soes": ("screens/countersign.py", "page_countersign"),
+        "manager": ("screens/runs.py", "page_runs"), "operator": ("screens/runs.py", "page_runs")}
 
 
 @guarded
@@ -26,10 +27,10 @@ st.title(t("page_staff_login"))
 staff = current_staff()
 if staff is not None:
     if st.session_state.pop(GO, False):
-        st.switch_page(HOME[staff["role"]])
+        st.switch_page(HOME[staff["role"]][0])
     st.success(t("already_signed_in", name=staff["display_name"]))
-    st.page_link(HOME[staff["role"]],
-                 label=t("page_queue") if staff["role"] == "respondent" else t("page_runs"))
+    page, title = HOME[staff["role"]]
+    st.page_link(page, label=t(title))
     st.stop()
 
 st.caption(t("staff_login_intro"))
