@@ -11,17 +11,21 @@ first use (:func:`ensure_dev_certificate`); in production a missing certificate 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from models.settings import Settings, get_settings
 
 DEV_COMMON_NAME = "RAMQ — certificat de développement (local)"
 SEAL_FIELD = "SceauRAMQ"
 _DEV_VALIDITY_DAYS = 5 * 365
+_T = TypeVar("_T")
 
 
 class SealError(RuntimeError):
@@ -103,9 +107,25 @@ def _signer(settings: Settings | None = None) -> Any:
     return signer
 
 
+def _off_the_event_loop(fn: Callable[[], _T]) -> _T:
+    """Runs ``fn`` where pyHanko can work: its synchronous calls start their own asyncio loop,
+    which fails ("cannot be called from a running event loop") in a thread that already runs one
+    (an async caller, a Playwright script). There, ``fn`` runs in a short-lived worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
+
+
 def seal_pdf(pdf: bytes) -> bytes:
     """``pdf`` with the RAMQ's PAdES baseline signature (B-B) appended as an incremental update
     covering the whole file."""
+    return _off_the_event_loop(lambda: _seal(pdf))
+
+
+def _seal(pdf: bytes) -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
@@ -123,6 +143,10 @@ def verify_seal(pdf: bytes) -> dict[str, Any]:
     signature is mathematically valid and covers the whole file), ``trusted`` (made with the
     configured certificate, taken as the trust root), ``signer`` (subject), ``signed_at`` (ISO
     8601, UTC) and ``problem`` (a short reason when not intact, else ``None``)."""
+    return _off_the_event_loop(lambda: _verify(pdf))
+
+
+def _verify(pdf: bytes) -> dict[str, Any]:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel

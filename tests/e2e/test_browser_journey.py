@@ -422,7 +422,8 @@ def check_sealed_form(document: bytes, reference: str, username: str) -> None:
     assert reference in text and username in text
     assert "MARIE" in text and "CA-2025-117" in text
     assert sum(len(page.images) for page in reader.pages) >= 2  # the signatures of sections 2 and 3
-    assert verify_seal(document)["intact"] is True
+    seal = verify_seal(document)
+    assert seal["intact"] is True, seal["problem"]
 
 
 # --- The tests ---------------------------------------------------------------------------------------

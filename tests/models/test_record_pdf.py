@@ -272,3 +272,14 @@ def test_production_never_falls_back_to_a_development_certificate(tmp_path, monk
     assert list(tmp_path.iterdir()) == []
     real = ensure_dev_certificate(tmp_path / "ramq.p12")  # stands for the RAMQ's own file
     assert seal_certificate(Settings(**base, seal_pkcs12_path=real)) == real
+
+
+def test_sealing_and_checking_work_inside_a_running_event_loop():
+    """pyHanko's synchronous calls start their own asyncio loop: from async code (or a Playwright
+    script) they used to fail with RuntimeError, and the seal read as « not intact »."""
+    import asyncio
+
+    async def inside() -> dict:
+        return verify_seal(seal_pdf(render_record_pdf(build_record("request-gmf.json"))))
+
+    assert asyncio.run(inside())["intact"] is True
