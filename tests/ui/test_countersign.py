@@ -120,7 +120,7 @@ def test_the_loser_of_a_claim_race_is_told(app):
     rival = staff_account("soes")
     api.claim_task(task_id, staff=rival["username"])
     at.button(key="cs_claim_btn").click().run()
-    assert errors(at)
+    assert "Cette tâche vient d'être prise en charge par une autre personne." in errors(at)
     assert f"Tâche prise en charge par {rival['username']}." in texts(at)
     at.button(key="cs_back").click().run()
     assert sub.reference in references(at)

@@ -176,7 +176,7 @@ def test_the_loser_of_a_claim_race_is_told(app):
     rival = staff_account("respondent")
     api.claim_task(task_id, staff=rival["username"])
     at.button(key="q_claim_btn").click().run()
-    assert "Cette tâche vient d'être prise par un autre répondant." in errors(at)
+    assert "Cette tâche vient d'être prise en charge par une autre personne." in errors(at)
     assert f"Tâche prise en charge par {rival['username']}." in texts(at)
 
 
