@@ -14,6 +14,7 @@ import random
 import statistics
 import threading
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -71,13 +72,15 @@ class Trace:
         self.latencies.setdefault(step, []).append(seconds)
 
 
-def sample_request(rng: random.Random, n: int) -> dict:
+def sample_request(rng: random.Random, n: int, run: str = "") -> dict:
+    """A request of simulated people; ``run`` makes their mailboxes unique to one simulation (a
+    second run with the same seed against the same stack must not read the first run's emails)."""
     org = rng.choice(["establishment", "establishment", "gmf", "optilab"])
     first, last = rng.choice(FIRST), rng.choice(LAST)
     scope = {"establishment": rng.choice(["some_installations", "all_installations"]),
              "gmf": "all_installations", "optilab": "optilab_cluster"}[org]
     numbers = [f"{rng.randint(10000, 99999)}"] if scope == "some_installations" else []
-    uid = f"{n}-{rng.randrange(10**8):08d}"
+    uid = f"{run}{n}-{rng.randrange(10**8):08d}"
     return {
         "applications": ["online_payment_authorization"],
         "existing_username": None,
@@ -113,6 +116,7 @@ def section3_for(request: dict) -> dict:
 class Simulation:
     def __init__(self, *, requests: int, seed: int = 1, timeout: float = 300, progress=print):
         self.rng = random.Random(seed)
+        self.run_id = uuid.uuid4().hex[:6]  # the seed repeats the plans, never the mailboxes
         self.count = requests
         self.timeout = timeout
         self.progress = progress
@@ -156,7 +160,7 @@ class Simulation:
 
     def play(self, n: int, plan: str) -> Trace:
         trace = Trace(plan)
-        data = sample_request(random.Random(self.rng.random() + n), n)
+        data = sample_request(random.Random(self.rng.random() + n), n, run=f"{self.run_id}.")
         user, authorizer = data["user"]["email"], data["authorizer"]["email"]
         try:
             t0 = time.monotonic()
@@ -206,7 +210,7 @@ class Simulation:
                     round += 1
                     continue
                 section4 = api.proposed_section4(task_id)
-                section4["username"] = f"{section4['username']}{n}"[:40]
+                section4["username"] = f"{section4['username']}{self.run_id}{n}"[:40]  # unique across runs and threads
                 t = self._approve(trace, sub.request_id, round, task_id, section4, returned=plan == "returned")
                 pw_msg, dt = self.wait_mail(to=user, contains="mot de passe temporaire", reference=ref, since=t)
                 trace.add("decision→next email", dt)
