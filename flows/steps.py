@@ -75,9 +75,18 @@ def _enqueue(session: Session, req: AccessRequest, kind: str, round: int, role: 
                    recipient=recipient, message=compose(kind, lang=req.language, **ctx), lang=req.language)
 
 
+def _until_deadline(task_: HumanTask) -> timedelta | None:
+    """A link lives as long as its step may be done: until the task's deadline, the date its
+    email promises (a shorter life would let the email promise what the link does not honour)."""
+    if task_.due_at is None:
+        return None
+    return max(task_.due_at - utcnow(), timedelta(minutes=5))
+
+
 def enqueue_authorization_request(session: Session, req: AccessRequest, task_: HumanTask,
                                    kind: str = "authorization_request") -> None:
-    link = make_link_token(request_id=id_of(req), purpose="authorize", revision=task_.round)
+    link = make_link_token(request_id=id_of(req), purpose="authorize", revision=task_.round,
+                           ttl=_until_deadline(task_))
     _enqueue(session, req, kind, task_.round, "authorizer", link_url=link_url(link.token, "authorize"),
              deadline=task_.due_at, corrected=task_.round > 1)
 
@@ -192,7 +201,8 @@ def open_correction_step(request_id: int, round: int, decision_id: int) -> int:
         if not outbox.exists(s, request_id=request_id, kind="correction_requested", round=round,
                              recipient_role="user"):
             comments = get_row(s, Decision, decision_id).reason or ""
-            link = make_link_token(request_id=request_id, purpose="correct", revision=round)
+            link = make_link_token(request_id=request_id, purpose="correct", revision=round,
+                                   ttl=_until_deadline(task_))
             _enqueue(s, req, "correction_requested", round, "user", comments=comments,
                      link_url=link_url(link.token, "correct"), deadline=task_.due_at)
         return id_of(task_)

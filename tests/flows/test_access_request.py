@@ -13,7 +13,8 @@ from flows.sweeper import sweep
 from models.accounts import authenticate, change_password
 from models.db import session_scope
 from models.signatures import verify_request
-from models.tables import AccessRequest, Account, AuditEvent, OutboxEmail, RamqProcessing, utcnow
+from models.tables import AccessRequest, Account, AuditEvent, HumanTask, OutboxEmail, RamqProcessing, utcnow
+from notifications.links import read_link_token
 from notifications.templates import read_secret
 from tests.flows.workflow_helpers import (
     SOES,
@@ -183,6 +184,13 @@ def test_correction_voids_earlier_links_and_goes_back_to_the_authorizer(live, sm
     correction = mail(smtp_server, data["user"]["email"], "correction demandée")[0]
     assert "Précisez la fonction." in text_of(correction)
     correct_token = token_in(correction)
+    # The link lives as long as the correction may be made: until the deadline its email gives
+    # (it died after 14 days while the email promised 30).
+    link = read_link_token(correct_token, purpose="correct")
+    with session_scope() as s:
+        correction_task = s.exec(select(HumanTask).where(HumanTask.request_id == link.request_id,
+                                                         HumanTask.kind == "correction")).one()
+    assert abs((link.expires_at - correction_task.due_at).total_seconds()) < 120
     view = api.open_link(correct_token, purpose="correct")
     assert view.comments == "Précisez la fonction."
     data["user"]["function"] = "Technicienne en administration"
