@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from models.db import get_row, read_scope
@@ -343,6 +343,36 @@ def requests_overview(*, statuses: Iterable[str] | None = None, reference_contai
             )
             for r in reqs
         ]
+
+
+SEARCH_LIMIT = 50
+
+
+def search_requests(text: str, *, limit: int = SEARCH_LIMIT) -> list[dict]:
+    """Staff search over every request (closed ones too): reference, the user's and the
+    authorizer's names and emails, the establishment number. Names are stored in capitals and
+    emails in lower case, so the words are compared that way; every word must match somewhere
+    (« tremblay 12345 »). Most recent first."""
+    words = [w for w in (text or "").split() if w][:5]
+    if not words:
+        return []
+    names = (AccessRequest.user_first_name, AccessRequest.user_last_name,
+             AccessRequest.authorizer_first_name, AccessRequest.authorizer_last_name)
+    stmt = select(AccessRequest)
+    for word in words:
+        stmt = stmt.where(or_(
+            col(AccessRequest.reference).contains(word.upper(), autoescape=True),
+            col(AccessRequest.establishment_number).contains(word, autoescape=True),
+            col(AccessRequest.user_email).contains(word.lower(), autoescape=True),
+            col(AccessRequest.authorizer_email).contains(word.lower(), autoescape=True),
+            *(col(name).contains(word.upper(), autoescape=True) for name in names)))
+    stmt = stmt.order_by(col(AccessRequest.created_at).desc(), col(AccessRequest.id).desc())
+    with read_scope() as s:
+        return [{"request_id": id_of(r), "reference": r.reference, "status": r.status,
+                 "user": f"{r.user_first_name} {r.user_last_name}", "user_email": r.user_email,
+                 "authorizer": f"{r.authorizer_first_name} {r.authorizer_last_name}",
+                 "establishment_number": r.establishment_number, "created_at": r.created_at}
+                for r in s.exec(stmt.limit(max(1, min(int(limit), 200)))).all()]
 
 
 def status_counts() -> dict[str, int]:

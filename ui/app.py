@@ -90,6 +90,12 @@ else:
     public.append(st.Page(_gate("page_runs"), title=t("page_runs"), url_path="suivi",
                           visibility="hidden"))
 
+if staff is not None:  # every staff role may find any request (read-only)
+    pages.setdefault(t("nav_staff"), []).append(st.Page(_screen("search"), title=t("page_search"),
+                                                        url_path="recherche", icon=":material/search:"))
+else:
+    public.append(st.Page(_gate("page_search"), title=t("page_search"), url_path="recherche", visibility="hidden"))
+
 if settings.is_dev:
     # The local mailbox holds temporary passwords: staff only, even in development.
     if staff is not None:
