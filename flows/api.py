@@ -551,6 +551,61 @@ def countersign_decide(task_id: int, *, staff: str, outcome: str, reason: str | 
     return decision_id
 
 
+# --- Managers: claimed work that does not move ------------------------------------------------------
+
+MANAGER_ROLES = ("manager", "operator")
+
+
+def _manager(s: Session, staff: str) -> Account:
+    account = s.exec(select(Account).where(Account.username == staff)).first()
+    if account is None or account.kind != AccountKind.staff or account.disabled or account.role not in MANAGER_ROLES:
+        raise ActionError("not_allowed")
+    return account
+
+
+def _claimed_task(s: Session, task_id: int) -> HumanTask:
+    task = s.get(HumanTask, task_id)
+    if task is None or task.kind not in TASK_ROLES:
+        raise ActionError("task_not_found")
+    if task.status != TaskStatus.open.value:
+        raise ActionError("task_closed")
+    if task.claimed_by is None:
+        raise ActionError("not_claimed")
+    return task
+
+
+@_refusals_recorded(_task_refusal)
+def reassign_task(task_id: int, *, staff: str, to: str | None, reason: str) -> None:
+    """A manager releases a task someone else claimed (``to`` None: back to the queue) or gives
+    it to another person of the role it needs (a clerk on leave with tasks claimed). The reason is
+    required and audited; the new holder passes the same checks as if they claimed it
+    themselves (role, conflict of interest, four eyes). Acting on the task stays theirs."""
+    if not (reason or "").strip():
+        raise ActionError("reason_required")
+    with session_scope() as s:
+        manager = _manager(s, staff)
+        task = _claimed_task(s, task_id)
+        holder = task.claimed_by
+        new_holder = None
+        if to:
+            account = _staff_account(s, to)
+            if account.role != TASK_ROLES[task.kind]:
+                raise ActionError("not_allowed")
+            _check_no_conflict(account, get_row(s, AccessRequest, task.request_id))
+            if task.kind == TaskKind.countersign.value:
+                _check_four_eyes(s, account, task)
+            new_holder = account.username
+        # Only if nothing moved meanwhile: the holder may have decided or released it.
+        moved = s.exec(update(HumanTask).where(
+            col(HumanTask.id) == task_id, col(HumanTask.status) == TaskStatus.open.value,
+            col(HumanTask.claimed_by) == holder).values(claimed_by=new_holder,
+                                                       claimed_at=utcnow() if new_holder else None))
+        if moved.rowcount != 1:
+            raise ActionError("task_closed")
+        audit(s, task.request_id, AuditEventKind.reassigned if new_holder else AuditEventKind.released,
+              actor=manager.username, task_id=task_id, previous=holder, to=new_holder, reason=reason.strip())
+
+
 # --- Decisions ------------------------------------------------------------------------------------
 
 

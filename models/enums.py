@@ -86,6 +86,8 @@ class AuditEventKind(StrEnum):
     correction_expire = "correction_expire"
     claimed = "claimed"
     unclaimed = "unclaimed"
+    released = "released"  # a manager put back in the queue a task someone else had claimed
+    reassigned = "reassigned"  # a manager gave a claimed task to another person
     password_sent = "password_sent"
     completed = "completed"
     closed = "closed"

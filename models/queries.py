@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from models.db import get_row, read_scope
 from models.enums import AccountKind, Outcome, TaskKind, TaskStatus
 from models.request_store import latest_authorization, request_to_canonical
+from models.settings import get_settings
 from models.tables import (
     AccessRequest,
     Account,
@@ -100,6 +101,13 @@ class QueueRow:
     claimed_by: str | None
     overdue: bool
     age_days: int
+    stale: bool = False  # claimed and untouched for RAMQ_STALE_CLAIM_HOURS
+
+
+def is_stale(task: HumanTask, now: datetime) -> bool:
+    """A claim nobody has acted on for a while: the holder may be away (their tasks wait)."""
+    return bool(task.claimed_by and task.claimed_at
+                and task.claimed_at < now - timedelta(hours=get_settings().stale_claim_hours))
 
 
 def list_queue(
@@ -156,9 +164,31 @@ def list_queue(
                 user_name=f"{req.user_first_name} {req.user_last_name}",
                 created_at=task.created_at, due_at=task.due_at, claimed_by=task.claimed_by,
                 overdue=bool(task.due_at and task.due_at < now),
-                age_days=max(0, (now - task.created_at).days),
+                age_days=max(0, (now - task.created_at).days), stale=is_stale(task, now),
             ))
     return rows
+
+
+def claimed_tasks(now: datetime | None = None) -> list[dict]:
+    """Every open task someone has claimed (respondent and countersign), stale ones first, for
+    the managers who release or reassign them."""
+    now = now or utcnow()
+    stmt = (select(HumanTask, AccessRequest).join(AccessRequest, col(AccessRequest.id) == col(HumanTask.request_id))
+            .where(HumanTask.status == TaskStatus.open.value, col(HumanTask.claimed_by).is_not(None))
+            .order_by(col(HumanTask.claimed_at).asc(), col(HumanTask.id).asc()))
+    with read_scope() as s:
+        return [{"task_id": id_of(task), "request_id": id_of(req), "reference": req.reference, "kind": task.kind,
+                 "claimed_by": task.claimed_by, "claimed_at": task.claimed_at, "due_at": task.due_at,
+                 "stale": is_stale(task, now), "overdue": bool(task.due_at and task.due_at < now)}
+                for task, req in s.exec(stmt).all()]
+
+
+def staff_of_role(role: str) -> list[str]:
+    """Usernames of the active staff of a role (the people a task can be given to)."""
+    with read_scope() as s:
+        return list(s.exec(select(Account.username).where(Account.kind == AccountKind.staff.value,
+                                                          Account.role == role, col(Account.disabled).is_(False))
+                           .order_by(col(Account.username))).all())
 
 
 def task_summary(task_id: int | None) -> dict | None:

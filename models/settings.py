@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     link_ttl_hours: int = 24 * 14
     authorizer_deadline_days: int = 14
     respondent_deadline_days: int = 10
+    # A claimed task untouched this long shows as stale in the queues (a manager may release it).
+    stale_claim_hours: int = 48
     correction_deadline_days: int = 30
     reminder_after_hours: int = 72
     credential_validity_days: int = 365

@@ -85,9 +85,13 @@ else:
                           visibility="hidden"))
 if role in RUNS_ROLES:
     pages[t("nav_staff")] = [st.Page(_screen("runs"), title=t("page_runs"), url_path="suivi",
-                                     icon=":material/monitoring:")]
+                                     icon=":material/monitoring:"),
+                             st.Page(_screen("claimed_tasks"), title=t("page_claimed"), url_path="taches-prises",
+                                     icon=":material/assignment_ind:")]
 else:
     public.append(st.Page(_gate("page_runs"), title=t("page_runs"), url_path="suivi",
+                          visibility="hidden"))
+    public.append(st.Page(_gate("page_claimed"), title=t("page_claimed"), url_path="taches-prises",
                           visibility="hidden"))
 
 if staff is not None:  # every staff role may find any request (read-only)

@@ -116,7 +116,7 @@ def _queue() -> None:
           t("col_age_days"): r.age_days,
           t("col_due"): fmt_dt(r.due_at),
           t("col_overdue"): "⚠️" if r.overdue else "",
-          t("col_claimed_by"): r.claimed_by or ""}
+          t("col_claimed_by"): (f"{r.claimed_by} ({t('stale_claim')})" if r.stale else r.claimed_by or "")}
          for r in rows],
         hide_index=True, width="stretch",
     )
