@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -33,6 +33,7 @@ from models.settings import get_settings
 from models.tables import (
     AccessRequest,
     Account,
+    AuditEvent,
     Authorization,
     Decision,
     HumanTask,
@@ -78,7 +79,7 @@ class LinkView:
 NOT_RECORDED = frozenset({"invalid_form", "reason_required", "comments_required", "invalid_username",
                           "invalid_validity", "username_taken"})
 # Who uses a link of each purpose (the actor of its refusals).
-LINK_ACTORS = {"authorize": "autorisateur", "correct": "utilisateur"}
+LINK_ACTORS = {"authorize": "autorisateur", "correct": "utilisateur", "renew": "utilisateur"}
 Refusal = tuple[int | None, str, dict[str, Any]]  # request id, actor, detail of the security event
 
 
@@ -624,3 +625,124 @@ def record_decision(s: Session, task: HumanTask, *, outcome: str, reason: str | 
     audit(s, task.request_id, AuditEventKind.decision(task.kind, outcome), actor=actor,
           task_id=task_id, round=task.round, decision_id=decision.id)
     return id_of(decision)
+
+
+# --- Issued access: revoked and restored by RAMQ staff ---------------------------------------------
+
+# The paper form reserves the RAMQ's right to withdraw access "en tout temps et sans préavis".
+ACCESS_ROLES = ("respondent", "manager", "operator")
+
+
+def _access_refusal(exc: ActionError, *, request_id: Any, staff: Any, **arguments: Any) -> Refusal:
+    """A revoke or restore refused: the request, the staff member as actor."""
+    return (request_id if isinstance(request_id, int) else None), str(staff or ""), {}
+
+
+def _access_staff(s: Session, staff: str) -> Account:
+    """A respondent, manager or operator (a SOES only countersigns)."""
+    account = s.exec(select(Account).where(Account.username == staff)).first()
+    if account is None or account.kind != AccountKind.staff or account.disabled or account.role not in ACCESS_ROLES:
+        raise ActionError("not_allowed")
+    return account
+
+
+def _issued_account(s: Session, request_id: int) -> Account:
+    account = s.exec(select(Account).where(Account.request_id == request_id,
+                                           Account.kind == AccountKind.issued.value)).first()
+    if account is None:
+        raise ActionError("no_account")
+    return account
+
+
+def _tell_access_change(s: Session, req: AccessRequest, kind: str, round: int, **context: Any) -> None:
+    """The user and the authorizer, each by email in the request's language (no credential)."""
+    from notifications import outbox
+    from notifications.templates import compose, request_context
+
+    base = request_context(req)
+    people = (("user", req.user_email, base["user_name"]),
+              ("authorizer", req.authorizer_email, base["authorizer_name"]))
+    for role, email, name in people:
+        message = compose(kind, lang=req.language, **base, recipient_role=role, recipient_name=name, **context)
+        outbox.enqueue(s, request_id=id_of(req), kind=kind, round=round, recipient_role=role,
+                       recipient=email, message=message, lang=req.language)
+
+
+def _deliver_soon(request_id: int) -> None:
+    """Sends the request's pending emails in the background; what fails stays in the outbox and
+    the sweeper sends it later."""
+    import threading
+
+    from notifications import outbox
+
+    def send() -> None:
+        try:
+            outbox.deliver(request_id)
+        except Exception:  # noqa: BLE001 - held back: the sweeper retries
+            pass
+
+    threading.Thread(target=send, name=f"deliver-{request_id}").start()
+
+
+def _change_access(request_id: int, *, staff: str, reason: str, revoke: bool) -> None:
+    if not (reason or "").strip():
+        raise ActionError("reason_required")
+    reason = reason.strip()
+    with session_scope() as s:
+        actor = _access_staff(s, staff)
+        req = s.get(AccessRequest, request_id)
+        if req is None:
+            raise ActionError("no_account")
+        _check_no_conflict(actor, req)  # nobody revokes or restores an access they are party to
+        account = _issued_account(s, request_id)
+        if not revoke and account.valid_until is not None and account.valid_until < quebec_today():
+            raise ActionError("access_expired")
+        # Conditional: of two clicks (or two staff members), one changes the account.
+        changed = s.exec(update(Account).where(col(Account.id) == account.id,
+                                               col(Account.disabled) == (not revoke)).values(disabled=revoke))
+        if changed.rowcount != 1:
+            raise ActionError("already_revoked" if revoke else "not_revoked")
+        event = AuditEventKind.access_revoked if revoke else AuditEventKind.access_restored
+        # The emails' round: this revocation's (or restoration's) number, so revoke, restore and
+        # revoke again each tell the people once.
+        round = 1 + s.exec(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.request_id == request_id, AuditEvent.event == event.value)).one()
+        audit(s, request_id, event, actor=actor.username, account_id=account.id, round=round, reason=reason)
+        context: dict[str, Any] = {"reason": reason}
+        if not revoke:
+            context["valid_until"] = account.valid_until
+        _tell_access_change(s, req, event.value, round, **context)
+    _deliver_soon(request_id)
+
+
+@_refusals_recorded(_access_refusal)
+def revoke_access(request_id: int, *, staff: str, reason: str) -> None:
+    """A respondent or a manager withdraws an issued access, with a reason: the account stops
+    working at once (both sign-in paths refuse a disabled account), the change is audited and
+    the user and the authorizer are told. Never by a party of the request."""
+    _change_access(request_id, staff=staff, reason=reason, revoke=True)
+
+
+@_refusals_recorded(_access_refusal)
+def restore_access(request_id: int, *, staff: str, reason: str) -> None:
+    """Undoes a revocation, with a reason, while the access is still within its validity
+    (``access_expired`` after: a new request is needed)."""
+    _change_access(request_id, staff=staff, reason=reason, revoke=False)
+
+
+@_refusals_recorded(_link_refusal("renew"))
+def renewal_form(token: str) -> dict:
+    """The form a renewal link opens: sections 1, 2 and 5 and the authorizer of the old request
+    (canonical, as :func:`submit_request` takes it), without the old signature, commitments or
+    section 3: the user checks, signs and submits a new request, which the authorizer authorizes
+    again. Opening decides nothing and the link is not used up."""
+    claims = _claims(token, "renew")
+    with session_scope() as s:
+        req = s.get(AccessRequest, claims.request_id)
+        if req is None:
+            raise ActionError("link_invalid")
+        data = _canonical(s, req)
+    data["user"] = {**data["user"], "signature": None, "commitments_accepted": False}
+    data["authorization"] = None
+    data["existing_username"] = None
+    return data

@@ -7,7 +7,8 @@
 - retry a resume that did not go through (a stored decision is never lost);
 - send the emails an SMTP outage held back (with backoff);
 - remind an authorizer who has not answered;
-- expire a request whose authorizer or correction step passed its deadline.
+- expire a request whose authorizer or correction step passed its deadline;
+- tell the user and the authorizer, once, that an issued access ends soon (and how to renew).
 RAMQ queue tasks never expire: they show as overdue in the queue instead.
 
 Two sweepers may run at once (the scheduled one and `ramq-access sweep`): every action is
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from prefect import flow
 from sqlalchemy import func, or_, true, update
@@ -40,8 +42,8 @@ from models.tables import (
     not_null,
     utcnow,
 )
-from notifications import outbox
-from notifications.templates import compose
+from notifications import links, outbox
+from notifications.templates import compose, request_context
 
 LOG = logging.getLogger("ramq.sweeper")
 
@@ -49,6 +51,8 @@ EXPIRING_KINDS = (TaskKind.authorizer.value, TaskKind.correction.value)
 # A start or restart claimed by a sweeper is left to it this long before another may retry.
 CLAIM_WINDOW = timedelta(seconds=60)
 RECOVERY_EVENTS = (AuditEventKind.run_restarted, AuditEventKind.recovery_abandoned)
+# A renewal link still opens the prefilled form this long after the access ended.
+RENEW_LINK_DAYS_AFTER = 90
 
 
 @dataclass
@@ -60,6 +64,7 @@ class SweepReport:
     emailed: list[int] = field(default_factory=list)
     reminded: list[int] = field(default_factory=list)
     expired: list[int] = field(default_factory=list)
+    expiry_notified: list[int] = field(default_factory=list)
 
 
 def sweep(now: datetime | None = None, *, grace_seconds: float = 30.0,
@@ -76,6 +81,7 @@ def sweep(now: datetime | None = None, *, grace_seconds: float = 30.0,
         ("emailed", lambda: _deliver_held_emails(request_ids)),
         ("reminded", lambda: _send_reminders(now, request_ids)),
         ("expired", lambda: _expire_overdue(now, request_ids)),
+        ("expiry_notified", lambda: _notify_expiring(now, request_ids)),
     )
     for name, part in parts:
         try:
@@ -277,6 +283,53 @@ def _expire_overdue(now: datetime, request_ids: list[int] | None) -> list[int]:
 def sweeper_flow() -> dict:
     report = sweep()
     return {k: len(v) for k, v in report.__dict__.items()}
+
+
+def _notify_expiring(now: datetime, request_ids: list[int] | None) -> list[int]:
+    """Issued accounts still in use whose validity ends within ``expiry_notice_days``: the user
+    (with a link to the form prefilled from the old request) and the authorizer are told once
+    per end date. The account's row is locked before the outbox is looked at, so two sweepers
+    at once tell them once (SQLite: the write lock of ``BEGIN IMMEDIATE``)."""
+    today = now.astimezone(ZoneInfo(get_settings().timezone)).date()
+    horizon = today + timedelta(days=get_settings().expiry_notice_days)
+    with session_scope() as s:
+        candidates = [(not_null(account_id), not_null(request_id)) for account_id, request_id in s.exec(
+            select(Account.id, Account.request_id).where(
+                Account.kind == AccountKind.issued.value, Account.disabled == False,  # noqa: E712
+                col(Account.request_id).is_not(None), col(Account.valid_until).is_not(None),
+                col(Account.valid_until) >= today, col(Account.valid_until) <= horizon,
+                _among(Account.request_id, request_ids)).order_by(col(Account.id))).all()]
+    notified = []
+    for account_id, request_id in candidates:
+        with session_scope() as s:
+            account = s.exec(select(Account).where(Account.id == account_id).with_for_update()).one()
+            if account.disabled or account.valid_until is None:
+                continue
+            round = int(account.valid_until.strftime("%Y%m%d"))  # once per end date
+            if outbox.exists(s, request_id=request_id, kind="access_expiring", round=round,
+                             recipient_role="user"):
+                continue
+            req = get_row(s, AccessRequest, request_id)
+            context = request_context(req)
+            renew = links.make_link_token(
+                request_id=request_id, purpose="renew", revision=req.revision, now=now,
+                ttl=timedelta(days=(account.valid_until - today).days + RENEW_LINK_DAYS_AFTER))
+            people = (("user", req.user_email, context["user_name"], links.link_url(renew.token, "renew")),
+                      ("authorizer", req.authorizer_email, context["authorizer_name"], None))
+            for role, email, name, url in people:
+                message = compose("access_expiring", lang=req.language, **context, recipient_role=role,
+                                  recipient_name=name, valid_until=account.valid_until, link_url=url)
+                outbox.enqueue(s, request_id=request_id, kind="access_expiring", round=round,
+                               recipient_role=role, recipient=email, message=message, lang=req.language)
+            audit(s, request_id, AuditEventKind.expiry_notified, actor=SYSTEM, account_id=account_id,
+                  valid_until=account.valid_until.isoformat())
+            notified.append(request_id)
+    for request_id in notified:
+        try:
+            outbox.deliver(request_id)
+        except outbox.OutboxError:
+            pass  # held back: a later pass sends it
+    return notified
 
 
 if __name__ == "__main__":

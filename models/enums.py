@@ -95,6 +95,9 @@ class AuditEventKind(StrEnum):
     authorizer_changed = "authorizer_changed"
     run_restarted = "run_restarted"
     recovery_abandoned = "recovery_abandoned"
+    access_revoked = "access_revoked"  # the issued account disabled by RAMQ staff, with a reason
+    access_restored = "access_restored"  # a revoked account enabled again, with a reason
+    expiry_notified = "expiry_notified"  # the user and the authorizer told the access ends soon
 
     @classmethod
     def task_opened(cls, kind: TaskKind | str) -> AuditEventKind:

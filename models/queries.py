@@ -480,3 +480,21 @@ def open_requests_runs(*, limit: int = 2000) -> list[OpenRunRow]:
                            flow_run_id=r.flow_run_id, run_stuck_at=r.run_stuck_at,
                            run_restarts=int(r.run_restarts or 0))
                 for r in s.exec(stmt).all()]
+
+
+def request_access_state(request_id: int, *, today: date | None = None) -> dict | None:
+    """The issued account of a request as the staff see it (« Rechercher une demande »): its
+    state (``active``, ``revoked``, ``expired``), validity, and when it was last revoked. None
+    when no account was issued. No username, no hash."""
+    today = today or quebec_today()
+    with read_scope() as s:
+        account = s.exec(select(Account).where(Account.request_id == request_id,
+                                               Account.kind == AccountKind.issued.value)).first()
+        if account is None:
+            return None
+        revoked_at = s.exec(select(func.max(AuditEvent.at)).where(
+            AuditEvent.request_id == request_id, AuditEvent.event == "access_revoked")).one()
+        expired = account.valid_until is not None and account.valid_until < today
+        return {"state": "revoked" if account.disabled else "expired" if expired else "active",
+                "valid_from": account.valid_from, "valid_until": account.valid_until,
+                "revoked_at": revoked_at if account.disabled else None}

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     correction_deadline_days: int = 30
     reminder_after_hours: int = 72
     credential_validity_days: int = 365
+    # The user and the authorizer are told this many days before an issued access ends.
+    expiry_notice_days: int = 30
     # Section 4 carries two RAMQ signatures: the respondent's and the SOES's countersignature
     # (the paper form). Off for a small installation: an approval goes straight to credentials.
     countersign: bool = True

@@ -23,13 +23,14 @@ from sqlmodel import Session
 from models.settings import get_settings
 from models.tables import UsedLink
 
-Purpose = Literal["authorize", "correct"]
+# renew: the public form prefilled from an access about to end (never consumed: it decides nothing).
+Purpose = Literal["authorize", "correct", "renew"]
 
 ALGORITHM = "HS256"
 ISSUER = "ramq-access"
-PURPOSES: tuple[Purpose, ...] = ("authorize", "correct")
+PURPOSES: tuple[Purpose, ...] = ("authorize", "correct", "renew")
 # The Streamlit page (url path) that opens each kind of link.
-PAGES: dict[str, str] = {"authorize": "autoriser", "correct": "corriger"}
+PAGES: dict[str, str] = {"authorize": "autoriser", "correct": "corriger", "renew": "nouvelle-demande"}
 MAX_TOKEN_LENGTH = 2048
 
 

@@ -46,6 +46,9 @@ KINDS = (
     "request_cancelled",
     "request_stuck",  # to managers: restarting a request's run did not help
     "authorizer_replaced",  # to the authorizer a correction no longer names
+    "access_revoked",  # to the user and the authorizer: RAMQ staff disabled the issued account
+    "access_restored",  # to the user and the authorizer: the account works again
+    "access_expiring",  # to the user and the authorizer: the validity ends soon (how to renew)
 )
 # Optional context, with its default, per kind. Everything else a template uses is required.
 _DEFAULTS: dict[str, dict[str, Any]] = {
@@ -54,6 +57,8 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "temporary_password": {"valid_until": None},
     "username": {"valid_until": None},
     "request_cancelled": {"reason": None},
+    "access_restored": {"valid_until": None},
+    "access_expiring": {"link_url": None},
 }
 # Context keys that must never reach a given kind (one credential per email).
 _FORBIDDEN: dict[str, set[str]] = {

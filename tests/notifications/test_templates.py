@@ -34,6 +34,12 @@ CONTEXT = {
     "request_cancelled": dict(recipient_role="user", recipient_name="Marie Tremblay",
                               user_name="Marie Tremblay"),
     "authorizer_replaced": dict(recipient_name="Jean Gagnon", user_name="Marie Tremblay"),
+    "access_revoked": dict(recipient_role="user", recipient_name="Marie Tremblay", user_name="Marie Tremblay",
+                           reason="Engagement non respecté."),
+    "access_restored": dict(recipient_role="authorizer", recipient_name="Jean Gagnon", user_name="Marie Tremblay",
+                            reason="Vérification faite.", valid_until=date(2027, 12, 1)),
+    "access_expiring": dict(recipient_role="user", recipient_name="Marie Tremblay", user_name="Marie Tremblay",
+                            valid_until=date(2027, 12, 1), link_url="http://localhost:8501/?renouveler=aaa.bbb.ccc"),
     "request_stuck": dict(recipient_name="Louise Gestion", restarts=5, state="CRASHED", manager_url="http://localhost:8501/suivi"),
 }
 GREETING = {"fr": "Bonjour", "en": "Hello"}

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from flows.api import submit_request
+from flows.api import renewal_form, submit_request
+from flows.errors import ActionError
 from ui.common import client_address
 from ui.feedback import guarded, refusals, show_flash
 from ui.i18n import lang, t
 from ui.widgets.errors import clear_errors, errors_banner, errors_summary
 from ui.widgets.keys import forget, key
-from ui.widgets.request_form import collect_request, request_form
+from ui.widgets.request_form import collect_request, prefill_request, request_form
 
 PREFIX = "sub"
 DONE = key(PREFIX, "__done__")
+RENEWED = key(PREFIX, "__renewed__")  # the renewal link already put in the form
 
 
 @guarded
@@ -50,6 +52,19 @@ if done:
     st.button(t("new_request"), key="sub_new", on_click=_new_request)
     st.stop()
 
+renew_token = st.query_params.get("t")
+if renew_token and (st.session_state.get(RENEWED) or {}).get("token") != renew_token:
+    # A renewal link (the access ends soon): the old request in the form, once, to check and sign.
+    try:
+        prefill_request(PREFIX, renewal_form(renew_token))
+        st.session_state[RENEWED] = {"token": renew_token, "error": None}
+    except ActionError as exc:
+        st.session_state[RENEWED] = {"token": renew_token, "error": exc.message(lang())}
+renewed = st.session_state.get(RENEWED) or {}
+if renewed.get("error"):
+    st.error(renewed["error"])
+elif renewed:
+    st.success(t("renewal_prefilled"))
 st.info(t("directives"))
 errors_banner(PREFIX)
 request_form(PREFIX)
