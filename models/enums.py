@@ -95,6 +95,7 @@ class AuditEventKind(StrEnum):
     authorizer_changed = "authorizer_changed"
     run_restarted = "run_restarted"
     recovery_abandoned = "recovery_abandoned"
+    password_reset = "password_reset"  # « Mot de passe oublié ? »: a new temporary password set and emailed
 
     @classmethod
     def task_opened(cls, kind: TaskKind | str) -> AuditEventKind:

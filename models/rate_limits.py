@@ -24,6 +24,9 @@ from models.tables import RateEvent, utcnow
 SUBMIT_CLIENT = "submit_client"
 SUBMIT_AUTHORIZER = "submit_authorizer"
 EMAIL_ADDRESS = "email_address"
+# A forgotten-password request from one client; a new password for one account.
+RESET_CLIENT = "reset_client"
+RESET_ACCOUNT = "reset_account"
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
