@@ -1,4 +1,5 @@
-"""Rate limits of the public form: it must not become a way to mail anyone.
+"""Rate limits of the public form (it must not become a way to mail anyone) and of the
+forgotten-password request (``flows.password_reset``).
 
 Every counted action is one :class:`RateEvent` row: a ``scope`` (what is counted) and a ``key``,
 the keyed hash (:func:`models.security.hashed_key`) of the client or the address, so the table

@@ -51,9 +51,9 @@ def password_mails(smtp, address: str) -> list:
     return [m for m in smtp.to(address) if "mot de passe" in str(m["Subject"])]
 
 
-def refused(username: str, password: str) -> str | None:
+def refused(username: str, password: str, *, client: str | None = None) -> str | None:
     try:
-        sign_in(username, password, client=None, kind="issued")
+        sign_in(username, password, client=client, kind="issued")
     except SignInRefused as exc:
         return exc.code
     return None
@@ -200,3 +200,18 @@ def test_the_request_email_is_the_address_used(mail):
     assert mail.messages == []
     request_password_reset(account["username"], client=None)
     assert len(password_mails(mail, user)) == 1 and not mail.to(authorizer)
+
+
+def test_the_sign_in_waits_apply(mail):
+    """A guesser the sign-in makes wait cannot reset instead (the same waits as the login)."""
+    account, user, _, request_id = issued()
+    client = "10.6.6.6"
+    for _ in range(3):  # the pair's counter: a wait after the third failure
+        assert refused(account["username"], "mauvais-mot-de-passe-1", client=client) == "bad_credentials"
+    request_password_reset(account["username"], client=client)
+    assert password_mails(mail, user) == []
+    assert refused(account["username"], OLD) is None  # unchanged
+    with session_scope() as s:
+        last = s.exec(select(SecurityEvent).where(SecurityEvent.kind == "password_reset")
+                      .order_by(SecurityEvent.id.desc())).first()
+    assert last.code == "throttled" and last.request_id == request_id
