@@ -5,7 +5,8 @@
   its runner died): the same run is started again and replays from the database's state;
   after too many restarts without progress the request is flagged and managers are told;
 - retry a resume that did not go through (a stored decision is never lost);
-- send the emails an SMTP outage held back (with backoff);
+- send the emails an SMTP outage held back (with backoff); a forgotten-password email, whose
+  body is never kept, goes again with a new password (flows.password_reset);
 - remind an authorizer who has not answered;
 - expire a request whose authorizer or correction step passed its deadline;
 - tell the user and the authorizer, once, that an issued access ends soon (and how to renew).
@@ -26,7 +27,7 @@ from prefect import flow
 from sqlalchemy import func, or_, true, update
 from sqlmodel import col, select
 
-from flows import api, recovery, runs
+from flows import api, password_reset, recovery, runs
 from flows.errors import ActionError
 from flows.steps import enqueue_authorization_request
 from models.audit import SYSTEM, audit
@@ -65,6 +66,7 @@ class SweepReport:
     reminded: list[int] = field(default_factory=list)
     expired: list[int] = field(default_factory=list)
     expiry_notified: list[int] = field(default_factory=list)
+    password_resets: list[int] = field(default_factory=list)
 
 
 def sweep(now: datetime | None = None, *, grace_seconds: float = 30.0,
@@ -82,6 +84,7 @@ def sweep(now: datetime | None = None, *, grace_seconds: float = 30.0,
         ("reminded", lambda: _send_reminders(now, request_ids)),
         ("expired", lambda: _expire_overdue(now, request_ids)),
         ("expiry_notified", lambda: _notify_expiring(now, request_ids)),
+        ("password_resets", lambda: password_reset.retry_password_resets(now) if request_ids is None else []),
     )
     for name, part in parts:
         try:

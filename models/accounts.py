@@ -204,6 +204,16 @@ def temp_password_expiry(now: datetime | None = None) -> datetime:
     return (now or utcnow()) + timedelta(days=get_settings().temp_password_days)
 
 
+def set_temporary_password(account: Account, *, password_hash: str, now: datetime | None = None) -> None:
+    """Gives ``account`` a temporary password (its :func:`hash_password`, made before the
+    transaction: no hashing while the write lock is held): it must be changed at the next
+    sign-in and stops working unused after ``settings.temp_password_days``. The previous
+    password stops working with this change (the caller's transaction)."""
+    account.password_hash = password_hash
+    account.must_change_password = True
+    account.temp_password_expires_at = temp_password_expiry(now)
+
+
 @dataclass(frozen=True)
 class SignedIn:
     """Who signed in (ids and labels only: no hash)."""
@@ -243,12 +253,18 @@ def _read_account(username: str) -> _Stored | None:
                        bool(a.disabled), a.valid_from, a.valid_until)
 
 
+def in_use(account, today: date) -> bool:
+    """Whether the account may be used today at all: not disabled, within its validity. The
+    sign-in's rule (:func:`_unusable`) and the forgotten-password request's."""
+    return not (account.disabled or (account.valid_from and today < account.valid_from) or (
+        account.valid_until and today > account.valid_until))
+
+
 def _unusable(account, today: date) -> str | None:
     """Why an account whose password matched may not be used today (the one rule for the
     screens' sign-in and the scripts' check), or None: disabled or outside its validity
     (``bad_credentials``), or an issued temporary password left unused past its expiry."""
-    if account.disabled or (account.valid_from and today < account.valid_from) or (
-            account.valid_until and today > account.valid_until):
+    if not in_use(account, today):
         return "bad_credentials"
     if (account.kind == AccountKind.issued.value and account.must_change_password
             and account.temp_password_expires_at is not None

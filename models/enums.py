@@ -98,6 +98,7 @@ class AuditEventKind(StrEnum):
     access_revoked = "access_revoked"  # the issued account disabled by RAMQ staff, with a reason
     access_restored = "access_restored"  # a revoked account enabled again, with a reason
     expiry_notified = "expiry_notified"  # the user and the authorizer told the access ends soon
+    password_reset = "password_reset"  # « Mot de passe oublié ? »: a new temporary password set and emailed
 
     @classmethod
     def task_opened(cls, kind: TaskKind | str) -> AuditEventKind:

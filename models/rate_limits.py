@@ -1,4 +1,5 @@
-"""Rate limits of the public form: it must not become a way to mail anyone.
+"""Rate limits of the public form (it must not become a way to mail anyone) and of the
+forgotten-password request (``flows.password_reset``).
 
 Every counted action is one :class:`RateEvent` row: a ``scope`` (what is counted) and a ``key``,
 the keyed hash (:func:`models.security.hashed_key`) of the client or the address, so the table
@@ -24,6 +25,9 @@ from models.tables import RateEvent, utcnow
 SUBMIT_CLIENT = "submit_client"
 SUBMIT_AUTHORIZER = "submit_authorizer"
 EMAIL_ADDRESS = "email_address"
+# A forgotten-password request from one client; a new password for one account.
+RESET_CLIENT = "reset_client"
+RESET_ACCOUNT = "reset_account"
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)

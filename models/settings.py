@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     submissions_per_client_hour: int = 10
     submissions_per_authorizer_day: int = 3
     emails_per_address_day: int = 20
+    # « Mot de passe oublié ? » on « Mon accès »: new temporary passwords by email.
+    password_resets_per_account_day: int = 3
+    password_resets_per_client_hour: int = 10
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -147,6 +147,31 @@ def succeeded(username: str, client: str | None) -> None:
             conn.execute(update(table).where(table.c.key == key).values(**values))
 
 
+def blocked(username: str, client: str | None, *, now: datetime | None = None) -> Throttled | None:
+    """Whether a sign-in of ``username`` from ``client`` would wait now (read only, counts
+    nothing): the forgotten-password request obeys the same waits as the sign-in."""
+    from sqlalchemy import select
+
+    from models.db import read_scope
+
+    now = now or utcnow()
+    scope_of = {key: rule.scope for rule, key in keys_for(username, client)}
+    table = table_of(LoginThrottle)
+    with read_scope() as s:
+        rows = s.execute(select(table.c.key, table.c.blocked_until)
+                         .where(table.c.key.in_(list(scope_of)))).all()
+    waits = []
+    for key, until in rows:
+        if until is not None and until.tzinfo is None:  # SQLite forgets the zone
+            until = until.replace(tzinfo=UTC)
+        if until is not None and until > now:
+            waits.append((until, scope_of[key]))
+    if not waits:
+        return None
+    until, scope = max(waits)
+    return Throttled(max(1, math.ceil((until - now).total_seconds())), scope)
+
+
 def count_failure(key: str, rule: Rule = PAIR) -> int:
     """One failure on one counter (atomic); the new count. For tests and tools."""
     from models.db import get_engine

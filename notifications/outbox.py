@@ -86,9 +86,13 @@ def _new_message_id() -> str:
     return make_msgid(domain=domain)
 
 
+# Emails that carry a password: their rows keep no body (claim_secret, then send from memory).
+SECRET_KINDS = ("temporary_password", "password_reset")
+
+
 def _check_recipient_role(kind: str, recipient_role: str) -> None:
     # One credential per person: the password to the user, the username to the authorizer.
-    if kind == "temporary_password" and recipient_role != "user":
+    if kind in SECRET_KINDS and recipient_role != "user":
         raise ValueError("the temporary password goes to the user only")
     if kind == "username" and recipient_role != "authorizer":
         raise ValueError("the username goes to the authorizer only")
@@ -142,7 +146,7 @@ def enqueue(
 ) -> OutboxEmail:
     """Add an email to the outbox in the caller's transaction; idempotent on its key: a
     second call returns the existing row unchanged."""
-    if kind == "temporary_password":
+    if kind in SECRET_KINDS:
         raise ValueError("the password email is never stored: use send_secret_once")
     return _enqueue(
         session, request_id=request_id, kind=kind, round=round, recipient_role=recipient_role,
@@ -326,6 +330,29 @@ def claim_secret(
                 return None
         raise SecretEmailError(f"email {key} is being sent by another task")
     return row_id
+
+
+def due_secrets(kind: str, *, since: datetime, now: datetime | None = None) -> list[tuple[int, int]]:
+    """(request id, round) of the body-less rows of ``kind`` created since ``since`` whose send
+    failed or whose sender died, once their backoff has passed: the caller makes a *new*
+    secret and sends it through :func:`claim_secret` again (the body was never kept)."""
+    if kind not in SECRET_KINDS:
+        raise ValueError(f"{kind} is not a secret email")
+    now = now or datetime.now(UTC)
+    stmt = select(OutboxEmail.request_id, OutboxEmail.round).where(
+        OutboxEmail.kind == kind, col(OutboxEmail.body_text).is_(None), _due(now),
+        col(OutboxEmail.status) != EmailStatus.pending.value, col(OutboxEmail.created_at) >= since,
+    ).order_by(col(OutboxEmail.id))
+    with session_scope() as s:
+        return [(request_id, round_) for request_id, round_ in s.exec(stmt).all()]
+
+
+def last_round(session: Session, *, request_id: int, kind: str) -> int:
+    """The highest round of this request's emails of ``kind`` (0 when none): an email sent again
+    and again over time (a new password each time) takes the next one."""
+    rounds = session.exec(select(OutboxEmail.round).where(
+        OutboxEmail.request_id == request_id, OutboxEmail.kind == kind)).all()
+    return max(rounds, default=0)
 
 
 def release_secret(row_id: int, session_factory: SessionFactory = session_scope) -> None:

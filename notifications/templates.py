@@ -10,7 +10,8 @@ screens (applications, pages: ``t("ui.page_my_access")`` in a template) come fro
 catalogues of :mod:`models.i18n`, so an email and a screen call a thing by the same name.
 
 A credential email must never carry both credentials: :func:`compose` refuses a
-``temporary_password`` email given a username and a ``username`` email given a password.
+``temporary_password`` (or ``password_reset``) email given a username and a ``username`` email
+given a password.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ KINDS = (
     "access_revoked",  # to the user and the authorizer: RAMQ staff disabled the issued account
     "access_restored",  # to the user and the authorizer: the account works again
     "access_expiring",  # to the user and the authorizer: the validity ends soon (how to renew)
+    "password_reset",  # « Mot de passe oublié ? »: a new temporary password, to the user only
 )
 # Optional context, with its default, per kind. Everything else a template uses is required.
 _DEFAULTS: dict[str, dict[str, Any]] = {
@@ -63,6 +65,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 # Context keys that must never reach a given kind (one credential per email).
 _FORBIDDEN: dict[str, set[str]] = {
     "temporary_password": {"username"},
+    "password_reset": {"username"},
     "username": {"temporary_password", "password"},
 }
 _SECRET_KEYS = {"temporary_password", "password"}
@@ -219,8 +222,10 @@ def _check(kind: str, lang: str, context: dict[str, Any]) -> None:
 def compose(kind: str, *, lang: str = "fr", **context: Any) -> Message:
     """Render one email (subject, text, HTML). Missing context raises (``StrictUndefined``)."""
     _check(kind, lang, context)
-    if kind == "temporary_password":
+    if kind in ("temporary_password", "password_reset"):
         context.setdefault("login_url", login_url())
+    if kind == "password_reset":
+        context.setdefault("days", get_settings().temp_password_days)
     ctx = {**_DEFAULTS.get(kind, {}), **context, "lang": lang}
     name = f"{lang}/{kind}.j2"
 

@@ -29,6 +29,7 @@ CONTEXT = {
     "temporary_password": dict(user_name="Marie Tremblay", authorizer_name="Jean Gagnon",
                                temporary_password=PASSWORD),
     "username": dict(authorizer_name="Jean Gagnon", user_name="Marie Tremblay", username=USERNAME),
+    "password_reset": dict(user_name="Marie Tremblay", temporary_password=PASSWORD),
     "request_expired": dict(recipient_role="authorizer", recipient_name="Jean Gagnon",
                             user_name="Marie Tremblay"),
     "request_cancelled": dict(recipient_role="user", recipient_name="Marie Tremblay",
@@ -103,7 +104,7 @@ def test_username_email_has_no_password(lang):
             compose("username", lang=lang, reference=REF, **CONTEXT["username"], **{key: PASSWORD})
 
 
-@pytest.mark.parametrize("kind", [k for k in KINDS if k != "temporary_password"])
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("temporary_password", "password_reset")])
 def test_no_other_kind_accepts_a_password(kind):
     with pytest.raises(ValueError):
         compose(kind, reference=REF, temporary_password=PASSWORD, **CONTEXT[kind])

@@ -138,3 +138,47 @@ def test_guessing_on_mon_acces_is_slowed_with_a_french_message(app):
     at = sign_in(page(app), account["username"], TEMP)
     assert len(errors(at)) == 1 and "Trop de tentatives de connexion." in errors(at)[0]
     assert MY_ACCESS_KEY not in at.session_state
+
+
+FORGOT_DONE = ("Si un accès correspond, un nouveau mot de passe temporaire a été envoyé à "
+               "l'adresse de l'utilisateur.")
+
+
+def forgot(at, name):
+    at.text_input(key="ma_forgot").input(name)
+    return at.button[[b.label for b in at.button].index("Envoyer un nouveau mot de passe")].click().run()
+
+
+def test_forgotten_password_says_the_same_whatever_is_typed(app, smtp_server, monkeypatch):
+    from models.settings import get_settings
+    from notifications.templates import read_secret
+    from tests.ui.conftest import request_data
+
+    monkeypatch.setenv("RAMQ_SMTP_HOST", smtp_server.host)
+    monkeypatch.setenv("RAMQ_SMTP_PORT", str(smtp_server.port))
+    get_settings.cache_clear()
+    smtp_server.clear()
+    data = request_data()
+    sub = submit(data)
+    account = issued_account(sub.request_id, TEMP, must_change=False)
+    disabled = issued_account(submit().request_id, TEMP, must_change=False)
+    with session_scope() as s:
+        s.get(Account, disabled["id"]).disabled = True
+
+    at = page(app)
+    assert "Mot de passe oublié ?" in [e.label for e in at.expander]
+    for name in ("inconnu", disabled["username"], account["username"]):
+        at = forgot(at, name)
+        assert not at.exception
+        assert [str(m.value) for m in at.success] == [FORGOT_DONE]
+        assert not errors(at)
+        assert at.text_input(key="ma_forgot").value == ""
+        assert MY_ACCESS_KEY not in at.session_state
+    (msg,) = smtp_server.to(data["user"]["email"])
+    assert len(smtp_server.messages) == 1 and not smtp_server.to(data["authorizer"]["email"])
+    password = read_secret(msg.get_body(("plain",)).get_content())
+    assert password and password not in texts(at)
+    assert all(password not in str(w.value) for w in at.text_input)
+
+    at = sign_in(page(app), account["username"], password)  # the new one works, and must be changed
+    assert not errors(at) and "Première connexion" in texts(at)

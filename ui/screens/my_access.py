@@ -1,14 +1,16 @@
 """« Mon accès » (``/mon-acces``): the user signs in with the username (from the authorizer) and
 the temporary password (by email), must choose a new password the first time, then sees the
-access granted."""
+access granted. « Mot de passe oublié ? » asks for a new temporary password, sent to the user's
+email only; the page says the same sentence whatever was typed (flows.password_reset)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from flows.password_reset import request_password_reset
 from models.accounts import MIN_PASSWORD_LENGTH, AccountError, change_own_password
 from models.queries import issued_access
-from ui.common import MY_ACCESS_KEY
+from ui.common import MY_ACCESS_KEY, client_address
 from ui.feedback import flash, guarded, show_flash
 from ui.formatting import fmt_date
 from ui.i18n import label, t
@@ -40,6 +42,15 @@ def _change() -> None:
     flash(t("password_changed"), "success")
 
 
+@guarded
+def _forgot() -> None:
+    name = (st.session_state.get("ma_forgot") or "").strip()
+    st.session_state["ma_forgot"] = ""
+    if name:
+        request_password_reset(name, client=client_address())
+    flash(t("forgot_done"), "success")  # the same sentence whatever happened
+
+
 def _logout() -> None:
     st.session_state.pop(MY_ACCESS_KEY, None)
 
@@ -59,6 +70,12 @@ if access is None:
         st.text_input(t("password"), key="ma_password", type="password",
                       autocomplete="current-password")
         st.form_submit_button(t("sign_in"), type="primary", on_click=_login)
+    show_flash("success")  # the forgotten-password answer
+    with st.expander(t("forgot_password")):
+        st.caption(t("forgot_password_intro"))
+        with st.form("my_access_forgot"):
+            st.text_input(t("forgot_identifier"), key="ma_forgot", autocomplete="username")
+            st.form_submit_button(t("forgot_send"), on_click=_forgot)
     st.stop()
 
 if access["must_change_password"]:
