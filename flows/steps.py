@@ -116,14 +116,20 @@ def _open_task(session: Session, req: AccessRequest, kind: TaskKind, round: int,
 
 @task(persist_result=True, **RETRY)
 def record_submission(request_id: int, flow_run_id: str) -> int:
-    """Links the request to its flow run and tells the user it was received."""
+    """Links the request to its flow run and tells the user it was received, with the signed
+    read-only link of the status page (``/statut``)."""
     with session_scope() as s:
         req = get_row(s, AccessRequest, request_id)
         if req.flow_run_id is None:
             req.flow_run_id = flow_run_id
             s.add(req)
         audit_once(s, request_id, AuditEventKind.flow_started, actor=SYSTEM, flow_run_id=flow_run_id)
-        _enqueue(s, req, "submission_confirmation", 1, "user")
+        if not outbox.exists(s, request_id=request_id, kind="submission_confirmation", round=1,
+                             recipient_role="user"):
+            # The read-only status link: no revision (corrections keep it), never consumed.
+            status = make_link_token(request_id=request_id, purpose="status")
+            _enqueue(s, req, "submission_confirmation", 1, "user",
+                     status_url=link_url(status.token, "status", lang=req.language))
     return request_id
 
 

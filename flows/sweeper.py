@@ -315,7 +315,7 @@ def _notify_expiring(now: datetime, request_ids: list[int] | None) -> list[int]:
             req = get_row(s, AccessRequest, request_id)
             context = request_context(req)
             renew = links.make_link_token(
-                request_id=request_id, purpose="renew", revision=req.revision, now=now,
+                request_id=request_id, purpose="renew", now=now,
                 ttl=timedelta(days=(account.valid_until - today).days + RENEW_LINK_DAYS_AFTER))
             people = (("user", req.user_email, context["user_name"], links.link_url(renew.token, "renew")),
                       ("authorizer", req.authorizer_email, context["authorizer_name"], None))

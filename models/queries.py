@@ -14,7 +14,7 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from models.db import get_row, read_scope
-from models.enums import AccountKind, Outcome, TaskKind, TaskStatus
+from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, Outcome, TaskKind, TaskStatus
 from models.request_store import latest_authorization, request_to_canonical
 from models.settings import get_settings
 from models.tables import (
@@ -438,6 +438,51 @@ def request_timeline(request_id: int) -> list[dict]:
                         "since_previous": (ev.at - previous) if previous else None})
             previous = ev.at
         return out
+
+
+# The requester's status page (ui/screens/status.py): which audit events it shows, under which
+# step (``labels.status_step.<step>``). Staff-internal events (claims, reminders, runs, the SOES
+# returning an approval to the respondent) are not steps the requester needs to see.
+STATUS_STEPS: dict[str, str] = {
+    AuditEventKind.submitted: "submitted",
+    AuditEventKind.authorizer_task_opened: "sent_to_authorizer",
+    AuditEventKind.authorizer_authorize: "authorized",
+    AuditEventKind.authorizer_refuse: "refused_by_authorizer",
+    AuditEventKind.authorizer_expire: "expired",
+    AuditEventKind.respondent_task_opened: "ramq_review",
+    AuditEventKind.respondent_approve: "approved",
+    AuditEventKind.respondent_refuse: "refused_by_ramq",
+    AuditEventKind.respondent_send_back: "correction_requested",
+    AuditEventKind.countersign_countersign: "countersigned",
+    AuditEventKind.countersign_expire: "expired",
+    AuditEventKind.correction_resubmit: "corrected",
+    AuditEventKind.resubmitted: "corrected",
+    AuditEventKind.correction_expire: "expired",
+    AuditEventKind.password_sent: "credentials_sent",
+    AuditEventKind.completed: "completed",
+    AuditEventKind.closed: "closed",
+}
+
+
+def request_status_view(request_id: int) -> dict | None:
+    """What the requester's status link may show, and nothing else: the reference, the status,
+    whether it is closed, and the steps (``{"step", "at"}``, oldest first; the same step twice
+    in a row is shown once). No name, address, username, reason, comment or section content:
+    the audit events' actors and details are never read out. ``None``: no such request."""
+    with read_scope() as s:
+        req = s.get(AccessRequest, request_id)
+        if req is None:
+            return None
+        rows = s.exec(select(AuditEvent.event, AuditEvent.at).where(AuditEvent.request_id == request_id)
+                      .order_by(col(AuditEvent.at), col(AuditEvent.id))).all()
+        steps: list[dict] = []
+        for event, at in rows:
+            step = STATUS_STEPS.get(event)
+            if step is None or (steps and steps[-1]["step"] == step):
+                continue
+            steps.append({"step": step, "at": at})
+        return {"reference": req.reference, "status": req.status,
+                "closed": req.status in FINAL_STATUSES, "steps": steps}
 
 
 def request_id_by_reference(reference: str) -> int | None:

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
 
     # Deadlines and links.
     link_ttl_hours: int = 24 * 14
+    # The read-only status link of the confirmation email (no correction voids it).
+    status_link_days: int = 180
     authorizer_deadline_days: int = 14
     respondent_deadline_days: int = 10
     # A claimed task untouched this long shows as stale in the queues (a manager may release it).

@@ -1,10 +1,17 @@
-"""Signed links sent by email (authorize, correct). All the JOSE code of the product lives here.
+"""Signed links sent by email (authorize, correct, status). All the JOSE code of the product
+lives here.
 
 HS256 only, algorithm pinned on decode and checked in the header before anything else, so a
 forged ``alg: none`` or an asymmetric-algorithm token never reaches a verifier. A token names
-its purpose (``aud``), its request (``sub``) and the request's revision (``rev``: a correction
-voids earlier links). Whether a link was already used is a database fact: see
-:func:`consume_link`, which the caller runs in the transaction that records the decision.
+its purpose (``aud``), its request (``sub``) and, for a link that decides, the request's
+revision (``rev``: a correction voids earlier links). Whether such a link was already used is a
+database fact: see :func:`consume_link`, which the caller runs in the transaction that records
+the decision.
+
+The ``status`` link (in the confirmation email) only shows where a request stands: it carries
+no ``rev`` (a correction does not void it), is never consumed (opening it changes nothing and
+can be repeated) and lives ``RAMQ_STATUS_LINK_DAYS``. A token of one purpose is refused by the
+pages and actions of every other (``wrong_purpose``).
 """
 
 from __future__ import annotations
@@ -24,13 +31,16 @@ from models.settings import get_settings
 from models.tables import UsedLink
 
 # renew: the public form prefilled from an access about to end (never consumed: it decides nothing).
-Purpose = Literal["authorize", "correct", "renew"]
+Purpose = Literal["authorize", "correct", "status", "renew"]
 
 ALGORITHM = "HS256"
 ISSUER = "ramq-access"
-PURPOSES: tuple[Purpose, ...] = ("authorize", "correct", "renew")
+PURPOSES: tuple[Purpose, ...] = ("authorize", "correct", "status", "renew")
+# The links that decide: bound to a revision, used once (``used_link``). The others only show.
+SINGLE_USE: tuple[Purpose, ...] = ("authorize", "correct")
 # The Streamlit page (url path) that opens each kind of link.
-PAGES: dict[str, str] = {"authorize": "autoriser", "correct": "corriger", "renew": "nouvelle-demande"}
+PAGES: dict[str, str] = {"authorize": "autoriser", "correct": "corriger", "status": "statut",
+                         "renew": "nouvelle-demande"}
 MAX_TOKEN_LENGTH = 2048
 
 
@@ -54,7 +64,7 @@ class SignedLink:
 @dataclass(frozen=True)
 class LinkClaims:
     request_id: int
-    revision: int
+    revision: int | None  # None for a status link, which no correction voids
     jti: str
     expires_at: datetime
 
@@ -68,29 +78,36 @@ def make_link_token(
     *,
     request_id: int,
     purpose: Purpose,
-    revision: int,
+    revision: int | None = None,
     ttl: timedelta | None = None,
     now: datetime | None = None,
 ) -> SignedLink:
-    """Sign a link for one request, purpose and revision; valid ``ttl`` (default from settings)."""
+    """Sign a link for one request, purpose and revision; valid ``ttl`` (default from settings:
+    ``RAMQ_LINK_TTL_HOURS``, or ``RAMQ_STATUS_LINK_DAYS`` for a status link). A link that decides
+    needs the revision; a status link takes none."""
     _check_purpose(purpose)
+    if (revision is None) == (purpose in SINGLE_USE):
+        raise ValueError(f"a {purpose} link {'needs' if purpose in SINGLE_USE else 'takes no'} revision")
     settings = get_settings()
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    ttl = ttl if ttl is not None else timedelta(hours=settings.link_ttl_hours)
+    if ttl is None:
+        ttl = (timedelta(hours=settings.link_ttl_hours) if purpose in SINGLE_USE
+               else timedelta(days=settings.status_link_days))
     iat = int(now.timestamp())
     exp = int((now + ttl).timestamp())
     jti = uuid.uuid4().hex
-    claims = {
+    claims: dict[str, str | int] = {
         "iss": ISSUER,
         "aud": purpose,
         "sub": str(int(request_id)),
-        "rev": int(revision),
         "iat": iat,
         "exp": exp,
         "jti": jti,
     }
+    if revision is not None:
+        claims["rev"] = int(revision)
     token = jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
     return SignedLink(token=token, jti=jti, expires_at=datetime.fromtimestamp(exp, UTC))
 
@@ -135,7 +152,10 @@ def read_link_token(token: str, *, purpose: Purpose) -> LinkClaims:
         raise LinkError("invalid")
     if not (isinstance(sub, str) and sub.isascii() and sub.isdigit() and len(sub) < 19):
         raise LinkError("invalid")
-    if not isinstance(rev, int) or isinstance(rev, bool) or rev < 1:
+    if aud in SINGLE_USE:
+        if not isinstance(rev, int) or isinstance(rev, bool) or rev < 1:
+            raise LinkError("invalid")
+    elif rev is not None:  # a status or renewal link is bound to no revision
         raise LinkError("invalid")
     if not (isinstance(jti, str) and 0 < len(jti) <= 64):
         raise LinkError("invalid")
@@ -151,19 +171,25 @@ def read_link_token(token: str, *, purpose: Purpose) -> LinkClaims:
     )
 
 
-def link_url(token: str, purpose: Purpose) -> str:
-    """The address in the email: ``{base_url}/autoriser?t=…`` or ``{base_url}/corriger?t=…``."""
+def link_url(token: str, purpose: Purpose, *, lang: str | None = None) -> str:
+    """The address in the email: ``{base_url}/autoriser?t=…``, ``…/corriger?t=…`` or
+    ``…/statut?t=…``; ``lang="en"`` adds ``&lang=en`` (the page opens in English; French is the
+    default and is never written)."""
     _check_purpose(purpose)
     base = get_settings().base_url.rstrip("/")
-    return f"{base}/{PAGES[purpose]}?t={quote(token, safe='')}"
+    suffix = f"&lang={quote(lang, safe='')}" if lang and lang != "fr" else ""
+    return f"{base}/{PAGES[purpose]}?t={quote(token, safe='')}{suffix}"
 
 
 def consume_link(session: Session, *, claims: LinkClaims, purpose: Purpose) -> UsedLink:
     """Mark the link used in the caller's transaction; ``LinkError("used")`` if it already was.
 
     The primary key on ``jti`` decides races: of two concurrent decisions, one insert fails.
-    A SAVEPOINT keeps the caller's transaction usable after that failure."""
+    A SAVEPOINT keeps the caller's transaction usable after that failure. Only a link that
+    decides is consumed: a status link never is (``ValueError``)."""
     _check_purpose(purpose)
+    if purpose not in SINGLE_USE:
+        raise ValueError(f"a {purpose} link is never consumed")
     row = UsedLink(jti=claims.jti, request_id=claims.request_id, purpose=purpose)
     try:
         with session.begin_nested():

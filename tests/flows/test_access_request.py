@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from sqlmodel import select
 
 from flows import api
 from flows.errors import ActionError
+from flows.status import open_status
 from flows.sweeper import sweep
 from models.accounts import authenticate, change_password
 from models.db import session_scope
@@ -63,7 +65,12 @@ def test_happy_path_ends_with_credentials_in_two_mailboxes(live, smtp_server):
     user, authorizer = data["user"]["email"], data["authorizer"]["email"]
     sub = api.submit_request(data, actor="test")
 
-    mail(smtp_server, user, "accusé de réception")
+    confirmation = mail(smtp_server, user, "accusé de réception")[0]
+    # The confirmation carries the read-only status link (text and HTML); it follows the request.
+    status_link = next(w for w in text_of(confirmation).split() if "/statut?t=" in w)
+    assert "Suivre ma demande" in text_of(confirmation) and f'href="{status_link}"' in html_of(confirmation)
+    status_token = parse_qs(urlparse(status_link).query)["t"][0]
+    assert [s["step"] for s in open_status(status_token).steps][0] == "submitted"
     token = _authorize(smtp_server, data, sub.reference)
     section4 = _approve(sub.request_id, countersigned=False)
     # Section 4 carries two RAMQ signatures: nothing is issued before the SOES countersigns.
@@ -77,6 +84,12 @@ def test_happy_path_ends_with_credentials_in_two_mailboxes(live, smtp_server):
     assert run.name == sub.reference
     assert run.parameters == {"request_id": sub.request_id}
     assert request_status(sub.request_id) == "completed"
+    status_view = open_status(status_token)  # the same link, opened again at the end
+    assert status_view.status == "completed" and status_view.closed
+    steps = [s["step"] for s in status_view.steps]
+    assert steps[0] == "submitted" and steps[-1] == "completed"
+    assert steps.index("authorized") < steps.index("ramq_review") < steps.index("approved") \
+        < steps.index("countersigned") < steps.index("credentials_sent")
 
     username = section4["username"]
     pw_mails = mail(smtp_server, user, "mot de passe temporaire")

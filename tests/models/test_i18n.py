@@ -22,7 +22,7 @@ from models.canonical import (
 )
 from models.enums import AuditEventKind, Outcome, RequestStatus, SignatureVerdict, SignerRole, TaskKind
 from models.i18n import DEFAULT_LANGUAGE, DOMAINS, LANGUAGES, catalogue, family, translate
-from models.queries import CLAIM_FILTERS, QUEUE_SORTS
+from models.queries import CLAIM_FILTERS, QUEUE_SORTS, STATUS_STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("models", "flows", "notifications", "ui")
@@ -60,6 +60,8 @@ RULE_CODES = {
 FAMILIES: dict[str, set[str]] = {
     "labels.status.": {s.value for s in RequestStatus},
     "labels.event.": EVENT_KINDS,
+    "labels.status_step.": set(STATUS_STEPS.values()),
+    "labels.status_next.": {s.value for s in RequestStatus},
     "labels.outcome.": {o.value for o in Outcome},
     "labels.signer_role.": {r.value for r in SignerRole},
     "labels.signature_verdict.": {v.value for v in SignatureVerdict},

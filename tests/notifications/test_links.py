@@ -265,3 +265,80 @@ def test_random_text_is_invalid(text):
     with pytest.raises(LinkError) as info:
         read_link_token(text, purpose="correct")
     assert info.value.code == "invalid"
+
+
+# --- The status link (confirmation email): shows, never decides ----------------------------------
+
+
+def test_status_link_round_trip_has_no_revision_and_lives_status_link_days(monkeypatch):
+    monkeypatch.setenv("RAMQ_STATUS_LINK_DAYS", "30")
+    get_settings.cache_clear()
+    try:
+        link = make_link_token(request_id=42, purpose="status")
+        expected = datetime.now(UTC) + timedelta(days=30)
+        claims = read_link_token(link.token, purpose="status")
+    finally:
+        get_settings.cache_clear()
+    assert (claims.request_id, claims.revision, claims.jti) == (42, None, link.jti)
+    assert abs(link.expires_at - expected) < timedelta(seconds=5)
+    raw = jwt.get_unverified_claims(link.token)
+    assert raw["aud"] == "status" and raw["sub"] == "42" and "rev" not in raw
+    assert jwt.get_unverified_header(link.token)["alg"] == "HS256"
+
+
+def test_status_link_default_lifetime_is_180_days():
+    assert get_settings().status_link_days == 180
+    link = make_link_token(request_id=1, purpose="status")
+    assert abs(link.expires_at - (datetime.now(UTC) + timedelta(days=180))) < timedelta(seconds=5)
+
+
+def test_status_link_takes_no_revision_and_deciding_links_need_one():
+    with pytest.raises(ValueError):
+        make_link_token(request_id=1, purpose="status", revision=1)
+    for purpose in ("authorize", "correct"):
+        with pytest.raises(ValueError):
+            make_link_token(request_id=1, purpose=purpose)
+
+
+@pytest.mark.parametrize("other", ["authorize", "correct"])
+def test_status_and_deciding_links_refuse_each_other(other):
+    status = make_link_token(request_id=5, purpose="status").token
+    deciding = make_link_token(request_id=5, purpose=other, revision=1).token
+    assert _code(status, purpose=other) == "wrong_purpose"
+    assert _code(deciding, purpose="status") == "wrong_purpose"
+
+
+def test_status_link_expires():
+    past = datetime.now(UTC) - timedelta(days=200)
+    link = make_link_token(request_id=1, purpose="status", ttl=timedelta(days=180), now=past)
+    assert _code(link.token, purpose="status") == "expired"
+
+
+def test_status_link_with_a_revision_is_invalid():
+    token = jwt.encode(_claims(aud="status", rev=1), get_settings().secret_key, algorithm="HS256")
+    assert _code(token, purpose="status") == "invalid"
+    forged = jwt.encode(_claims(aud="status", rev=None), "not-our-key-0123456789abcdef012345", algorithm="HS256")
+    assert _code(forged, purpose="status") == "invalid"
+
+
+def test_status_link_opens_again_and_is_never_consumed(make_request):
+    rid = make_request()
+    link = make_link_token(request_id=rid, purpose="status")
+    first = read_link_token(link.token, purpose="status")
+    assert read_link_token(link.token, purpose="status") == first  # as often as wanted
+    with session_scope() as s:
+        with pytest.raises(ValueError):
+            consume_link(s, claims=first, purpose="status")
+    with session_scope() as s:
+        assert s.get(UsedLink, link.jti) is None
+
+
+def test_status_link_url(monkeypatch):
+    monkeypatch.setenv("RAMQ_BASE_URL", "https://acces.example.qc.ca/")
+    get_settings.cache_clear()
+    try:
+        assert link_url("x.y.z", "status") == "https://acces.example.qc.ca/statut?t=x.y.z"
+        assert link_url("x.y.z", "status", lang="fr") == "https://acces.example.qc.ca/statut?t=x.y.z"
+        assert link_url("x.y.z", "status", lang="en") == "https://acces.example.qc.ca/statut?t=x.y.z&lang=en"
+    finally:
+        get_settings.cache_clear()

@@ -9,10 +9,12 @@ REF = "RAMQ-2026-000123"
 PASSWORD = "Xq7-vT2p!mR9zLk4"
 USERNAME = "mtrem0042"
 LINK = "http://localhost:8501/autoriser?t=aaa.bbb.ccc"
+STATUS_LINK = "http://localhost:8501/statut?t=sss.ttt.uuu"
 DEADLINE = datetime(2026, 12, 9, 22, 0, tzinfo=UTC)  # 17 h in Québec (EST)
 
 CONTEXT = {
-    "submission_confirmation": dict(user_name="Marie Tremblay", authorizer_name="Jean Gagnon"),
+    "submission_confirmation": dict(user_name="Marie Tremblay", authorizer_name="Jean Gagnon",
+                                    status_url=STATUS_LINK),
     "authorization_request": dict(
         authorizer_name="Jean Gagnon", user_name="Marie Tremblay",
         applications=["online_payment_authorization", "authorizer_professional_association"],
@@ -168,3 +170,11 @@ def test_full_name_softens_capitals():
     assert full_name("MARIE-ÈVE", "CÔTÉ") == "Marie-Ève Côté"
     assert full_name("JEAN", "D'AMOUR") == "Jean D'Amour"
     assert full_name("Jean", "McDonald") == "Jean McDonald"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_confirmation_carries_the_status_link(lang):
+    label = {"fr": "Suivre ma demande", "en": "Follow my request"}[lang]
+    msg = compose("submission_confirmation", lang=lang, reference=REF, **CONTEXT["submission_confirmation"])
+    assert STATUS_LINK in msg.text and label in msg.text
+    assert f'href="{STATUS_LINK}"' in msg.html and f">{label}</a>" in msg.html

@@ -59,7 +59,7 @@ def test_the_soes_sees_the_state_only_and_no_account_shows_nothing_to_click(app)
 
 def test_a_renewal_link_opens_the_form_prefilled_to_check_and_sign(app):
     sub, _ = authorized_request(first_name="Éloïse")
-    token = make_link_token(request_id=sub.request_id, purpose="renew", revision=1).token
+    token = make_link_token(request_id=sub.request_id, purpose="renew").token
     at = app(query={"t": token})
     assert not at.exception
     assert "rempli à partir de votre demande précédente" in texts(at)
