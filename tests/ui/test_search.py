@@ -3,6 +3,8 @@ reference, a name, an email or the establishment number, and opens it read-only.
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from models.db import session_scope
@@ -50,7 +52,10 @@ def test_a_request_opens_read_only_with_its_record(app):
 
 
 def test_nothing_found_says_so_and_wildcards_are_literal(app):
-    authorized_request()
+    tag = uuid.uuid4().hex[:6].upper()
+    sub, _ = authorized_request(last_name=f"QUIDAM-{tag}")
     assert "Aucune demande ne correspond." in texts(search(app, "respondent", "zzz-personne-qui-n-existe-pas"))
-    assert found(search(app, "respondent", "%")) == []
-    assert found(search(app, "respondent", "_")) == []
+    assert found(search(app, "respondent", f"quidam-{tag}")) == [sub.reference]
+    # As SQL wildcards, « % » and « _ » would match this name; they are taken literally.
+    assert found(search(app, "respondent", f"quidam%{tag}")) == []
+    assert found(search(app, "respondent", f"quidam_{tag}")) == []
