@@ -269,18 +269,15 @@ class Simulation:
                 raise AssertionError("the emailed password does not open the account")
 
     def run(self) -> dict:
-        with session_scope() as s:
-            try:
-                create_staff(s, username=SIM_RESPONDENT, role="respondent", password=SIM_PASSWORD,
-                             display_name="Répondant simulé", email="sim.repondant@ramq.example.qc.ca")
-            except AccountError:
-                pass
-        with session_scope() as s:
-            try:
-                create_staff(s, username=SIM_SOES, role="soes", password=SIM_PASSWORD,
-                             display_name="SOES simulée", email="sim.soes@ramq.example.qc.ca")
-            except AccountError:
-                pass
+        for username, role, name, email in (
+                (SIM_RESPONDENT, "respondent", "Répondant simulé", "sim.repondant@ramq.example.qc.ca"),
+                (SIM_SOES, "soes", "SOES simulée", "sim.soes@ramq.example.qc.ca")):
+            with session_scope() as s:
+                try:
+                    create_staff(s, username=username, role=role, password=SIM_PASSWORD, display_name=name,
+                                 email=email)
+                except AccountError:
+                    pass  # made by an earlier simulation
         plans = [OUTCOMES[i % len(OUTCOMES)] for i in range(self.count)]
         self.rng.shuffle(plans)
         started = time.monotonic()
