@@ -6,7 +6,8 @@ pad and submits → the authorizer opens the emailed link, completes section 3 (
 resolution), signs and authorizes → a respondent signs in, claims the task, reviews it, keeps the
 proposed username in section 4 and approves (confirming the person and the applications) → a
 SOES signs in and countersigns → the user gets the password, the authorizer the username → the
-user signs in on « Mon accès », must choose a new password, and sees the access.
+user signs in on « Mon accès », must choose a new password, and sees the access → the day
+after, the respondent finds the request and revokes the access, and « Mon accès » refuses it.
 
 A second, smaller test signs with an uploaded image (user and authorizer).
 
@@ -426,6 +427,37 @@ def check_sealed_form(document: bytes, reference: str, username: str) -> None:
     assert seal["intact"] is True, seal["problem"]
 
 
+def revoke(page: Page, e2e, screens, data: dict, reference: str) -> None:
+    """The signed-in respondent finds the request on « Rechercher une demande » and revokes its
+    access with a reason; the user is told by email."""
+    page.get_by_role("link", name="Rechercher une demande").click()
+    expect(page.get_by_role("heading", name="Rechercher une demande")).to_be_visible()
+    fill(page, "Rechercher", reference)
+    expect(page.get_by_role("combobox", name="Ouvrir la demande")).to_have_value(
+        re.compile("^" + re.escape(reference)))
+    expect(page.get_by_text("Actif du", exact=False)).to_be_visible()
+    fill(page, "Motif * (communiqué à l'utilisateur et à la personne qui autorise)",
+         "L'utilisatrice a quitté l'établissement.")
+    screens.shot(page, "revocation")
+    page.get_by_role("button", name="Révoquer l'accès").click()
+    expect(page.get_by_text(f"L'accès de la demande {reference} est révoqué", exact=False)).to_be_visible()
+    expect(page.get_by_text("Révoqué le", exact=False)).to_be_visible()
+    notice = e2e.wait_mail(user_email(data), "accès révoqué")
+    assert "quitté l'établissement" in notice.text
+
+
+def sign_in_refused(page: Page, e2e, username: str, password: str) -> None:
+    """« Mon accès » refuses a revoked account, with the same words as a wrong password."""
+    open_app(page, e2e.url, "Demande d'accès aux services en ligne")
+    page.get_by_role("link", name="Mon accès").click()
+    expect(page.get_by_role("heading", name="Mon accès")).to_be_visible()
+    page.get_by_label("Nom d'utilisateur", exact=True).fill(username)
+    page.get_by_label("Mot de passe", exact=True).fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_text("Nom d'utilisateur ou mot de passe incorrect, ou accès expiré.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Accès accordé")).to_have_count(0)
+
+
 # --- The tests ---------------------------------------------------------------------------------------
 
 
@@ -475,6 +507,11 @@ def test_journey_from_submission_to_first_login(e2e, screens, tmp_path):
     # The record an auditor is handed: the sealed PDF, from the managers' follow-up page.
     document = download_sealed_form(screens.person(), e2e, screens, reference, tmp_path)
     check_sealed_form(document, reference, username)
+
+    # The day after: the user leaves the establishment; the respondent revokes the access, and
+    # the account stops working at once.
+    revoke(respondent, e2e, screens, data, reference)
+    sign_in_refused(screens.person(), e2e, username, NEW_PASSWORD)
 
 
 def test_signatures_as_uploaded_images(e2e, screens):
