@@ -14,6 +14,7 @@ from models.enums import TaskKind
 from models.tables import Authorization, Decision, HumanTask, UsedLink, utcnow
 from tests.ui.conftest import (
     PNG,
+    elements,
     errors,
     errors_under,
     goto,
@@ -218,3 +219,15 @@ def test_a_database_failure_on_opening_shows_a_french_message(app, monkeypatch):
     at = open_page(app, tok)
     assert not at.exception
     assert errors(at)[0].startswith("Une erreur inattendue est survenue.")
+
+
+def test_the_summary_follows_the_paper_form_order(app):
+    """Sections 1, 2 (with the authorizer named), then 5, as on the paper form (issue 11)."""
+    sub, _, tok = waiting()
+    at = open_page(app, tok)
+    headings = [str(el.value) for el in elements(at)
+                if getattr(el, "type", "") == "markdown" and str(el.value).startswith("#### ")]
+    order = [h for h in headings if h[5:7] in ("1.", "2.", "5.") or "Personne qui autorise" in h]
+    assert order == ["#### 1. Description des services en ligne demandés", "#### 2. Utilisateur",
+                     "#### Personne qui autorise la demande",
+                     "#### 5. Numéros d'établissement supplémentaires"], headings

@@ -1,5 +1,5 @@
-"""The read-only summary of a request (sections 1, 5, 2, the authorizer and section 3), with the
-signatures; every value is escaped (typed by someone else)."""
+"""The read-only summary of a request in the paper form's order (sections 1, 2, the authorizer,
+3, then 5), with the signatures; every value is escaped (typed by someone else)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _phone(number: str | None, extension: str | None) -> str | None:
 
 def request_summary(data: dict, *, user_signed_at=None, authorization_signed_at=None,
                     with_section3: bool = False) -> None:
-    """Sections 1, 5, 2 and the authorizer (and section 3 when asked), with the signatures."""
+    """Sections 1, 2 and the authorizer (and section 3 when asked), then 5, with the signatures."""
     st.markdown(f"#### {t('section1')}")
     fields_table([
         (t("applications"), ", ".join(label("application", a) for a in data.get("applications") or [])),
@@ -37,8 +37,6 @@ def request_summary(data: dict, *, user_signed_at=None, authorization_signed_at=
         (t("organization_type"), label("organization_type", data.get("organization_type"))),
         (t("register_scope"), label("register_scope", data.get("register_scope"))),
     ])
-    st.markdown(f"#### {t('section5')}")
-    fields_table([(t("additional_numbers"), ", ".join(data.get("additional_establishment_numbers") or []))])
     user = data.get("user") or {}
     st.markdown(f"#### {t('section2')}")
     fields_table([
@@ -61,10 +59,14 @@ def request_summary(data: dict, *, user_signed_at=None, authorization_signed_at=
         (t("authorizer_last_name"), authorizer.get("last_name")),
         (t("authorizer_email"), authorizer.get("email")),
     ])
-    if not with_section3:
-        return
+    if with_section3:
+        _section3(data.get("authorization"), authorization_signed_at)
+    st.markdown(f"#### {t('section5')}")
+    fields_table([(t("additional_numbers"), ", ".join(data.get("additional_establishment_numbers") or []))])
+
+
+def _section3(section3: dict | None, authorization_signed_at) -> None:
     st.markdown(f"#### {t('section3')}")
-    section3 = data.get("authorization")
     if not section3:
         st.info(t("not_yet_authorized"))
         return
