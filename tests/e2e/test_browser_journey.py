@@ -237,7 +237,7 @@ def authorize(page: Page, e2e, screens, data: dict, reference: str, *, sign: str
     expect(page.get_by_text("MARIE", exact=True)).to_be_visible()  # the summary, in capitals
     screens.shot(page, "autorisation ouverte")
 
-    choose(page, "Vous êtes *", "Directeur des services professionnels")
+    choose(page, "Vous êtes *", "Directeur ou directrice des services professionnels")
     choose(page, "Sexe *", "M")
     for label, value in data["section3"].items():
         fill(page, label, value)

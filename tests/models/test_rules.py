@@ -70,7 +70,7 @@ def test_every_spec_code_has_french_and_english_messages():
 
 
 def test_labels():
-    assert label("role", "dsp") == "Directeur des services professionnels"
+    assert label("role", "dsp") == "Directeur ou directrice des services professionnels"
     assert label("role", "dg", "en") == "Executive director"
     assert list(labels("application")) == ["online_payment_authorization",
                                            "authorizer_professional_association"]

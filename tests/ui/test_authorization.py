@@ -137,7 +137,8 @@ def test_an_establishment_offers_dsp_or_dg_and_asks_for_the_board_resolution(app
     sub, _, tok = waiting()
     at = open_page(app, tok)
     role = at.radio(key=k(sub, "authorization.role"))
-    assert role.options == ["Directeur des services professionnels", "Directeur général"]
+    assert role.options == ["Directeur ou directrice des services professionnels",
+                            "Directeur général ou directrice générale"]
     assert not [d for d in at.date_input]  # no resolution asked before a role is chosen
     role.set_value("dg").run()
     assert at.text_input(key=k(sub, "authorization.board_resolution.number"))
