@@ -148,6 +148,20 @@ def _translate(ctx, key: str, **params: Any) -> str:
     return translate(key, ctx["lang"], **params)
 
 
+# French elision before a name: « d'Émilie », « qu'Hélène », but « de Marie », « de Yves ».
+# An initial h is taken as mute (« d'Hélène »), as for most first names in Québec.
+_ELIDED = {"de": "d'", "que": "qu'"}
+_VOWELS = set("aeiouhàâäéèêëîïôöùûüœæAEIOUHÀÂÄÉÈÊËÎÏÔÖÙÛÜŒÆ")
+
+
+def elide(word: str, name: Any) -> str:
+    """``de``/``que`` followed by ``name``, elided before a vowel or a mute h."""
+    text = str(name)
+    if text[:1] in _VOWELS:
+        return f"{_ELIDED[word]}{text}"
+    return f"{word} {text}"
+
+
 # Format-aware helpers: same call in the template, text or HTML out.
 _TEXT_HELPERS: dict[str, Callable[..., str]] = {
     "link": lambda url, label=None: url,
@@ -187,6 +201,8 @@ def _env(autoescape: bool, helpers: dict) -> Environment:
     )
     env.filters["when"] = _when_filter
     env.filters["applications"] = _applications_filter
+    env.filters["de"] = lambda name: elide("de", name)
+    env.filters["que"] = lambda name: elide("que", name)
     env.globals.update(helpers, t=_translate)
     return env
 

@@ -178,3 +178,28 @@ def test_confirmation_carries_the_status_link(lang):
     msg = compose("submission_confirmation", lang=lang, reference=REF, **CONTEXT["submission_confirmation"])
     assert STATUS_LINK in msg.text and label in msg.text
     assert f'href="{STATUS_LINK}"' in msg.html and f">{label}</a>" in msg.html
+
+
+@pytest.mark.parametrize("kind", ["authorization_request", "refused_by_ramq", "username", "request_expired"])
+def test_french_elides_de_and_que_before_a_vowel(kind):
+    """« d'Émilie », « qu'Émilie », never « de Émilie » or « que Émilie »; « de Marie » stays."""
+    context = {**CONTEXT[kind], "user_name": "Émilie Ouellet"}
+    if "recipient_role" in context:  # the sentences that name the user are the authorizer's
+        context.update(recipient_role="authorizer", recipient_name="Jean Gagnon")
+    text = compose(kind, lang="fr", reference=REF, **context).text
+    assert "Émilie Ouellet" in text
+    assert "de Émilie" not in text and "que Émilie" not in text
+    assert "d'Émilie" in text or "qu'Émilie" in text
+    plain = compose(kind, lang="fr", reference=REF, **{**context, "user_name": "Marie Tremblay"}).text
+    assert "d'Marie" not in plain and "qu'Marie" not in plain
+
+
+@pytest.mark.parametrize(("name", "de", "que"), [
+    ("Émilie Roy", "d'Émilie Roy", "qu'Émilie Roy"), ("Marie Roy", "de Marie Roy", "que Marie Roy"),
+    ("Yves Roy", "de Yves Roy", "que Yves Roy"), ("Hélène Roy", "d'Hélène Roy", "qu'Hélène Roy"),
+    ("Ursule Roy", "d'Ursule Roy", "qu'Ursule Roy"), ("", "de ", "que ")])
+def test_elision_filters(name, de, que):
+    from notifications.templates import elide
+
+    assert elide("de", name) == de
+    assert elide("que", name) == que
