@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     def is_dev(self) -> bool:
         return self.env in ("dev", "test")
 
+    @property
+    def uses_local_mail_sink(self) -> bool:
+        """Development mail goes to a local sink (``make run``'s, or a test's) that writes the
+        Maildir the « Courriels » page reads; never in production, never with a real relay."""
+        return self.is_dev and self.smtp_host.strip().lower() in _LOOPBACK
+
 
 def _one_line(exc: ValidationError) -> str:
     """The refusal in one line, from pydantic's errors without their input values."""

@@ -102,7 +102,7 @@ if staff is not None:  # every staff role may find any request (read-only)
 else:
     public.append(st.Page(_gate("page_search"), title=t("page_search"), url_path="recherche", visibility="hidden"))
 
-if settings.is_dev:
+if settings.uses_local_mail_sink:
     # The local mailbox holds temporary passwords: staff only, even in development.
     if staff is not None:
         pages[t("nav_dev")] = [st.Page(_screen("emails"), title=t("page_emails"),

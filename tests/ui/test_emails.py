@@ -93,3 +93,15 @@ def test_the_mailbox_page_does_not_exist_outside_development(app, monkeypatch):
         assert nav_error(at, "emails.py")
     finally:
         get_settings.cache_clear()
+
+
+def test_the_mailbox_page_exists_only_with_the_local_mail_sink(app, monkeypatch):
+    """In development with a real SMTP relay, the Maildir is not where the mail goes: no page."""
+    monkeypatch.setenv("RAMQ_SMTP_HOST", "smtp.relais.example.qc.ca")
+    get_settings.cache_clear()
+    try:
+        at = app(state={STAFF_KEY: staff("manager")["id"]})
+        assert not at.exception
+        assert nav_error(at, "emails.py")
+    finally:
+        get_settings.cache_clear()

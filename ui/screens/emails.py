@@ -1,4 +1,4 @@
-"""« Courriels » (``/courriels``, development mode only, signed-in staff of any role): the messages
+"""« Courriels » (``/courriels``, development mode with the local mail sink only, signed-in staff): the messages
 the local SMTP sink wrote into the Maildir, newest first, with their links clickable, so one
 browser can follow a whole request (submission, authorization link, correction link, password,
 username). The messages include temporary passwords: without a staff login nothing is shown."""
@@ -15,7 +15,7 @@ from ui.i18n import t
 
 settings = get_settings()
 st.title(t("page_emails"))
-if not settings.is_dev:
+if not settings.uses_local_mail_sink:
     st.error(t("emails_dev_only"))
     st.stop()
 if current_staff() is None:
