@@ -253,7 +253,8 @@ def test_purged_marker_alone_does_not_pass_verify(engine):
     with get_engine().begin() as conn:
         conn.execute(text("UPDATE request_revision SET purged_at = :now, content = :c WHERE request_id = :r"),
                      {"now": utcnow(), "c": json.dumps(retention.PURGED_CONTENT), "r": request_id})
-        conn.execute(text("UPDATE access_request SET purged_at = :now WHERE id = :r"), {"now": utcnow(), "r": request_id})
+        conn.execute(text("UPDATE access_request SET purged_at = :now WHERE id = :r"),
+                     {"now": utcnow(), "r": request_id})
     with session_scope() as s:
         result = verify_request(s, s.get(AccessRequest, request_id))
         assert not result.intact and not result.revisions_intact
