@@ -92,16 +92,13 @@ def downgrade() -> None:
         for table in ("access_request", *IMMUTABLE):
             op.drop_column(table, 'purged_at')
     else:
-        # Batch mode rebuilds the tables (dropping their triggers): drop them first, then put
-        # back 0004's.
+        # SQLite drops a column only when no trigger names it: 0009's triggers go first, then
+        # 0004's come back. (Batch mode would rebuild access_request, which others reference.)
         for table in IMMUTABLE:
-            for action in ("update", "delete"):
-                op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
         for table in ("access_request", *IMMUTABLE):
-            with op.batch_alter_table(table) as batch_op:
-                batch_op.drop_column('purged_at')
+            op.drop_column(table, 'purged_at')
         for table in IMMUTABLE:
-            for action in ("UPDATE", "DELETE"):
-                op.execute(f"""CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table}
-                               BEGIN SELECT RAISE(ABORT, '{table} is append-only: {action} refused'); END""")
+            op.execute(f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+                           BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END""")
     op.drop_table('daily_job')
