@@ -12,8 +12,11 @@ A request closed (``FINAL_STATUSES``) more than ``RAMQ_RETENTION_DAYS`` ago (255
 - kept: the reference, status, dates, language, organization type, register scope,
   applications, establishment numbers (organizations, not people), revision numbers, RAMQ
   staff usernames, task and decision outcomes, validity dates, every hash, and the audit
-  history untouched (its details hold identifiers only: the chain still verifies): what the
-  managers' page counts and the durations between steps.
+  history, whose details hold identifiers, except the free-text reasons staff gave for a
+  revocation, a restoration or a reassignment: those are replaced by ``[purged]`` (the one
+  change migration 0009 allows on an audit event), and the purge's own ``purged`` event records
+  each redacted event's new hash, so the chain still verifies (``models.audit.verify_chain``);
+  in short, what the managers' page counts and the durations between steps.
 
 Revisions and signatures stay append-only: migration 0009 lets a row be updated once, into
 exactly this purged form, and never again. Each request is purged in its own transaction,
@@ -27,18 +30,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from models.audit import SYSTEM, audit
+from models.audit import SYSTEM, audit, redacted_hash
 from models.db import session_scope
 from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, EmailStatus, SignerRole
 from models.settings import get_settings
 from models.tables import (
     AccessRequest,
     Account,
+    AuditEvent,
     Authorization,
     DailyJob,
     Decision,
@@ -53,6 +58,8 @@ from models.tables import (
 
 # What a purged revision's or signature's content becomes (migration 0009 allows only this).
 PURGED_CONTENT = {"purged": True}
+# What a free-text reason in an audit event becomes (migration 0009 allows only this).
+REDACTED = "[purged]"
 JOB = "retention_purge"
 
 # Section 2 (and the authorizer named) on access_request: text columns emptied (NOT NULL ones
@@ -133,8 +140,32 @@ def purge_request(session: Session, request_id: int, *, cutoff: datetime, now: d
         account.disabled = True
         session.add(account)
     session.flush()
-    audit(session, request_id, AuditEventKind.purged, actor=actor, older_than_days=older_than_days)
+    redacted = _redact_audit_reasons(session, request_id, now)
+    detail: dict[str, Any] = {"older_than_days": older_than_days}
+    if redacted:
+        detail["redacted"] = redacted
+    audit(session, request_id, AuditEventKind.purged, actor=actor, **detail)
     return True
+
+
+def _redact_audit_reasons(session: Session, request_id: int, now: datetime) -> dict[str, str]:
+    """The free-text ``reason`` of the request's audit events (a revocation's, a restoration's,
+    a reassignment's: staff may have named someone) replaced by :data:`REDACTED`, the only
+    change migration 0009 allows on an audit event. Returns event id → the redacted event's
+    hash, for the ``purged`` event to record (so ``verify_chain`` still checks them)."""
+    hashes: dict[str, str] = {}
+    for ev in session.exec(select(AuditEvent).where(AuditEvent.request_id == request_id,
+                                                    col(AuditEvent.purged_at).is_(None))
+                           .order_by(col(AuditEvent.id))).all():
+        reason = (ev.detail or {}).get("reason")
+        if not isinstance(reason, str):
+            continue
+        detail = {**ev.detail, "reason": REDACTED}
+        session.exec(update(AuditEvent).where(col(AuditEvent.id) == ev.id).values(purged_at=now, detail=detail))
+        session.flush()
+        session.refresh(ev)
+        hashes[str(ev.id)] = redacted_hash(ev)
+    return hashes
 
 
 def purge(*, older_than_days: int | None = None, now: datetime | None = None, dry_run: bool = False,

@@ -292,6 +292,9 @@ class AuditEvent(SQLModel, table=True):
     # SHA-256 (hex) of this event's canonical JSON (models.audit.event_hash). No default: a row
     # not written by audit() fails NOT NULL instead of entering the history unchained.
     hash: str = Field(max_length=64)
+    # The retention purge replaced the detail's free-text ``reason`` (migration 0009 allows only
+    # that, once); the purge's own event records the redacted event's hash.
+    purged_at: datetime | None = _ts()
 
 
 class OutboxEmail(SQLModel, table=True):

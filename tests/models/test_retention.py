@@ -25,6 +25,7 @@ from flows.cli import app
 from flows.sweeper import SweepReport
 from models import queries, retention
 from models.accounts import hash_password
+from models.audit import audit, verify_chain
 from models.db import get_engine, session_scope
 from models.enums import AuditEventKind, RequestStatus, SignatureVerdict, SignerRole
 from models.request_store import store_request
@@ -110,9 +111,16 @@ def _closed_request(*, closed_ago: timedelta | None = OLD, status: RequestStatus
                               recipient=recipient, subject=f"Demande de PRENOM{tag}",
                               body_text=f"Bonjour PRENOM{tag} NOM{tag}", body_html=f"<p>PRENOM{tag}</p>",
                               status="sent", smtp_response=f"250 OK <{recipient}>"))
-        s.add(Account(username=f"u{tag}", kind="issued", role="user", display_name=f"PRENOM{tag} NOM{tag}",
-                      email=data["user"]["email"], password_hash=hash_password("x" * 12), request_id=request_id,
-                      valid_from=today, valid_until=today + timedelta(days=365)))
+        account = Account(username=f"u{tag}", kind="issued", role="user", display_name=f"PRENOM{tag} NOM{tag}",
+                          email=data["user"]["email"], password_hash=hash_password("x" * 12), request_id=request_id,
+                          valid_from=today, valid_until=today + timedelta(days=365))
+        s.add(account)
+        s.flush()
+        # Free-text reasons staff wrote in the history (flows.api: revoke, restore, reassign).
+        audit(s, request_id, AuditEventKind.reassigned, actor="manager1", task_id=task.id, previous="clerk1",
+              to="clerk2", reason=f"PRENOM{tag} a appelé")
+        audit(s, request_id, AuditEventKind.access_revoked, actor="manager1", account_id=account.id, round=1,
+              reason=f"NOM{tag} a quitté l'établissement (« é »)")
         if closed_ago is not None:
             request.status = status.value
             request.closed_at = utcnow() - closed_ago
@@ -173,7 +181,8 @@ def test_purge_leaves_no_personal_data_and_keeps_the_statistics(engine):
     assert set(_texts_holding(secrets)) >= {"access_request.user_first_name", "signature.content",
                                             "request_revision.content", "outbox_email.body_text",
                                             "decision.reason", "account.display_name",
-                                            "request_authorization.address", "signature.image"}
+                                            "request_authorization.address", "signature.image",
+                                            "audit_event.detail"}
     before, counts, tasks = _snapshot(request_id), queries.status_counts(), queries.open_task_counts()
 
     result = _purge()
@@ -187,7 +196,9 @@ def test_purge_leaves_no_personal_data_and_keeps_the_statistics(engine):
         assert account.disabled and account.email is None and account.username == f"purged-{account.id}"
         events = s.exec(select(AuditEvent).where(AuditEvent.request_id == request_id,
                                                  AuditEvent.event == AuditEventKind.purged.value)).all()
-        assert [e.detail for e in events] == [{"older_than_days": DAYS}]
+        assert [e.detail["older_than_days"] for e in events] == [DAYS]
+        assert len(events[0].detail["redacted"]) == 2  # the reassignment's and revocation's reasons
+        assert verify_chain(s, request_id).intact
         assert s.get(AccessRequest, request_id).purged_at is not None
     # The status link's view still shows the steps (and no personal data, as before).
     view = queries.request_status_view(request_id)
@@ -372,3 +383,63 @@ def test_revisions_of_a_purged_request_keep_their_hash(engine):
         rows = s.exec(select(RequestRevision).where(RequestRevision.request_id == request_id)).all()
         assert [(r.revision, r.sha256) for r in rows] == before
         assert all(r.content == retention.PURGED_CONTENT and r.purged_at for r in rows)
+
+
+def test_a_redacted_audit_event_is_still_checked(engine):
+    """The purge redacts the reasons; what the redacted events hold now is checked against the
+    hashes its own event recorded: a change made behind the triggers' back still shows."""
+    request_id, reference, _ = _closed_request()
+    _purge()
+    with session_scope() as s:
+        redacted = s.exec(select(AuditEvent).where(AuditEvent.request_id == request_id,
+                                                   col(AuditEvent.purged_at).is_not(None))).all()
+        assert {e.event for e in redacted} == {"reassigned", "access_revoked"}
+        assert all(e.detail["reason"] == retention.REDACTED for e in redacted)
+        target = redacted[0].id
+    shown = runner.invoke(app, ["audit", reference])
+    assert shown.exit_code == 0 and "motif purgé" in shown.output, shown.output
+    engine_ = get_engine()
+    with engine_.begin() as conn:  # the intruder: triggers off, one detail key changed
+        if engine_.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+            conn.execute(text("UPDATE audit_event SET detail = CAST(:d AS json) WHERE id = :i"),
+                         {"d": json.dumps({"reason": retention.REDACTED, "task_id": 999999}), "i": target})
+            conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+        else:
+            create = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'audit_event_no_update'")).scalar()
+            conn.execute(text("DROP TRIGGER audit_event_no_update"))
+            conn.execute(text("UPDATE audit_event SET detail = :d WHERE id = :i"),
+                         {"d": json.dumps({"reason": retention.REDACTED, "task_id": 999999}), "i": target})
+            conn.execute(text(create))
+    broken = runner.invoke(app, ["audit", reference])
+    assert broken.exit_code == 1 and f"n° {target}" in broken.output, broken.output
+
+
+def test_audit_events_allow_only_the_reason_purge_once(engine):
+    request_id, _, _ = _closed_request(closed_ago=None)
+    with session_scope() as s:
+        event_id = s.exec(select(AuditEvent.id).where(AuditEvent.request_id == request_id,
+                                                      AuditEvent.event == "access_revoked")).one()
+        plain_id = s.exec(select(AuditEvent.id).where(AuditEvent.request_id == request_id,
+                                                      AuditEvent.event == "submitted")).one()
+        detail = dict(s.get(AuditEvent, event_id).detail)
+    purged = json.dumps({**detail, "reason": retention.REDACTED})
+    refused = (
+        ("UPDATE audit_event SET detail = :d WHERE id = :i", purged),  # no purged_at
+        ("UPDATE audit_event SET purged_at = :now, detail = :d WHERE id = :i",
+         json.dumps({**detail, "reason": "autre chose"})),
+        ("UPDATE audit_event SET purged_at = :now, detail = :d WHERE id = :i",
+         json.dumps({**detail, "reason": retention.REDACTED, "round": 7})),
+        ("UPDATE audit_event SET purged_at = :now, detail = :d, actor = 'x' WHERE id = :i", purged),
+        ("UPDATE audit_event SET purged_at = :now, detail = :d WHERE id = :p", purged),  # no reason there
+        ("DELETE FROM audit_event WHERE id = :i", None),
+    )
+    cast = "CAST(:d AS json)" if get_engine().dialect.name == "postgresql" else ":d"
+    for sql, d in refused:
+        with pytest.raises(DatabaseError, match="append-only"):
+            _raw(sql.replace(":d", cast), i=event_id, p=plain_id, now=utcnow(), d=d)
+    _raw(f"UPDATE audit_event SET purged_at = :now, detail = {cast} WHERE id = :i", i=event_id, now=utcnow(),
+         d=purged)
+    with pytest.raises(DatabaseError, match="append-only"):  # once
+        _raw(f"UPDATE audit_event SET purged_at = :now, detail = {cast} WHERE id = :i", i=event_id, now=utcnow(),
+             d=purged)
