@@ -255,6 +255,13 @@ def test_purged_request_verifies_as_purged_its_chain_holds_and_no_pdf(engine):
     assert chain.exit_code == 0, chain.output
     printed = runner.invoke(app, ["pdf", reference, "-o", "-"])
     assert printed.exit_code == 1 and "purgée" in printed.output
+    # The record and the staff's views still open, emptied.
+    exported = runner.invoke(app, ["export", reference, "--with-images"])
+    assert exported.exit_code == 0, exported.output
+    record = json.loads(exported.output)
+    assert record["purged_at"] and record["intact"] and record["status"] == "completed"
+    assert queries.request_review(request_id) is not None
+    assert queries.signed_record(request_id)["purged_at"]
 
 
 def test_purged_marker_alone_does_not_pass_verify(engine):
