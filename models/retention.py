@@ -1,7 +1,8 @@
 """The retention purge: the personal data of requests closed long ago is removed.
 
 A request closed (``FINAL_STATUSES``) more than ``RAMQ_RETENTION_DAYS`` ago (2555 days, about
-7 years, by default), counted from ``closed_at``, is anonymized in place:
+7 years, by default), counted from ``closed_at``, whose issued access (if any) is no longer
+valid, is anonymized in place:
 
 - removed: every name, email, phone, fax, address, postal code, function, sex, establishment
   name, existing username and signature image of sections 2 and 3; the revisions' and
@@ -97,9 +98,14 @@ def cutoff_of(now: datetime, older_than_days: int) -> datetime:
 
 
 def _due(cutoff: datetime):
+    """Closed before ``cutoff``, not purged yet, and no issued access still valid today (a short
+    ``--older-than`` never takes away an access in use: it waits until the access ended)."""
+    live_access = select(Account.id).where(col(Account.request_id) == col(AccessRequest.id),
+                                           Account.kind == AccountKind.issued.value,
+                                           col(Account.valid_until) >= quebec_today())
     return (col(AccessRequest.status).in_([s.value for s in FINAL_STATUSES]),
             col(AccessRequest.closed_at).is_not(None), col(AccessRequest.closed_at) < cutoff,
-            col(AccessRequest.purged_at).is_(None))
+            col(AccessRequest.purged_at).is_(None), ~live_access.exists())
 
 
 def due_for_purge(session: Session, cutoff: datetime) -> list[tuple[int, str]]:

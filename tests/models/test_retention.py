@@ -80,14 +80,15 @@ def _tagged() -> tuple[dict, list[str]]:
     return data, secrets
 
 
-def _closed_request(*, closed_ago: timedelta | None = OLD, status: RequestStatus = RequestStatus.completed
-                    ) -> tuple[int, str, list[str]]:
+def _closed_request(*, closed_ago: timedelta | None = OLD, status: RequestStatus = RequestStatus.completed,
+                    access_days: int = 365) -> tuple[int, str, list[str]]:
     """A request through every table that holds personal data: stored and signed (user,
     authorizer), approved and countersigned (section 4, username), a decision with a reason,
-    emails with bodies, an issued account; closed ``closed_ago`` (None: still open)."""
+    emails with bodies, an issued account valid ``access_days`` from the closing; closed
+    ``closed_ago`` (None: still open)."""
     data, secrets = _tagged()
     tag = secrets[0]
-    today = quebec_today()
+    today = quebec_today() - (closed_ago or timedelta(0))
     with session_scope() as s:
         request = store_request(s, normalized=data, actor="test")
         request_id, reference = request.id, request.reference
@@ -113,7 +114,7 @@ def _closed_request(*, closed_ago: timedelta | None = OLD, status: RequestStatus
                               status="sent", smtp_response=f"250 OK <{recipient}>"))
         account = Account(username=f"u{tag}", kind="issued", role="user", display_name=f"PRENOM{tag} NOM{tag}",
                           email=data["user"]["email"], password_hash=hash_password("x" * 12), request_id=request_id,
-                          valid_from=today, valid_until=today + timedelta(days=365))
+                          valid_from=today, valid_until=today + timedelta(days=access_days))
         s.add(account)
         s.flush()
         # Free-text reasons staff wrote in the history (flows.api: revoke, restore, reassign).
@@ -222,6 +223,18 @@ def test_open_and_recently_closed_requests_are_untouched(engine):
         with session_scope() as s:
             assert s.get(AccessRequest, request_id).purged_at is None
             assert verify_request(s, s.get(AccessRequest, request_id)).intact
+
+
+def test_an_access_still_valid_waits_for_its_end(engine):
+    """Closed long ago but its issued access still runs (a renewal, a long validity): a short
+    ``--older-than`` does not take the access away; once it ended, the request is purged."""
+    request_id, reference, secrets = _closed_request(access_days=OLD.days + 10)
+    assert reference not in _purge().references
+    assert "account.display_name" in _texts_holding(secrets)
+    with session_scope() as s:
+        s.exec(update(Account).where(col(Account.request_id) == request_id)
+               .values(valid_until=quebec_today() - timedelta(days=1)))
+    assert reference in _purge().references
 
 
 def test_dry_run_shows_and_changes_nothing(engine):
