@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, update
 from sqlalchemy.exc import IntegrityError
@@ -212,6 +213,6 @@ def purge_daily(now: datetime | None = None, *, day: date | None = None) -> list
     if not get_settings().purge_enabled:
         return []
     now = now or utcnow()
-    if not claim_daily(JOB, day or quebec_today(), now):
+    if not claim_daily(JOB, day or now.astimezone(ZoneInfo(get_settings().timezone)).date(), now):
         return []
     return purge(now=now).references

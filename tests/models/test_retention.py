@@ -463,3 +463,8 @@ def test_audit_events_allow_only_the_reason_purge_once(engine):
     with pytest.raises(DatabaseError, match="append-only"):  # once
         _raw(f"UPDATE audit_event SET purged_at = :now, detail = {cast} WHERE id = :i", i=event_id, now=utcnow(),
              d=purged)
+    # Allowed by the trigger, but not done by a purge (no ``purged`` event vouching for it):
+    # the chain reports the event altered.
+    with session_scope() as s:
+        report = verify_chain(s, request_id)
+        assert not report.intact and report.first_broken.event_id == event_id
