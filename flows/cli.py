@@ -223,6 +223,9 @@ def verify(
                              sha256=check.sha256))
     if not result.revisions_intact:
         typer.echo(translate("cli.verify_revisions_altered", lang))
+    if result.purged_at is not None and result.intact:
+        typer.echo(translate("cli.verify_purged", lang, date=_quebec_time(result.purged_at)[:10]))
+        raise typer.Exit(EXIT_OK)
     typer.echo(translate("cli.verify_intact" if result.intact else "cli.verify_altered", lang))
     raise typer.Exit(EXIT_OK if result.intact else EXIT_INVALID)
 
@@ -241,9 +244,13 @@ def pdf(
 
     def read(session):
         request = get_request_by_reference(session, reference)
-        return None if request is None else (request.reference, sealed_pdf(session, request, lang=lang.value))
+        if request is not None and request.purged_at is not None:
+            return request.reference, None, request.purged_at
+        return None if request is None else (request.reference, sealed_pdf(session, request, lang=lang.value), None)
 
-    name, document = _read_record(reference, lang, read)
+    name, document, purged_at = _read_record(reference, lang, read)
+    if purged_at is not None:
+        _fail(EXIT_INVALID, translate("cli.pdf_purged", lang, reference=name, date=_quebec_time(purged_at)[:10]))
     if output == "-":
         sys.stdout.buffer.write(document)
         sys.stdout.buffer.flush()
@@ -274,6 +281,34 @@ def audit(
     text, intact = _read_record(reference, lang, read)
     typer.echo(text)
     raise typer.Exit(EXIT_OK if intact else EXIT_INVALID)
+
+
+@app.command()
+def purge(
+    older_than: int | None = typer.Option(None, "--older-than", metavar="DAYS", min=1, help=(
+        "Purger les demandes fermées depuis plus de DAYS jours (par défaut RAMQ_RETENTION_DAYS).")),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Montrer ce qui serait purgé, sans rien modifier."),
+    lang: Lang = LANG_OPTION,
+) -> None:
+    """Retirer les données personnelles des demandes fermées depuis plus longtemps que la durée
+    de conservation ; les statistiques, les références et l'historique restent."""
+    from models.retention import purge as run_purge
+
+    try:
+        _upgrade_db()
+        result = run_purge(older_than_days=older_than, dry_run=dry_run, actor="ramq-access purge")
+    except Exception as exc:
+        _fail(EXIT_FAILURE, translate("cli.failure", lang, kind=type(exc).__name__))
+    if dry_run:
+        typer.echo(translate("cli.purge_header", lang, days=result.older_than_days,
+                             cutoff=_quebec_time(result.cutoff)[:10], count=len(result.references)))
+        for reference in result.references:
+            typer.echo(translate("cli.purge_line", lang, reference=reference))
+        typer.echo(translate("cli.purge_dry_run", lang))
+        return
+    typer.echo(translate("cli.purge_done", lang, count=len(result.references)))
+    for reference in result.references:
+        typer.echo(translate("cli.purge_line", lang, reference=reference))
 
 
 @app.command()

@@ -9,7 +9,8 @@
   body is never kept, goes again with a new password (flows.password_reset);
 - remind an authorizer who has not answered;
 - expire a request whose authorizer or correction step passed its deadline;
-- tell the user and the authorizer, once, that an issued access ends soon (and how to renew).
+- tell the user and the authorizer, once, that an issued access ends soon (and how to renew);
+- once a day, when RAMQ_PURGE_ENABLED, purge the requests closed past the retention period.
 RAMQ queue tasks never expire: they show as overdue in the queue instead.
 
 Two sweepers may run at once (the scheduled one and `ramq-access sweep`): every action is
@@ -30,6 +31,7 @@ from sqlmodel import col, select
 from flows import api, password_reset, recovery, runs
 from flows.errors import ActionError
 from flows.steps import enqueue_authorization_request
+from models import retention
 from models.audit import SYSTEM, audit
 from models.db import get_row, session_scope
 from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, Outcome, TaskKind, TaskStatus
@@ -67,6 +69,7 @@ class SweepReport:
     expired: list[int] = field(default_factory=list)
     expiry_notified: list[int] = field(default_factory=list)
     password_resets: list[int] = field(default_factory=list)
+    purged: list[str] = field(default_factory=list)  # references (models/retention.py)
 
 
 def sweep(now: datetime | None = None, *, grace_seconds: float = 30.0,
@@ -85,6 +88,7 @@ def sweep(now: datetime | None = None, *, grace_seconds: float = 30.0,
         ("expired", lambda: _expire_overdue(now, request_ids)),
         ("expiry_notified", lambda: _notify_expiring(now, request_ids)),
         ("password_resets", lambda: password_reset.retry_password_resets(now) if request_ids is None else []),
+        ("purged", lambda: retention.purge_daily(now) if request_ids is None else []),
     )
     for name, part in parts:
         try:

@@ -102,6 +102,11 @@ ALTERED = "altered"
 # The event's prev_hash is not the stored hash of the event before it: an event was removed
 # (or slipped in) just before this one, or the first event is missing.
 UNLINKED = "unlinked"
+# The retention purge redacted the event's free-text reason: its stored hash (what the next
+# event links to) is of the original; what it holds now is the hash the intact ``purged``
+# event recorded for it (its detail's ``redacted``: event id → hash).
+PURGED = "purged"
+SOUND = (OK, PURGED)
 
 
 @dataclass(frozen=True)
@@ -119,12 +124,12 @@ class ChainReport:
     def intact(self) -> bool:
         """Every event unchanged and linked to the one before (an empty history counts as
         intact here; :func:`models.audit_report.format_audit` says it is empty)."""
-        return all(check.status == OK for check in self.events)
+        return all(check.status in SOUND for check in self.events)
 
     @property
     def first_broken(self) -> EventCheck | None:
         """The first place, in id order, where the chain does not hold."""
-        return next((check for check in self.events if check.status != OK), None)
+        return next((check for check in self.events if check.status not in SOUND), None)
 
 
 def verify_chain(session: Session, request_id: int) -> ChainReport:
@@ -133,13 +138,39 @@ def verify_chain(session: Session, request_id: int) -> ChainReport:
     event after it."""
     previous: str | None = None
     checks = []
-    for ev in _events(session, request_id):
-        recomputed = event_hash(prev_hash=ev.prev_hash, request_id=ev.request_id, at=ev.at,
-                                actor=ev.actor, event=ev.event, detail=ev.detail)
-        status = ALTERED if recomputed != ev.hash else UNLINKED if ev.prev_hash != previous else OK
+    events = _events(session, request_id)
+    redacted = _redacted_hashes(events)
+    for ev in events:
+        recomputed = _hash_as_stored(ev)
+        if ev.purged_at is not None:
+            status = ALTERED if redacted.get(str(ev.id)) != recomputed else UNLINKED if ev.prev_hash != previous \
+                else PURGED
+        else:
+            status = ALTERED if recomputed != ev.hash else UNLINKED if ev.prev_hash != previous else OK
         checks.append(EventCheck(event_id=id_of(ev), status=status))
         previous = ev.hash
     return ChainReport(request_id=request_id, events=tuple(checks))
+
+
+def _hash_as_stored(ev: AuditEvent) -> str:
+    return event_hash(prev_hash=ev.prev_hash, request_id=ev.request_id, at=ev.at, actor=ev.actor,
+                      event=ev.event, detail=ev.detail)
+
+
+def redacted_hash(ev: AuditEvent) -> str:
+    """What a redacted event (its reason purged) hashes to now: the retention purge records it
+    in its own event, hash-chained, so the redacted event stays checkable."""
+    return _hash_as_stored(ev)
+
+
+def _redacted_hashes(events: list[AuditEvent]) -> dict[str, str]:
+    """Event id → hash recorded by the request's intact ``purged`` events (only an event whose
+    own hash holds is believed)."""
+    found: dict[str, str] = {}
+    for ev in events:
+        if ev.event == AuditEventKind.purged and ev.purged_at is None and _hash_as_stored(ev) == ev.hash:
+            found.update({str(k): str(v) for k, v in dict(ev.detail.get("redacted") or {}).items()})
+    return found
 
 
 def _events(session: Session, request_id: int) -> list[AuditEvent]:

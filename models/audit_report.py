@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from models.audit import ALTERED, UNLINKED, timeline, verify_chain
+from models.audit import ALTERED, PURGED, UNLINKED, timeline, verify_chain
 from models.i18n import translate
 from models.settings import get_settings
 from models.tables import AccessRequest
@@ -38,7 +38,8 @@ def format_audit(session: Session, reference: str, lang: str = "fr") -> tuple[st
     if not entries:
         return translate("cli.audit_empty", lang, reference=wanted), False
     report = verify_chain(session, request_id)
-    marks = {ALTERED: translate("cli.audit_altered", lang), UNLINKED: translate("cli.audit_unlinked", lang)}
+    marks = {ALTERED: translate("cli.audit_altered", lang), UNLINKED: translate("cli.audit_unlinked", lang),
+             PURGED: translate("cli.audit_purged", lang)}
     status = {check.event_id: check.status for check in report.events}
     lines = [translate("cli.audit_header", lang, reference=wanted, count=len(entries))]
     for entry in entries:

@@ -99,6 +99,7 @@ class AuditEventKind(StrEnum):
     access_restored = "access_restored"  # a revoked account enabled again, with a reason
     expiry_notified = "expiry_notified"  # the user and the authorizer told the access ends soon
     password_reset = "password_reset"  # « Mot de passe oublié ? »: a new temporary password set and emailed
+    purged = "purged"  # the retention purge anonymized the closed request (models/retention.py)
 
     @classmethod
     def task_opened(cls, kind: TaskKind | str) -> AuditEventKind:
@@ -127,6 +128,7 @@ class SignatureVerdict(StrEnum):
     intact = "intact"  # the record still holds exactly what was signed
     superseded = "superseded"  # intact, and a later signature of the same role replaced it
     altered = "altered"  # the record or the signature changed after signing
+    purged = "purged"  # its content removed by the retention purge; metadata and hash kept
 
 
 class EmailStatus(StrEnum):

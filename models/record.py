@@ -51,6 +51,7 @@ def build_record(session: Session, request: AccessRequest, *, with_images: bool 
         "created_at": _iso(request.created_at),
         "updated_at": _iso(request.updated_at),
         "closed_at": _iso(request.closed_at),
+        "purged_at": _iso(request.purged_at),
         "revision": request.revision,
         "request": canonical,
         "authorization": section3,
@@ -86,9 +87,19 @@ def record_by_reference(session: Session, reference: object, *, with_images: boo
     return None if request is None else build_record(session, request, with_images=with_images)
 
 
+class RecordPurged(LookupError):
+    """The request was purged (models/retention.py): there is no form left to print."""
+
+    def __init__(self, purged_at: datetime) -> None:
+        super().__init__("request purged")
+        self.purged_at = purged_at
+
+
 def sealed_pdf(session: Session, request: AccessRequest, *, lang: str = "fr") -> bytes:
     """The form as a PDF laid out like the paper one, sealed with the RAMQ's certificate (PAdES):
-    any PDF reader shows whether it changed since."""
+    any PDF reader shows whether it changed since. ``RecordPurged`` for a purged request."""
+    if request.purged_at is not None:
+        raise RecordPurged(request.purged_at)
     from models.record_pdf import render_record_pdf
     from models.seal import seal_pdf
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me-0123456789abcdef"
@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     # « Mot de passe oublié ? » on « Mon accès »: new temporary passwords by email.
     password_resets_per_account_day: int = 3
     password_resets_per_client_hour: int = 10
+
+    # Retention (models/retention.py): closed requests are anonymized this many days after they
+    # closed (2555 days, about 7 years); the sweeper does it once a day only when enabled.
+    retention_days: int = Field(default=2555, ge=1)
+    purge_enabled: bool = False
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

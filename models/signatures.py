@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.enums import SignatureVerdict, SignerRole
+from models.enums import AuditEventKind, SignatureVerdict, SignerRole
 from models.tables import AccessRequest, Authorization, RamqProcessing, RequestRevision, Signature, id_of, utcnow
 
 SECTION_OF = {SignerRole.user: "2", SignerRole.authorizer: "3", SignerRole.respondent: "4", SignerRole.soes: "4"}
@@ -159,6 +159,9 @@ class Verification:
     revision: int
     revisions_intact: bool
     checks: list[SignatureCheck]
+    # When the retention purge removed the record's content (models/retention.py): its
+    # signatures are then ``purged``, their hashes kept but no longer checkable.
+    purged_at: datetime | None = None
 
     @property
     def intact(self) -> bool:
@@ -195,6 +198,8 @@ def verify_request(session: Session, request: AccessRequest) -> Verification:
     its role, its content compared with the record as it stands (the request's columns, the
     current revision row, section 3 and section 4)."""
     request_id = id_of(request)
+    if _purged(session, request):
+        return _verify_purged(session, request)
     revisions = revisions_of(session, request_id)
     revisions_intact = all(r.sha256 == sha256_of(r.content) for r in revisions)
     current_revision = next((r for r in revisions if r.revision == request.revision), None)
@@ -217,6 +222,32 @@ def verify_request(session: Session, request: AccessRequest) -> Verification:
         checks.append(SignatureCheck(id_of(sig), sig.role, sig.section, sig.signer, sig.method, sig.signed_at,
                                      sig.revision, sig.sha256, verdict, problem))
     return Verification(request.reference or "", request.revision, revisions_intact, checks)
+
+
+def _purged(session: Session, request: AccessRequest) -> bool:
+    """Purged by the retention purge: ``purged_at`` set *and* its ``purged`` audit event written
+    (the hash-chained history), so setting the column alone does not pass an emptied record."""
+    from models.tables import AuditEvent
+
+    return request.purged_at is not None and session.exec(select(AuditEvent.id).where(
+        AuditEvent.request_id == id_of(request), AuditEvent.event == AuditEventKind.purged.value)).first() is not None
+
+
+def _verify_purged(session: Session, request: AccessRequest) -> Verification:
+    """A purged request: each purged signature says so (its content is gone, so only its
+    metadata and hash remain); a row the purge did not empty is still checked against its hash."""
+    request_id = id_of(request)
+    revisions_intact = all(r.purged_at is not None or r.sha256 == sha256_of(r.content)
+                           for r in revisions_of(session, request_id))
+    checks = []
+    for sig in signatures_of(session, request_id):
+        verdict = (SignatureVerdict.purged if sig.purged_at is not None else
+                   SignatureVerdict.superseded if digest_of(sig) == sig.sha256 else SignatureVerdict.altered)
+        checks.append(SignatureCheck(id_of(sig), sig.role, sig.section, sig.signer, sig.method, sig.signed_at,
+                                     sig.revision, sig.sha256, verdict,
+                                     "hash" if verdict is SignatureVerdict.altered else None))
+    return Verification(request.reference or "", request.revision, revisions_intact, checks,
+                        purged_at=request.purged_at)
 
 
 def _problem(sig: Signature, *, current: bool, request: AccessRequest, live: dict, images: dict,

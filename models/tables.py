@@ -143,6 +143,8 @@ class AccessRequest(SQLModel, table=True):
     run_restarts: int = Field(default=0)
     run_progress_mark: int | None = Field(default=None)  # last audit event id at a restart
     run_stuck_at: datetime | None = _ts()
+    # When the retention purge anonymized this closed request (models/retention.py).
+    purged_at: datetime | None = _ts()
 
 
 class RequestRevision(SQLModel, table=True):
@@ -159,6 +161,8 @@ class RequestRevision(SQLModel, table=True):
     content: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     sha256: str = Field(max_length=64)
     created_at: datetime = _created()
+    # The retention purge's one allowed change (migration 0009): content replaced by the marker.
+    purged_at: datetime | None = _ts()
 
 
 class Signature(SQLModel, table=True):
@@ -180,6 +184,9 @@ class Signature(SQLModel, table=True):
     signed_at: datetime = _created()
     content: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     sha256: str = Field(max_length=64)
+    # The retention purge's one allowed change (migration 0009): content, image (and a person's
+    # name as signer) removed; the hash and metadata stay.
+    purged_at: datetime | None = _ts()
 
 
 class Authorization(SQLModel, table=True):
@@ -285,6 +292,9 @@ class AuditEvent(SQLModel, table=True):
     # SHA-256 (hex) of this event's canonical JSON (models.audit.event_hash). No default: a row
     # not written by audit() fails NOT NULL instead of entering the history unchained.
     hash: str = Field(max_length=64)
+    # The retention purge replaced the detail's free-text ``reason`` (migration 0009 allows only
+    # that, once); the purge's own event records the redacted event's hash.
+    purged_at: datetime | None = _ts()
 
 
 class OutboxEmail(SQLModel, table=True):
@@ -391,3 +401,14 @@ class SecurityEvent(SQLModel, table=True):
     request_id: int | None = Field(default=None, index=True)
     actor: str = Field(default="", max_length=120)
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class DailyJob(SQLModel, table=True):
+    """A job done at most once a day by whichever sweeper claims it first (the primary key is
+    the claim): the retention purge."""
+
+    __tablename__ = "daily_job"
+
+    job: str = Field(primary_key=True, max_length=40)
+    day: date = Field(primary_key=True)
+    claimed_at: datetime = _created()

@@ -9,7 +9,7 @@ import pytest
 
 from models.db import session_scope
 from models.tables import AccessRequest
-from tests.ui.conftest import authorized_request, goto, nav_error, staff_account, texts
+from tests.ui.conftest import approved_request, authorized_request, goto, nav_error, staff_account, texts
 from ui.common import STAFF_KEY
 
 
@@ -59,3 +59,26 @@ def test_nothing_found_says_so_and_wildcards_are_literal(app):
     # As SQL wildcards, « % » and « _ » would match this name; they are taken literally.
     assert found(search(app, "respondent", f"quidam%{tag}")) == []
     assert found(search(app, "respondent", f"quidam_{tag}")) == []
+
+
+def test_a_purged_request_opens_without_personal_data_nor_pdf(app):
+    """The retention purge (models/retention.py): the request still opens, says it was purged,
+    offers no PDF and shows none of the names it had."""
+    from datetime import timedelta
+
+    from models.retention import purge
+    from models.tables import utcnow
+
+    tag = uuid.uuid4().hex[:6].upper()
+    sub, _, _ = approved_request(last_name=f"EFFACE-{tag}")
+    with session_scope() as s:
+        req = s.get(AccessRequest, sub.request_id)
+        req.status, req.closed_at = "refused_by_ramq", utcnow() - timedelta(days=4000)
+        s.add(req)
+    assert sub.reference in purge(older_than_days=3000).references
+    at = search(app, "manager", sub.reference)
+    page = texts(at)
+    assert "Données personnelles purgées le" in page and "Signatures intactes" not in page
+    shown = page + " ".join(str(v) for d in at.dataframe for v in d.value.to_numpy().ravel())
+    assert tag not in shown.upper()
+    assert not [e for e in at.get("download_button")]

@@ -23,14 +23,19 @@ def signed_record_panel(request_id: int) -> None:
         return
     st.markdown(f"#### {t('signed_record')}")
     language = lang()
-    # The PDF is made and sealed when the button is clicked, not on every rerun of the page.
-    st.download_button(t("download_pdf"), data=lambda: record_pdf(request_id, language) or b"",
-                       file_name=f"{record['reference']}.pdf", mime="application/pdf", on_click="ignore",
-                       key=f"pdf_{request_id}", icon="📄")
+    purged = record.get("purged_at")
+    if purged:  # the retention purge (models/retention.py): content removed, no form left to print
+        st.info(t("record_purged", date=_when(purged)), icon="🗑️")
+    else:
+        # The PDF is made and sealed when the button is clicked, not on every rerun of the page.
+        st.download_button(t("download_pdf"), data=lambda: record_pdf(request_id, language) or b"",
+                           file_name=f"{record['reference']}.pdf", mime="application/pdf", on_click="ignore",
+                           key=f"pdf_{request_id}", icon="📄")
     if not record["signatures"]:
         st.info(t("record_no_signature"))
     elif record["intact"]:
-        st.success(t("record_intact"), icon="✅")
+        if not purged:
+            st.success(t("record_intact"), icon="✅")
     else:
         altered = [label("signer_role", s["role"]) for s in record["signatures"] if s["verdict"] == "altered"]
         st.error(t("record_altered", who=", ".join(altered) or t("record_revisions")), icon="⚠️")
