@@ -99,6 +99,7 @@ class AuditEventKind(StrEnum):
     access_restored = "access_restored"  # a revoked account enabled again, with a reason
     expiry_notified = "expiry_notified"  # the user and the authorizer told the access ends soon
     password_reset = "password_reset"  # « Mot de passe oublié ? »: a new temporary password set and emailed
+    correction_reminded = "correction_reminded"  # the user reminded of a pending correction
 
     @classmethod
     def task_opened(cls, kind: TaskKind | str) -> AuditEventKind:
