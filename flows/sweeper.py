@@ -7,7 +7,9 @@
 - retry a resume that did not go through (a stored decision is never lost);
 - send the emails an SMTP outage held back (with backoff); a forgotten-password email, whose
   body is never kept, goes again with a new password (flows.password_reset);
-- remind an authorizer who has not answered;
+- remind, on a schedule, an authorizer who has not answered (then tell the user too) and a
+  user whose correction is pending;
+- send RAMQ staff one daily digest of new and overdue tasks;
 - expire a request whose authorizer or correction step passed its deadline;
 - tell the user and the authorizer, once, that an issued access ends soon (and how to renew).
 RAMQ queue tasks never expire: they show as overdue in the queue instead.
