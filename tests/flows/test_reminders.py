@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from flows.sweeper import _send_reminders, send_digests
+from flows.sweeper import _remind, _send_reminders, send_digests
 from models.db import session_scope
 from models.enums import TaskKind
 from models.settings import SettingsError, get_settings
@@ -193,6 +193,18 @@ def test_two_sweepers_at_once_send_each_reminder_once(mail):
         assert len(subjects(mail, req.authorizer_email, "rappel")) == 1
         assert len(mail.to(req.user_email)) == 1
         assert [e["number"] for e in events(req.id, "authorizer_reminded")] == [2]
+
+
+def test_two_sweepers_that_read_the_same_count_remind_once(mail):
+    """The race itself: every sweeper read « one reminder sent » and takes reminder 2."""
+    opened = datetime.now(UTC) - timedelta(days=7.5)
+    task_id, req = pending(TaskKind.authorizer, opened=opened, due=opened + timedelta(days=14))
+    with session_scope() as s:
+        s.get(HumanTask, task_id).reminders_sent = 1
+    results = run_at_once(4, lambda: _remind(task_id, 1, 2, datetime.now(UTC)))
+    assert results.count(None) == 3 and results.count(req.id) == 1
+    assert [e["number"] for e in events(req.id, "authorizer_reminded")] == [2]
+    assert outbox_kinds(req.id) == ["authorization_reminder_2", "authorizer_late_2"]
 
 
 def test_a_pending_correction_is_reminded_with_a_link_until_the_deadline(mail):
