@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from flows.sweeper import _remind, _send_reminders, send_digests
+from flows.sweeper import _remind, _send_reminders, _take_digest, send_digests
 from models.db import session_scope
 from models.enums import TaskKind
 from models.settings import SettingsError, get_settings
@@ -311,3 +311,14 @@ def test_a_failed_digest_is_sent_later_once(mail):
     assert send_digests(local(day, 7, 10), [account["id"]]) == []
     [message] = mail.to(f"{account['username']}@ramq.example.qc.ca")
     assert req.reference in text(message)
+
+
+def test_four_sweepers_taking_the_same_digest_at_once_take_it_once(mail):
+    day = date(2005, 5, 5)
+    account = staff_account("manager")
+    with session_scope() as s:  # the row is there (a first pass stopped before taking it)
+        s.add(StaffDigest(day=day, account_id=account["id"]))
+    results = run_at_once(4, lambda: _take_digest(account["id"], day, local(day, 8)))
+    assert sum(result is not None for result in results) == 1
+    [row] = digests(account["id"])
+    assert row.status == "sending" and row.attempts == 1
