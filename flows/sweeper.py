@@ -416,12 +416,22 @@ def send_digests(now: datetime, account_ids: list[int] | None = None) -> list[in
     local = now.astimezone(ZoneInfo(settings.timezone))
     if settings.digest_hour is None or local.hour < settings.digest_hour:
         return []
+    day = local.date()
+    done_today = select(StaffDigest.account_id).where(StaffDigest.day == day,
+                                                       col(StaffDigest.status).in_(DIGEST_DONE))
     with session_scope() as s:
         staff = [not_null(account_id) for account_id in s.exec(select(Account.id).where(
             Account.kind == AccountKind.staff.value, col(Account.role).in_(tuple(DIGEST_KINDS)),
             Account.disabled == False, col(Account.email).is_not(None),  # noqa: E712
-            _among(Account.id, account_ids)).order_by(col(Account.id))).all()]
-    return [account_id for account_id in staff if _send_digest(account_id, local.date(), now)]
+            col(Account.id).not_in(done_today), _among(Account.id, account_ids)).order_by(col(Account.id))).all()]
+    sent = []
+    for account_id in staff:
+        outcome = _send_digest(account_id, day, now)
+        if outcome == "failed":
+            break  # the mail server is failing: the others wait for the next pass
+        if outcome == "sent":
+            sent.append(account_id)
+    return sent
 
 
 def _take_digest(account_id: int, day: date, now: datetime) -> int | None:
@@ -452,10 +462,11 @@ def _take_digest(account_id: int, day: date, now: datetime) -> int | None:
         return id_of(row) if won.rowcount == 1 else None
 
 
-def _send_digest(account_id: int, day: date, now: datetime) -> bool:
+def _send_digest(account_id: int, day: date, now: datetime) -> str | None:
+    """``sent``, ``failed``, or None (nothing to report, or not this sender's to send)."""
     digest_id = _take_digest(account_id, day, now)
     if digest_id is None:
-        return False  # sent, nothing to report, or another sweeper has it
+        return None  # sent, nothing to report, or another sweeper has it
     settings = get_settings()
     lang = settings.language
     with session_scope() as s:
@@ -482,7 +493,7 @@ def _send_digest(account_id: int, day: date, now: datetime) -> bool:
         page = DIGEST_PAGES.get(account.role, "file-de-travail")
     if not (new or overdue or stale):
         _finish_digest(digest_id, status="empty", covered_until=now)
-        return False
+        return None
     message = compose("staff_digest", lang=lang, reference=day.isoformat(), recipient_name=name,
                       new_tasks=new, overdue=overdue, stale=stale, stale_hours=settings.stale_claim_hours,
                       queue_url=f"{settings.base_url.rstrip('/')}/{page}")
@@ -490,9 +501,9 @@ def _send_digest(account_id: int, day: date, now: datetime) -> bool:
         outbox.send_now(to=recipient, message=message)
     except Exception as exc:  # noqa: BLE001 - retried by a later pass, with backoff
         _finish_digest(digest_id, status="failed", last_error=type(exc).__name__)
-        return False
+        return "failed"
     _finish_digest(digest_id, status="sent", covered_until=now, sent_at=utcnow(), last_error=None)
-    return True
+    return "sent"
 
 
 def _finish_digest(digest_id: int, **values) -> None:
