@@ -264,8 +264,8 @@ def _send_reminders(now: datetime, request_ids: list[int] | None) -> list[int]:
     (days after the task opened): the authorizer (a fresh link; from the second reminder on,
     the user is told too that the authorizer has not answered), or the user of a correction.
 
-    A sweeper takes reminder n of a task by moving ``reminders_sent`` from the value it read
-    (``UPDATE … WHERE reminders_sent = n-1``), in the transaction that queues the emails and
+    A sweeper takes reminder n of a task by moving ``reminders_sent`` from the count it read
+    (``UPDATE … SET reminders_sent = n WHERE reminders_sent = n-1``), in the transaction that queues the emails and
     audits it: one sweeper wins, and a sweeper stopped midway leaves either nothing (the next
     pass does it) or the claim with its emails queued (the outbox sends them). After an outage
     that let several steps pass, only the latest is sent (one email, not a burst)."""
@@ -277,11 +277,15 @@ def _send_reminders(now: datetime, request_ids: list[int] | None) -> list[int]:
             col(HumanTask.kind).in_(REMINDED_KINDS), HumanTask.status == TaskStatus.open.value,
             col(HumanTask.reminders_sent) < len(delays), HumanTask.created_at <= now - delays[0],
             col(HumanTask.due_at) > now, _among(HumanTask.request_id, request_ids))
-            .order_by(col(HumanTask.id))).all()  # two sweepers lock the tasks in one order
+            .order_by(col(HumanTask.id))).all()
     reminded = []
     for task_id, created_at, sent in candidates:
         number = sum(1 for delay in delays if created_at + delay <= now)
-        request_id = _remind(not_null(task_id), sent, number, now) if number > sent else None
+        try:
+            request_id = _remind(not_null(task_id), sent, number, now) if number > sent else None
+        except Exception as exc:  # noqa: BLE001 - one task's trouble does not hold the others back
+            LOG.warning("sweep: reminder of task %s not done this pass (%s)", task_id, type(exc).__name__)
+            continue
         if request_id is not None:
             reminded.append(request_id)
     for request_id in sorted(set(reminded)):
