@@ -400,7 +400,9 @@ DIGEST_KINDS = {
     "soes": (TaskKind.countersign.value,),
     "manager": (TaskKind.respondent.value, TaskKind.countersign.value),
 }
-DIGEST_PAGES = {"soes": "contre-signature"}  # the others: the work queue
+# Where each role's tasks are: (address, catalogue name of the page).
+DIGEST_PAGES = {"soes": ("contre-signature", "ui.page_countersign")}  # the others: the work queue
+DIGEST_QUEUE = ("file-de-travail", "ui.page_queue")
 DIGEST_DONE = ("sent", "empty")
 
 
@@ -494,13 +496,13 @@ def _send_digest(account_id: int, day: date, now: datetime) -> str | None:
         overdue = [line(t, ref) for t, ref in tasks if t.due_at is not None and t.due_at < now]
         stale = [line(t, ref) for t, ref in tasks if t.claimed_by and t.claimed_at and t.claimed_at < stale_before]
         recipient, name = not_null(account.email), account.display_name or account.username
-        page = DIGEST_PAGES.get(account.role, "file-de-travail")
+        page, page_name = DIGEST_PAGES.get(account.role, DIGEST_QUEUE)
     if not (new or overdue or stale):
         _finish_digest(digest_id, status="empty", covered_until=now)
         return None
     message = compose("staff_digest", lang=lang, reference=day.isoformat(), recipient_name=name,
                       new_tasks=new, overdue=overdue, stale=stale, stale_hours=settings.stale_claim_hours,
-                      queue_url=f"{settings.base_url.rstrip('/')}/{page}")
+                      queue_url=f"{settings.base_url.rstrip('/')}/{page}", queue_label=translate(page_name, lang))
     try:
         outbox.send_now(to=recipient, message=message)
     except Exception as exc:  # noqa: BLE001 - retried by a later pass, with backoff

@@ -278,6 +278,7 @@ def test_each_staff_member_gets_one_digest_a_day_of_their_queue_in_french(mail):
     assert overdue.reference not in by_role["respondent"]  # a respondent's queue has no countersign
     assert overdue.reference in by_role["soes"] and new.reference not in by_role["soes"]
     assert "En analyse à la RAMQ" in by_role["manager"] and "échéance : " in by_role["manager"]
+    assert "/file-de-travail" in by_role["manager"] and "/contre-signature" in by_role["soes"]
     for req in (new, overdue, stale):  # references and step names only
         for personal in (req.user_email, req.user_last_name, req.authorizer_email, req.establishment_name):
             assert personal.lower() not in by_role["manager"].lower()

@@ -48,7 +48,8 @@ CONTEXT = {
     "correction_reminder": dict(user_name="Marie Tremblay", comments="Le code postal est erroné.",
                                 link_url=LINK.replace("autoriser", "corriger"), deadline=DEADLINE),
     "staff_digest": dict(recipient_name="Louise Gestion", new_tasks=["RAMQ-2026-000124 — En analyse à la RAMQ"],
-                         overdue=[], stale=[], stale_hours=48, queue_url="http://localhost:8501/file-de-travail"),
+                         overdue=[], stale=[], stale_hours=48, queue_url="http://localhost:8501/file-de-travail",
+                         queue_label="File de travail"),
 }
 GREETING = {"fr": "Bonjour", "en": "Hello"}
 SIGNATURE = {"fr": "Régie de l'assurance maladie du Québec — Services en ligne",
