@@ -18,6 +18,7 @@ from models.db import session_scope
 from models.enums import TaskKind
 from models.settings import SettingsError, get_settings
 from models.tables import AccessRequest, Account, AuditEvent, Decision, HumanTask, OutboxEmail, StaffDigest
+from notifications import outbox
 from notifications.links import read_link_token
 from tests.smtp_server import start_smtp_server
 from tests.ui.conftest import request_data, staff_account, submit
@@ -112,7 +113,8 @@ def test_the_schedule_is_parsed_sorted(app_env, monkeypatch, value, days):
 
 
 @pytest.mark.parametrize(("name", "value"), [("RAMQ_REMINDER_DAYS", "trois"), ("RAMQ_REMINDER_DAYS", "3,0"),
-                                             ("RAMQ_REMINDER_DAYS", "-2"), ("RAMQ_DIGEST_HOUR", "24")])
+                                             ("RAMQ_REMINDER_DAYS", "-2"), ("RAMQ_REMINDER_DAYS", "nan"),
+                                             ("RAMQ_REMINDER_DAYS", "inf"), ("RAMQ_DIGEST_HOUR", "24")])
 def test_a_bad_schedule_is_refused_in_one_line_naming_the_variable(app_env, monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     get_settings.cache_clear()
@@ -178,6 +180,20 @@ def test_after_an_outage_only_the_latest_reminder_goes(mail):
     assert len(mail.to(req.user_email)) == 1
     assert outbox_kinds(req.id) == ["authorization_reminder_2", "authorizer_late_2"]
     assert _send_reminders(datetime.now(UTC), [req.id]) == []
+
+
+def test_a_reminder_the_mail_server_refused_is_sent_later_by_the_outbox_not_taken_again(mail):
+    opened = datetime.now(UTC) - timedelta(days=3.5)
+    _, req = pending(TaskKind.authorizer, opened=opened, due=opened + timedelta(days=14))
+    mail.fail_next(1)
+    assert _send_reminders(datetime.now(UTC), [req.id]) == [req.id]
+    assert mail.to(req.authorizer_email) == []
+    assert _send_reminders(datetime.now(UTC), [req.id]) == []  # taken: the outbox holds its email
+    with session_scope() as s:
+        [row] = s.exec(select(OutboxEmail).where(OutboxEmail.request_id == req.id)).all()
+        assert row.status == "failed" and row.kind == "authorization_reminder"
+    outbox.deliver(req.id)
+    assert len(subjects(mail, req.authorizer_email, "rappel")) == 1
 
 
 def test_two_sweepers_at_once_send_each_reminder_once(mail):
@@ -326,3 +342,17 @@ def test_four_sweepers_taking_the_same_digest_at_once_take_it_once(mail):
     assert sum(result is not None for result in results) == 1
     [row] = digests(account["id"])
     assert row.status == "sending" and row.attempts == 1
+
+
+def test_a_digest_left_sending_by_a_dead_sweeper_is_sent_once_later(mail):
+    day = date(2006, 6, 6)
+    _, req = pending(TaskKind.respondent, opened=local(day, 6), due=local(day, 6) + timedelta(days=9))
+    account = staff_account("manager")
+    with session_scope() as s:  # a sweeper took it at 8 h and died before sending
+        s.add(StaffDigest(day=day, account_id=account["id"], status="sending", attempts=1,
+                          claimed_at=local(day, 8)))
+    assert send_digests(local(day, 8) + timedelta(seconds=10), [account["id"]]) == []  # it may be alive
+    assert send_digests(local(day, 8, 5), [account["id"]]) == [account["id"]]
+    assert send_digests(local(day, 8, 30), [account["id"]]) == []
+    [message] = mail.to(f"{account['username']}@ramq.example.qc.ca")
+    assert req.reference in text(message)
