@@ -13,12 +13,12 @@ from typing import Any, TypedDict
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.accounts import generate_temporary_password, hash_password
 from models.audit import SYSTEM, audit, audit_once
 from models.db import get_row, session_scope
-from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, RequestStatus, TaskKind, TaskStatus
+from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, Outcome, RequestStatus, TaskKind, TaskStatus
 from models.settings import get_settings
 from models.tables import (
     AccessRequest,
@@ -64,15 +64,18 @@ def _set_status(session: Session, req: AccessRequest, status: RequestStatus) -> 
     session.add(req)
 
 
-def _enqueue(session: Session, req: AccessRequest, kind: str, round: int, role: str, **context) -> None:
-    """Composes one email in the request's language and puts it in the outbox (once per key)."""
+def _enqueue(session: Session, req: AccessRequest, kind: str, round: int, role: str, *,
+             template: str | None = None, **context) -> None:
+    """Composes one email in the request's language and puts it in the outbox (once per key).
+    ``template``: the email's template when its outbox kind differs (a numbered reminder)."""
     ctx = request_context(req)
     ctx.update(recipient_role=role,
                recipient_name=ctx["user_name"] if role == "user" else ctx["authorizer_name"])
     ctx.update(context)
     recipient = req.user_email if role == "user" else req.authorizer_email
+    message = compose(template or kind, lang=req.language, **ctx)
     outbox.enqueue(session, request_id=id_of(req), kind=kind, round=round, recipient_role=role,
-                   recipient=recipient, message=compose(kind, lang=req.language, **ctx), lang=req.language)
+                   recipient=recipient, message=message, lang=req.language)
 
 
 def _until_deadline(task_: HumanTask) -> timedelta | None:
@@ -84,11 +87,13 @@ def _until_deadline(task_: HumanTask) -> timedelta | None:
 
 
 def enqueue_authorization_request(session: Session, req: AccessRequest, task_: HumanTask,
-                                   kind: str = "authorization_request") -> None:
+                                   kind: str = "authorization_request", *, outbox_kind: str | None = None) -> None:
+    """The authorizer's email with a fresh signed link (``kind``: its template; ``outbox_kind``:
+    its outbox kind when that differs, as for the n-th reminder)."""
     link = make_link_token(request_id=id_of(req), purpose="authorize", revision=task_.round,
                            ttl=_until_deadline(task_))
-    _enqueue(session, req, kind, task_.round, "authorizer", link_url=link_url(link.token, "authorize"),
-             deadline=task_.due_at, corrected=task_.round > 1)
+    _enqueue(session, req, outbox_kind or kind, task_.round, "authorizer", template=kind,
+             link_url=link_url(link.token, "authorize"), deadline=task_.due_at, corrected=task_.round > 1)
 
 
 def _open_task(session: Session, req: AccessRequest, kind: TaskKind, round: int, days: int,
@@ -212,6 +217,25 @@ def open_correction_step(request_id: int, round: int, decision_id: int) -> int:
             _enqueue(s, req, "correction_requested", round, "user", comments=comments,
                      link_url=link_url(link.token, "correct"), deadline=task_.due_at)
         return id_of(task_)
+
+
+def enqueue_correction_reminder(session: Session, req: AccessRequest, task_: HumanTask, *, outbox_kind: str) -> None:
+    """A reminder of a pending correction: the respondent's comments again and a fresh
+    correction link, valid until the task's deadline (like the first one)."""
+    request_id = id_of(req)
+    comments = session.exec(select(Decision.reason).where(
+        Decision.request_id == request_id, Decision.outcome == Outcome.send_back.value)
+        .order_by(col(Decision.id).desc())).first()
+    link = make_link_token(request_id=request_id, purpose="correct", revision=task_.round,
+                           ttl=_until_deadline(task_))
+    _enqueue(session, req, outbox_kind, task_.round, "user", template="correction_reminder",
+             comments=comments or None, link_url=link_url(link.token, "correct"), deadline=task_.due_at)
+
+
+def enqueue_authorizer_late(session: Session, req: AccessRequest, task_: HumanTask, *, outbox_kind: str) -> None:
+    """The user told their authorizer has not answered yet (the authorizer's name and the
+    deadline; no link: nothing for the user to act on)."""
+    _enqueue(session, req, outbox_kind, task_.round, "user", template="authorizer_late", deadline=task_.due_at)
 
 
 @task(persist_result=True, **RETRY)

@@ -100,6 +100,7 @@ class AuditEventKind(StrEnum):
     expiry_notified = "expiry_notified"  # the user and the authorizer told the access ends soon
     password_reset = "password_reset"  # « Mot de passe oublié ? »: a new temporary password set and emailed
     purged = "purged"  # the retention purge anonymized the closed request (models/retention.py)
+    correction_reminded = "correction_reminded"  # the user reminded of a pending correction
 
     @classmethod
     def task_opened(cls, kind: TaskKind | str) -> AuditEventKind:

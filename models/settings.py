@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me-0123456789abcdef"
@@ -68,7 +69,16 @@ class Settings(BaseSettings):
     # A claimed task untouched this long shows as stale in the queues (a manager may release it).
     stale_claim_hours: int = 48
     correction_deadline_days: int = 30
-    reminder_after_hours: int = 72
+    # Reminders of a pending step (authorizer, correction): days after the task opened,
+    # comma-separated, fractions allowed ("3,7"; "0.5" is twelve hours; empty: no reminder).
+    # From the second reminder on, the user is also told their authorizer has not answered.
+    reminder_days: str = "3,7"
+    # Deprecated (the single reminder of earlier versions): when set and RAMQ_REMINDER_DAYS is
+    # not, the schedule is this one reminder.
+    reminder_after_hours: float = 72
+    # The RAMQ staff's daily digest of new and overdue tasks: sent once a day, at or after this
+    # hour (0-23, Québec time); empty or -1: no digest.
+    digest_hour: int | None = 7
     credential_validity_days: int = 365
     # The user and the authorizer are told this many days before an issued access ends.
     expiry_notice_days: int = 30
@@ -111,6 +121,27 @@ class Settings(BaseSettings):
     # closed (2555 days, about 7 years); the sweeper does it once a day only when enabled.
     retention_days: int = Field(default=2555, ge=1)
     purge_enabled: bool = False
+
+    @field_validator("digest_hour", mode="before")
+    @classmethod
+    def _digest_hour_off(cls, value):
+        return None if value is None or str(value).strip() in ("", "-1") else value
+
+    @model_validator(mode="after")
+    def _check_schedules(self) -> Settings:
+        reminder_schedule(self.reminder_days)  # raises the one-line refusal
+        if self.digest_hour is not None and not 0 <= self.digest_hour <= 23:
+            raise ValueError(
+                "RAMQ_DIGEST_HOUR doit être une heure de 0 à 23 (vide ou -1 : pas de résumé). / "
+                "RAMQ_DIGEST_HOUR must be an hour from 0 to 23 (empty or -1: no digest).")
+        return self
+
+    @property
+    def reminder_delays(self) -> tuple[timedelta, ...]:
+        """When the reminders of a pending step go, after the task opened (sorted)."""
+        if "reminder_days" not in self.model_fields_set and "reminder_after_hours" in self.model_fields_set:
+            return (timedelta(hours=self.reminder_after_hours),)
+        return tuple(timedelta(days=days) for days in reminder_schedule(self.reminder_days))
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
@@ -163,6 +194,21 @@ class Settings(BaseSettings):
         """Development mail goes to a local sink (``make run``'s, or a test's) that writes the
         Maildir the « Courriels » page reads; never in production, never with a real relay."""
         return self.is_dev and self.smtp_host.strip().lower() in _LOOPBACK
+
+
+def reminder_schedule(text: str) -> tuple[float, ...]:
+    """``"3,7"`` → ``(3.0, 7.0)``: positive numbers of days, sorted, without repeats; empty: no
+    reminder. Anything else is refused in one line naming the variable, never its value."""
+    try:
+        days = sorted({float(part) for part in text.replace(";", ",").split(",") if part.strip()})
+    except ValueError:
+        days = [0.0]
+    if any(not 0 < d < 3650 for d in days):
+        raise ValueError(
+            "RAMQ_REMINDER_DAYS doit être une liste de nombres de jours positifs séparés par des "
+            "virgules (ex. 3,7; vide : aucun rappel). / RAMQ_REMINDER_DAYS must be a comma-separated "
+            "list of positive numbers of days (e.g. 3,7; empty: no reminder).")
+    return tuple(days)
 
 
 def _one_line(exc: ValidationError) -> str:

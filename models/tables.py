@@ -250,7 +250,9 @@ class HumanTask(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=40, index=True)
     claimed_at: datetime | None = _ts()
     due_at: datetime | None = _ts()
-    reminded_at: datetime | None = _ts()
+    reminded_at: datetime | None = _ts()  # the last reminder
+    # Reminders sent (RAMQ_REMINDER_DAYS): a sweeper takes reminder n by moving it from n-1.
+    reminders_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _created()
     closed_at: datetime | None = _ts()
 
@@ -350,6 +352,26 @@ class Account(SQLModel, table=True):
     password_changed_at: datetime | None = _ts()
     # A temporary password stops working after a short while if it was never changed.
     temp_password_expires_at: datetime | None = _ts()
+
+
+class StaffDigest(SQLModel, table=True):
+    """One staff member's daily digest of the RAMQ queue: one row per (Québec day, account),
+    taken before the email is sent, so it goes once a day even with two sweepers. ``status``:
+    pending, sending (claimed at ``claimed_at``), sent, failed (retried), or empty (nothing to
+    report: no email). ``covered_until``: the next digest reports the tasks opened after it."""
+
+    __tablename__ = "staff_digest"
+    __table_args__ = (UniqueConstraint("day", "account_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    account_id: int = Field(foreign_key="account.id", index=True)
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    claimed_at: datetime | None = _ts()
+    covered_until: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    last_error: str | None = Field(default=None, max_length=200)
 
 
 class UsedLink(SQLModel, table=True):

@@ -420,6 +420,12 @@ def deliver(request_id: int | None = None, **options: Any) -> list[OutboxEmail]:
     return _run_sync(send_pending(request_id=request_id, **options))
 
 
+def send_now(*, to: str, message: Message) -> str:
+    """Sends one message at once, outside the outbox, from sync code (the staff's daily digest,
+    which belongs to no request; its caller keeps its own once-only claim)."""
+    return _run_sync(send_email(to=to, subject=message.subject, text=message.text, html=message.html))
+
+
 def deliver_claimed_secret(row_id: int, *, recipient: str, message: Message) -> None:
     """:func:`send_claimed_secret` for synchronous callers (the password step)."""
     _run_sync(send_claimed_secret(row_id, recipient=recipient, message=message))

@@ -51,6 +51,9 @@ KINDS = (
     "access_restored",  # to the user and the authorizer: the account works again
     "access_expiring",  # to the user and the authorizer: the validity ends soon (how to renew)
     "password_reset",  # « Mot de passe oublié ? »: a new temporary password, to the user only
+    "authorizer_late",  # to the user, from the second reminder: the authorizer has not answered
+    "correction_reminder",  # to the user: the correction asked is still to be made
+    "staff_digest",  # to RAMQ staff, daily: new and overdue tasks (references only)
 )
 # Optional context, with its default, per kind. Everything else a template uses is required.
 _DEFAULTS: dict[str, dict[str, Any]] = {
@@ -62,6 +65,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "request_cancelled": {"reason": None},
     "access_restored": {"valid_until": None},
     "access_expiring": {"link_url": None},
+    "correction_reminder": {"comments": None},
 }
 # Context keys that must never reach a given kind (one credential per email).
 _FORBIDDEN: dict[str, set[str]] = {

@@ -204,3 +204,32 @@ def test_the_migration_chains_an_existing_history(empty_database_url):
         conn.execute(text("UPDATE audit_event SET actor = 'cli' WHERE request_id = 2"))
     _migrate(url, "upgrade", "head")
     check({1: 4, 2: 2})
+
+
+# --- migration 0008 on a database with tasks reminded once ------------------------------------------
+
+
+def test_a_task_reminded_before_the_schedule_counts_one_reminder(empty_database_url):
+    url = empty_database_url
+    _migrate(url, "upgrade", "0005")
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    texts = {c.name: "X" for c in _REQUESTS.columns if isinstance(c.type, sa.String)}
+    tasks = sa.table("human_task", sa.column("id", sa.Integer), sa.column("request_id", sa.Integer),
+                     sa.column("kind", sa.String), sa.column("round", sa.Integer), sa.column("attempt", sa.Integer),
+                     sa.column("status", sa.String), sa.column("reminded_at", sa.DateTime(timezone=True)),
+                     sa.column("created_at", sa.DateTime(timezone=True)))
+    with models_db.get_engine(url).begin() as conn:
+        conn.execute(sa.insert(_REQUESTS).values(
+            **texts, id=1, revision=1, applications=[], additional_establishment_numbers=[],
+            user_signature={}, user_commitments_accepted=True, created_at=now, updated_at=now))
+        for task_id, reminded in ((1, now), (2, None)):
+            conn.execute(sa.insert(tasks).values(id=task_id, request_id=1, kind="authorizer", round=task_id,
+                                                 attempt=1, status="open", reminded_at=reminded, created_at=now))
+    _migrate(url, "upgrade", "0008")
+    with models_db.get_engine(url).begin() as conn:
+        counts = dict(conn.execute(text("SELECT id, reminders_sent FROM human_task ORDER BY id")).all())
+    assert counts == {1: 1, 2: 0}
+    assert "staff_digest" in inspect(models_db.get_engine(url)).get_table_names()
+    _migrate(url, "downgrade", "0005")
+    assert "staff_digest" not in inspect(models_db.get_engine(url)).get_table_names()
+    _migrate(url, "upgrade", "head")

@@ -44,6 +44,12 @@ CONTEXT = {
     "access_expiring": dict(recipient_role="user", recipient_name="Marie Tremblay", user_name="Marie Tremblay",
                             valid_until=date(2027, 12, 1), link_url="http://localhost:8501/?renouveler=aaa.bbb.ccc"),
     "request_stuck": dict(recipient_name="Louise Gestion", restarts=5, state="CRASHED", manager_url="http://localhost:8501/suivi"),
+    "authorizer_late": dict(user_name="Marie Tremblay", authorizer_name="Jean Gagnon", deadline=DEADLINE),
+    "correction_reminder": dict(user_name="Marie Tremblay", comments="Le code postal est erroné.",
+                                link_url=LINK.replace("autoriser", "corriger"), deadline=DEADLINE),
+    "staff_digest": dict(recipient_name="Louise Gestion", new_tasks=["RAMQ-2026-000124 — En analyse à la RAMQ"],
+                         overdue=[], stale=[], stale_hours=48, queue_url="http://localhost:8501/file-de-travail",
+                         queue_label="File de travail"),
 }
 GREETING = {"fr": "Bonjour", "en": "Hello"}
 SIGNATURE = {"fr": "Régie de l'assurance maladie du Québec — Services en ligne",

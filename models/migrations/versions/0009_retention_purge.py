@@ -1,7 +1,7 @@
 """retention purge: the signed record's one allowed change, and the daily purge's claim
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-05 01:00:00
 
 ``ramq-access purge`` (models/retention.py) anonymizes the closed requests kept longer than the
@@ -28,7 +28,7 @@ import sqlmodel
 
 
 revision: str = '0009'
-down_revision: Union[str, None] = '0005'
+down_revision: Union[str, None] = '0008'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
