@@ -59,6 +59,7 @@ class Outcome(StrEnum):
     send_back = "send_back"  # respondent: back to the user for correction
     resubmit = "resubmit"  # correction
     expire = "expire"  # the sweeper, past the task's deadline
+    cancel = "cancel"  # any open step: the user (cancel link) or RAMQ staff (with a reason) cancels
 
 
 class AuditEventKind(StrEnum):
@@ -99,6 +100,11 @@ class AuditEventKind(StrEnum):
     access_restored = "access_restored"  # a revoked account enabled again, with a reason
     expiry_notified = "expiry_notified"  # the user and the authorizer told the access ends soon
     password_reset = "password_reset"  # « Mot de passe oublié ? »: a new temporary password set and emailed
+    # The request cancelled (by the user or RAMQ staff) while this step was open
+    authorizer_cancel = "authorizer_cancel"
+    respondent_cancel = "respondent_cancel"
+    countersign_cancel = "countersign_cancel"
+    correction_cancel = "correction_cancel"
 
     @classmethod
     def task_opened(cls, kind: TaskKind | str) -> AuditEventKind:

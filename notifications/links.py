@@ -31,16 +31,18 @@ from models.settings import get_settings
 from models.tables import UsedLink
 
 # renew: the public form prefilled from an access about to end (never consumed: it decides nothing).
-Purpose = Literal["authorize", "correct", "status", "renew"]
+# cancel: the user cancels their request (confirmation email). Bound to no revision (a correction
+# keeps it) and never consumed: the cancellation closes the request, so a second one is refused.
+Purpose = Literal["authorize", "correct", "status", "renew", "cancel"]
 
 ALGORITHM = "HS256"
 ISSUER = "ramq-access"
-PURPOSES: tuple[Purpose, ...] = ("authorize", "correct", "status", "renew")
+PURPOSES: tuple[Purpose, ...] = ("authorize", "correct", "status", "renew", "cancel")
 # The links that decide: bound to a revision, used once (``used_link``). The others only show.
 SINGLE_USE: tuple[Purpose, ...] = ("authorize", "correct")
 # The Streamlit page (url path) that opens each kind of link.
 PAGES: dict[str, str] = {"authorize": "autoriser", "correct": "corriger", "status": "statut",
-                         "renew": "nouvelle-demande"}
+                         "renew": "nouvelle-demande", "cancel": "annuler"}
 MAX_TOKEN_LENGTH = 2048
 
 
@@ -83,8 +85,8 @@ def make_link_token(
     now: datetime | None = None,
 ) -> SignedLink:
     """Sign a link for one request, purpose and revision; valid ``ttl`` (default from settings:
-    ``RAMQ_LINK_TTL_HOURS``, or ``RAMQ_STATUS_LINK_DAYS`` for a status link). A link that decides
-    needs the revision; a status link takes none."""
+    ``RAMQ_LINK_TTL_HOURS``, or ``RAMQ_STATUS_LINK_DAYS`` for a status, renewal or cancel link).
+    A link bound to a revision needs it; a status, renewal or cancel link takes none."""
     _check_purpose(purpose)
     if (revision is None) == (purpose in SINGLE_USE):
         raise ValueError(f"a {purpose} link {'needs' if purpose in SINGLE_USE else 'takes no'} revision")
@@ -155,7 +157,7 @@ def read_link_token(token: str, *, purpose: Purpose) -> LinkClaims:
     if aud in SINGLE_USE:
         if not isinstance(rev, int) or isinstance(rev, bool) or rev < 1:
             raise LinkError("invalid")
-    elif rev is not None:  # a status or renewal link is bound to no revision
+    elif rev is not None:  # a status, renewal or cancel link is bound to no revision
         raise LinkError("invalid")
     if not (isinstance(jti, str) and 0 < len(jti) <= 64):
         raise LinkError("invalid")
