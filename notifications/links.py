@@ -1,5 +1,5 @@
-"""Signed links sent by email (authorize, correct, status). All the JOSE code of the product
-lives here.
+"""Signed links sent by email (authorize, correct, status, renew, cancel). All the JOSE code of
+the product lives here.
 
 HS256 only, algorithm pinned on decode and checked in the header before anything else, so a
 forged ``alg: none`` or an asymmetric-algorithm token never reaches a verifier. A token names
@@ -10,8 +10,10 @@ the decision.
 
 The ``status`` link (in the confirmation email) only shows where a request stands: it carries
 no ``rev`` (a correction does not void it), is never consumed (opening it changes nothing and
-can be repeated) and lives ``RAMQ_STATUS_LINK_DAYS``. A token of one purpose is refused by the
-pages and actions of every other (``wrong_purpose``).
+can be repeated) and lives ``RAMQ_STATUS_LINK_DAYS``. The ``cancel`` link beside it is bound to
+no revision and lives as long; it decides, but needs no ``used_link`` row: cancelling closes the
+request, and a closed request refuses a second cancellation. A token of one purpose is refused
+by the pages and actions of every other (``wrong_purpose``).
 """
 
 from __future__ import annotations
