@@ -12,6 +12,7 @@ from prefect import flow
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run
+from prefect.states import Cancelled, State
 from sqlmodel import select
 
 from flows.steps import (
@@ -92,14 +93,15 @@ def _decision_of(task_id: int) -> tuple[int, str] | None:
 
 
 @flow(name="access-request", persist_result=True, log_prints=False)
-def access_request(request_id: int) -> str:
+def access_request(request_id: int) -> str | State:
     # 1. Submission: the user is told; sections 1, 2 and 5 are already stored.
     record_submission(request_id, str(flow_run.get_id()))
     deliver_emails(request_id, "submitted")
 
     round = 1
     while True:
-        # 2. Section 3: the authorizer reviews and signs (or refuses).
+        # 2. Section 3: the authorizer reviews and signs (or refuses). At every step that waits
+        #    for a person, the user or the RAMQ may cancel the request instead.
         task_id = open_authorizer_step(request_id, round)
         deliver_emails(request_id, f"authorizer-{round}")
         decision_id, outcome = wait_for_decision(task_id, f"authorizer-{round}")
@@ -107,6 +109,8 @@ def access_request(request_id: int) -> str:
             return _close(request_id, RequestStatus.refused_by_authorizer, round, decision_id)
         if outcome == Outcome.expire:
             return _close(request_id, RequestStatus.expired, round, decision_id)
+        if outcome == Outcome.cancel:
+            return _close(request_id, RequestStatus.cancelled, round, decision_id)
 
         # 3. Section 4: a RAMQ respondent reviews, then approves, refuses or sends back; the SOES
         #    countersigns an approval, or returns it to the respondent, who decides again.
@@ -118,7 +122,7 @@ def access_request(request_id: int) -> str:
                 break
             task_id = open_countersign_step(request_id, round, attempt)
             decision_id, outcome = wait_for_decision(task_id, f"countersign-{round}-{attempt}")
-            if outcome != Outcome.refuse:  # countersigned (or expired)
+            if outcome != Outcome.refuse:  # countersigned (or expired, or cancelled)
                 break
             attempt += 1
         if outcome in (Outcome.approve, Outcome.countersign):
@@ -127,14 +131,17 @@ def access_request(request_id: int) -> str:
             return _close(request_id, RequestStatus.refused_by_ramq, round, decision_id)
         if outcome == Outcome.expire:
             return _close(request_id, RequestStatus.expired, round, decision_id)
+        if outcome == Outcome.cancel:
+            return _close(request_id, RequestStatus.cancelled, round, decision_id)
 
         # Sent back for correction: the user corrects, then the authorizer signs again.
         task_id = open_correction_step(request_id, round, decision_id)
         deliver_emails(request_id, f"correction-{round}")
         decision_id, outcome = wait_for_decision(task_id, f"correction-{round}")
-        if outcome != Outcome.resubmit:
-            return _close(request_id, RequestStatus.expired if outcome == Outcome.expire else RequestStatus.cancelled,
-                          round, decision_id)
+        if outcome == Outcome.expire:
+            return _close(request_id, RequestStatus.expired, round, decision_id)
+        if outcome != Outcome.resubmit:  # cancelled (by the user or the RAMQ)
+            return _close(request_id, RequestStatus.cancelled, round, decision_id)
         round += 1
 
     # 4. Credentials (section 4 approved, and countersigned unless RAMQ_COUNTERSIGN is off): the
@@ -153,7 +160,11 @@ def _respondent_key(round: int, attempt: int) -> str:
     return f"respondent-{round}" if attempt == 1 else f"respondent-{round}-{attempt}"
 
 
-def _close(request_id: int, status: RequestStatus, round: int, decision_id: int) -> str:
+def _close(request_id: int, status: RequestStatus, round: int, decision_id: int) -> str | State:
+    """Closes the request and tells the people concerned. A cancelled request's run ends
+    ``Cancelled`` (a final state: the sweeper restarts the runs of open requests only)."""
     result = close_request(request_id, status, round, decision_id)
     deliver_emails(request_id, f"closed-{status}")
+    if status is RequestStatus.cancelled:
+        return Cancelled(message="cancelled")
     return result

@@ -24,9 +24,18 @@ from flows import runs
 from flows.errors import ActionError
 from models import rate_limits, request_store, signatures
 from models.accounts import USERNAME_RE, propose_username, suggest_username, username_available
-from models.audit import audit
+from models.audit import USER, audit
 from models.db import get_row, session_scope
-from models.enums import AccountKind, AuditEventKind, Outcome, SignerRole, TaskKind, TaskStatus
+from models.enums import (
+    FINAL_STATUSES,
+    AccountKind,
+    AuditEventKind,
+    Outcome,
+    RequestStatus,
+    SignerRole,
+    TaskKind,
+    TaskStatus,
+)
 from models.rules import FieldError, mailbox_key, validate_authorization, validate_request, validity_period
 from models.security import hashed_key, record_refusal
 from models.settings import get_settings
@@ -79,7 +88,8 @@ class LinkView:
 NOT_RECORDED = frozenset({"invalid_form", "reason_required", "comments_required", "invalid_username",
                           "invalid_validity", "username_taken"})
 # Who uses a link of each purpose (the actor of its refusals).
-LINK_ACTORS = {"authorize": "autorisateur", "correct": "utilisateur", "renew": "utilisateur"}
+LINK_ACTORS = {"authorize": "autorisateur", "correct": "utilisateur", "renew": "utilisateur",
+               "cancel": "utilisateur"}
 Refusal = tuple[int | None, str, dict[str, Any]]  # request id, actor, detail of the security event
 
 
@@ -610,8 +620,10 @@ def reassign_task(task_id: int, *, staff: str, to: str | None, reason: str) -> N
 # --- Decisions ------------------------------------------------------------------------------------
 
 
-def record_decision(s: Session, task: HumanTask, *, outcome: str, reason: str | None, actor: str) -> int:
-    """Closes the task and stores its one decision; a second click finds the task closed."""
+def record_decision(s: Session, task: HumanTask, *, outcome: str, reason: str | None, actor: str,
+                    **detail: Any) -> int:
+    """Closes the task and stores its one decision; a second click finds the task closed.
+    ``detail``: more for the audit event (a cancellation's reason)."""
     task_id = id_of(task)
     closed = s.exec(update(HumanTask).where(col(HumanTask.id) == task_id,
                                             col(HumanTask.status) == TaskStatus.open.value)
@@ -623,7 +635,7 @@ def record_decision(s: Session, task: HumanTask, *, outcome: str, reason: str | 
     s.add(decision)
     s.flush()
     audit(s, task.request_id, AuditEventKind.decision(task.kind, outcome), actor=actor,
-          task_id=task_id, round=task.round, decision_id=decision.id)
+          task_id=task_id, round=task.round, decision_id=decision.id, **detail)
     return id_of(decision)
 
 
@@ -746,3 +758,118 @@ def renewal_form(token: str) -> dict:
     data["authorization"] = None
     data["existing_username"] = None
     return data
+
+
+# --- Cancelling a request before it is approved ------------------------------------------------------
+
+# The user cancels through the link of the confirmation email; RAMQ staff (the roles that may
+# revoke an access) with a reason. A cancellation is a decision (``Outcome.cancel``) on the
+# request's open step, whichever it is: it takes that task like any decision, so of a cancel and
+# an approval racing, exactly one wins; the run then closes the request (``cancelled``) and
+# tells the user and the authorizer.
+CANCEL_ROLES = ACCESS_ROLES
+USER_ACTOR = USER
+# Approved for good (credentials are issued or being issued): too late to cancel.
+_APPROVED_STATUSES = (RequestStatus.issuing_credentials, RequestStatus.completed)
+
+
+@dataclass(frozen=True)
+class CancelView:
+    """What the cancel link shows: the reference and the state, no personal data. ``refusal``:
+    the code a cancellation would get now (None: it may be cancelled)."""
+
+    reference: str
+    status: str
+    refusal: str | None
+
+
+def _open_task_of(s: Session, request_id: int) -> HumanTask | None:
+    return s.exec(select(HumanTask).where(HumanTask.request_id == request_id,
+                                          HumanTask.status == TaskStatus.open.value)
+                  .order_by(col(HumanTask.id).desc())).first()
+
+
+def _cancel_refusal(s: Session, req: AccessRequest) -> str | None:
+    """Why this request cannot be cancelled now (an ActionError code), or None if its open step
+    can take the cancellation. Between two steps (a decision taken, the next step not open
+    yet) the last decision tells: one that closes the request (``already_closed``), an approval
+    that needs nothing more (``too_late_to_cancel``), else ``cancel_retry_later``."""
+    if req.status in _APPROVED_STATUSES:
+        return "too_late_to_cancel"
+    if req.status in FINAL_STATUSES:
+        return "already_closed"
+    if _open_task_of(s, id_of(req)) is not None:
+        return None
+    last = s.exec(select(Decision.outcome, HumanTask.kind).join(HumanTask, col(Decision.task_id) == col(HumanTask.id))
+                  .where(Decision.request_id == req.id).order_by(col(Decision.id).desc())).first()
+    if last is None:
+        return "cancel_retry_later"  # the run has not opened the first step yet
+    outcome, kind = last
+    if outcome in (Outcome.cancel, Outcome.expire) or (
+            outcome == Outcome.refuse and kind in (TaskKind.authorizer, TaskKind.respondent)):
+        return "already_closed"
+    if outcome == Outcome.countersign or (outcome == Outcome.approve and not get_settings().countersign):
+        return "too_late_to_cancel"
+    return "cancel_retry_later"
+
+
+def _cancel(s: Session, req: AccessRequest, *, actor: str, reason: str | None) -> int:
+    """Records the cancellation on the request's open step (one transaction, the caller's)."""
+    refusal = _cancel_refusal(s, req)
+    if refusal is not None:
+        raise ActionError(refusal)
+    task = not_null(_open_task_of(s, id_of(req)))
+    reason = (reason or "").strip() or None
+    try:
+        return record_decision(s, task, outcome=Outcome.cancel, reason=reason, actor=actor, cancel_reason=reason)
+    except ActionError:  # the step was decided an instant before: what stands now
+        s.refresh(req)
+        raise ActionError(_cancel_refusal(s, req) or "cancel_retry_later") from None
+
+
+@_refusals_recorded(_access_refusal)
+def cancel_request(request_id: int, *, staff: str, reason: str) -> int:
+    """RAMQ staff (a respondent, a manager or an operator) cancel a request that is not approved
+    yet, with a reason (told to the user and the authorizer). Never by a party of the request.
+    Refused once credentials are issued (``too_late_to_cancel``) or the request is closed
+    (``already_closed``)."""
+    if not (reason or "").strip():
+        raise ActionError("reason_required")
+    with session_scope() as s:
+        account = _access_staff(s, staff)
+        req = s.get(AccessRequest, request_id)
+        if req is None:
+            raise ActionError("request_not_found")
+        _check_no_conflict(account, req)
+        decision_id = _cancel(s, req, actor=account.username, reason=reason)
+        flow_run_id = req.flow_run_id
+    runs.resume_soon(decision_id, flow_run_id)
+    return decision_id
+
+
+@_refusals_recorded(_link_refusal("cancel"))
+def open_cancel_link(token: str) -> CancelView:
+    """What the cancel link opens: the request's reference and state, and whether it can still
+    be cancelled. Opening changes nothing (mail scanners prefetch links)."""
+    claims = _claims(token, "cancel")
+    with session_scope() as s:
+        req = s.get(AccessRequest, claims.request_id)
+        if req is None:
+            raise ActionError("link_invalid")
+        return CancelView(not_null(req.reference), req.status, _cancel_refusal(s, req))
+
+
+@_refusals_recorded(_link_refusal("cancel"))
+def cancel_by_user(token: str, reason: str | None = None) -> int:
+    """The user cancels their request from the link of the confirmation email (the reason is
+    optional). The link works until the request is approved or closed; a second cancellation is
+    refused (``already_closed``)."""
+    claims = _claims(token, "cancel")
+    with session_scope() as s:
+        req = s.get(AccessRequest, claims.request_id)
+        if req is None:
+            raise ActionError("link_invalid")
+        decision_id = _cancel(s, req, actor=USER_ACTOR, reason=reason)
+        flow_run_id = req.flow_run_id
+    runs.resume_soon(decision_id, flow_run_id)
+    return decision_id

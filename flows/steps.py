@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, col, select
 
 from models.accounts import generate_temporary_password, hash_password
-from models.audit import SYSTEM, audit, audit_once
+from models.audit import SYSTEM, USER, audit, audit_once
 from models.db import get_row, session_scope
 from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, Outcome, RequestStatus, TaskKind, TaskStatus
 from models.settings import get_settings
@@ -122,7 +122,7 @@ def _open_task(session: Session, req: AccessRequest, kind: TaskKind, round: int,
 @task(persist_result=True, **RETRY)
 def record_submission(request_id: int, flow_run_id: str) -> int:
     """Links the request to its flow run and tells the user it was received, with the signed
-    read-only link of the status page (``/statut``)."""
+    read-only link of the status page (``/statut``) and the link to cancel it (``/annuler``)."""
     with session_scope() as s:
         req = get_row(s, AccessRequest, request_id)
         if req.flow_run_id is None:
@@ -131,10 +131,13 @@ def record_submission(request_id: int, flow_run_id: str) -> int:
         audit_once(s, request_id, AuditEventKind.flow_started, actor=SYSTEM, flow_run_id=flow_run_id)
         if not outbox.exists(s, request_id=request_id, kind="submission_confirmation", round=1,
                              recipient_role="user"):
-            # The read-only status link: no revision (corrections keep it), never consumed.
+            # The read-only status link: no revision (corrections keep it), never consumed. The
+            # cancel link likewise (and as long): cancelling closes the request, once.
             status = make_link_token(request_id=request_id, purpose="status")
+            cancel = make_link_token(request_id=request_id, purpose="cancel")
             _enqueue(s, req, "submission_confirmation", 1, "user",
-                     status_url=link_url(status.token, "status", lang=req.language))
+                     status_url=link_url(status.token, "status", lang=req.language),
+                     cancel_url=link_url(cancel.token, "cancel", lang=req.language))
     return request_id
 
 
@@ -245,7 +248,8 @@ def close_request(request_id: int, outcome: str, round: int, decision_id: int) -
     status = RequestStatus(outcome)
     with session_scope() as s:
         req = get_row(s, AccessRequest, request_id)
-        reason = get_row(s, Decision, decision_id).reason or ""
+        decision = get_row(s, Decision, decision_id)
+        reason = decision.reason or ""
         # Tasks first, then the request (flushed apart: one flush would update the request
         # first): a decision on a task locks the task and then the request (models/audit.py).
         for t in s.exec(select(HumanTask).where(HumanTask.request_id == request_id,
@@ -264,8 +268,10 @@ def close_request(request_id: int, outcome: str, round: int, decision_id: int) -
             _enqueue(s, req, "request_expired", round, "user")
             _enqueue(s, req, "request_expired", round, "authorizer")
         elif status is RequestStatus.cancelled:
-            _enqueue(s, req, "request_cancelled", round, "user", reason=reason or None)
-            _enqueue(s, req, "request_cancelled", round, "authorizer", reason=reason or None)
+            # Who cancelled: the user (their cancel link) or the RAMQ (staff, with a reason).
+            by = None if decision.outcome != Outcome.cancel else "user" if decision.actor == USER else "ramq"
+            _enqueue(s, req, "request_cancelled", round, "user", reason=reason or None, cancelled_by=by)
+            _enqueue(s, req, "request_cancelled", round, "authorizer", reason=reason or None, cancelled_by=by)
         audit(s, request_id, AuditEventKind.closed, actor=SYSTEM, outcome=outcome, round=round)
     return outcome
 

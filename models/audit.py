@@ -38,6 +38,8 @@ from models.tables import AccessRequest, AuditEvent, id_of, utcnow
 
 # The actor of what no person did: the flow's steps and the sweeper.
 SYSTEM = "système"
+# The actor of what the user did through an emailed link (a correction, a cancellation).
+USER = "utilisateur"
 
 
 def event_hash(*, prev_hash: str | None, request_id: int, at: datetime, actor: str, event: str,

@@ -59,6 +59,7 @@ class Outcome(StrEnum):
     send_back = "send_back"  # respondent: back to the user for correction
     resubmit = "resubmit"  # correction
     expire = "expire"  # the sweeper, past the task's deadline
+    cancel = "cancel"  # any open step: the user (cancel link) or RAMQ staff (with a reason) cancels
 
 
 class AuditEventKind(StrEnum):
@@ -101,6 +102,11 @@ class AuditEventKind(StrEnum):
     password_reset = "password_reset"  # « Mot de passe oublié ? »: a new temporary password set and emailed
     purged = "purged"  # the retention purge anonymized the closed request (models/retention.py)
     correction_reminded = "correction_reminded"  # the user reminded of a pending correction
+    # The request cancelled (by the user or RAMQ staff) while this step was open
+    authorizer_cancel = "authorizer_cancel"
+    respondent_cancel = "respondent_cancel"
+    countersign_cancel = "countersign_cancel"
+    correction_cancel = "correction_cancel"
 
     @classmethod
     def task_opened(cls, kind: TaskKind | str) -> AuditEventKind:

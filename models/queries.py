@@ -461,6 +461,10 @@ STATUS_STEPS: dict[str, str] = {
     AuditEventKind.password_sent: "credentials_sent",
     AuditEventKind.completed: "completed",
     AuditEventKind.closed: "closed",
+    AuditEventKind.authorizer_cancel: "cancelled",
+    AuditEventKind.respondent_cancel: "cancelled",
+    AuditEventKind.countersign_cancel: "cancelled",
+    AuditEventKind.correction_cancel: "cancelled",
 }
 
 

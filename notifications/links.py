@@ -1,5 +1,5 @@
-"""Signed links sent by email (authorize, correct, status). All the JOSE code of the product
-lives here.
+"""Signed links sent by email (authorize, correct, status, renew, cancel). All the JOSE code of
+the product lives here.
 
 HS256 only, algorithm pinned on decode and checked in the header before anything else, so a
 forged ``alg: none`` or an asymmetric-algorithm token never reaches a verifier. A token names
@@ -10,8 +10,10 @@ the decision.
 
 The ``status`` link (in the confirmation email) only shows where a request stands: it carries
 no ``rev`` (a correction does not void it), is never consumed (opening it changes nothing and
-can be repeated) and lives ``RAMQ_STATUS_LINK_DAYS``. A token of one purpose is refused by the
-pages and actions of every other (``wrong_purpose``).
+can be repeated) and lives ``RAMQ_STATUS_LINK_DAYS``. The ``cancel`` link beside it is bound to
+no revision and lives as long; it decides, but needs no ``used_link`` row: cancelling closes the
+request, and a closed request refuses a second cancellation. A token of one purpose is refused
+by the pages and actions of every other (``wrong_purpose``).
 """
 
 from __future__ import annotations
@@ -31,16 +33,18 @@ from models.settings import get_settings
 from models.tables import UsedLink
 
 # renew: the public form prefilled from an access about to end (never consumed: it decides nothing).
-Purpose = Literal["authorize", "correct", "status", "renew"]
+# cancel: the user cancels their request (confirmation email). Bound to no revision (a correction
+# keeps it) and never consumed: the cancellation closes the request, so a second one is refused.
+Purpose = Literal["authorize", "correct", "status", "renew", "cancel"]
 
 ALGORITHM = "HS256"
 ISSUER = "ramq-access"
-PURPOSES: tuple[Purpose, ...] = ("authorize", "correct", "status", "renew")
+PURPOSES: tuple[Purpose, ...] = ("authorize", "correct", "status", "renew", "cancel")
 # The links that decide: bound to a revision, used once (``used_link``). The others only show.
 SINGLE_USE: tuple[Purpose, ...] = ("authorize", "correct")
 # The Streamlit page (url path) that opens each kind of link.
 PAGES: dict[str, str] = {"authorize": "autoriser", "correct": "corriger", "status": "statut",
-                         "renew": "nouvelle-demande"}
+                         "renew": "nouvelle-demande", "cancel": "annuler"}
 MAX_TOKEN_LENGTH = 2048
 
 
@@ -83,8 +87,8 @@ def make_link_token(
     now: datetime | None = None,
 ) -> SignedLink:
     """Sign a link for one request, purpose and revision; valid ``ttl`` (default from settings:
-    ``RAMQ_LINK_TTL_HOURS``, or ``RAMQ_STATUS_LINK_DAYS`` for a status link). A link that decides
-    needs the revision; a status link takes none."""
+    ``RAMQ_LINK_TTL_HOURS``, or ``RAMQ_STATUS_LINK_DAYS`` for a status, renewal or cancel link).
+    A link bound to a revision needs it; a status, renewal or cancel link takes none."""
     _check_purpose(purpose)
     if (revision is None) == (purpose in SINGLE_USE):
         raise ValueError(f"a {purpose} link {'needs' if purpose in SINGLE_USE else 'takes no'} revision")
@@ -155,7 +159,7 @@ def read_link_token(token: str, *, purpose: Purpose) -> LinkClaims:
     if aud in SINGLE_USE:
         if not isinstance(rev, int) or isinstance(rev, bool) or rev < 1:
             raise LinkError("invalid")
-    elif rev is not None:  # a status or renewal link is bound to no revision
+    elif rev is not None:  # a status, renewal or cancel link is bound to no revision
         raise LinkError("invalid")
     if not (isinstance(jti, str) and 0 < len(jti) <= 64):
         raise LinkError("invalid")

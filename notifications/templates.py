@@ -57,12 +57,13 @@ KINDS = (
 )
 # Optional context, with its default, per kind. Everything else a template uses is required.
 _DEFAULTS: dict[str, dict[str, Any]] = {
-    "submission_confirmation": {"status_url": None},  # the flow always gives it (flows/steps.py)
+    # The flow always gives both links (flows/steps.py).
+    "submission_confirmation": {"status_url": None, "cancel_url": None},
     "authorization_request": {"corrected": False, "user_email": None},
     "authorization_reminder": {"user_email": None},
     "temporary_password": {"valid_until": None},
     "username": {"valid_until": None},
-    "request_cancelled": {"reason": None},
+    "request_cancelled": {"reason": None, "cancelled_by": None},  # cancelled_by: "user" or "ramq"
     "access_restored": {"valid_until": None},
     "access_expiring": {"link_url": None},
     "correction_reminder": {"comments": None},

@@ -1,7 +1,7 @@
 """The Streamlit entry point: ``streamlit run ui/app.py``; the screens are in ``ui/screens/``.
 
 The navigation is built on every run from who is signed in: the public pages for everyone
-(the three email-link pages, authorize, correct and status, are hidden from the menu), the work
+(the email-link pages, authorize, correct, status and cancel, are hidden from the menu), the work
 queue for a signed-in respondent, the countersign page for a signed-in SOES,
 the read-only tracking page for a signed-in manager or operator, the Maildir viewer (temporary
 passwords!) in development mode for signed-in staff only. A staff page that is not in the
@@ -53,6 +53,8 @@ public = [
             visibility="hidden", icon=":material/edit_note:"),
     st.Page(_screen("status"), title=t("page_status"), url_path="statut",
             visibility="hidden", icon=":material/timeline:"),
+    st.Page(_screen("cancel"), title=t("page_cancel"), url_path="annuler",
+            visibility="hidden", icon=":material/cancel:"),
     st.Page(_screen("my_access"), title=t("page_my_access"), url_path="mon-acces",
             icon=":material/key:"),
     st.Page(_screen("staff_login"), title=t("page_staff_login"), url_path="connexion",

@@ -10,11 +10,12 @@ PASSWORD = "Xq7-vT2p!mR9zLk4"
 USERNAME = "mtrem0042"
 LINK = "http://localhost:8501/autoriser?t=aaa.bbb.ccc"
 STATUS_LINK = "http://localhost:8501/statut?t=sss.ttt.uuu"
+CANCEL_LINK = "http://localhost:8501/annuler?t=ccc.ddd.eee"
 DEADLINE = datetime(2026, 12, 9, 22, 0, tzinfo=UTC)  # 17 h in Québec (EST)
 
 CONTEXT = {
     "submission_confirmation": dict(user_name="Marie Tremblay", authorizer_name="Jean Gagnon",
-                                    status_url=STATUS_LINK),
+                                    status_url=STATUS_LINK, cancel_url=CANCEL_LINK),
     "authorization_request": dict(
         authorizer_name="Jean Gagnon", user_name="Marie Tremblay",
         applications=["online_payment_authorization", "authorizer_professional_association"],
@@ -146,6 +147,34 @@ def test_optional_context():
     assert "corrigée" in corrected.text
     valid = compose("username", reference=REF, valid_until=date(2027, 12, 1), **CONTEXT["username"])
     assert "1er décembre 2027" in valid.text
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_confirmation_carries_the_cancel_link_beside_the_status_link(lang):
+    msg = compose("submission_confirmation", lang=lang, reference=REF, **CONTEXT["submission_confirmation"])
+    assert CANCEL_LINK in msg.text and f'href="{CANCEL_LINK}"' in msg.html
+    assert msg.text.index(STATUS_LINK) < msg.text.index(CANCEL_LINK)
+    assert ("Annuler ma demande" if lang == "fr" else "Cancel my request") in msg.text
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_cancelled_says_who_cancelled(lang):
+    """The user who cancelled reads that it was done as they asked; the authorizer, that the user
+    asked for it; both read « by the RAMQ » and its reason when staff cancelled."""
+    user = CONTEXT["request_cancelled"]
+    authorizer = dict(user, recipient_role="authorizer", recipient_name="Jean Gagnon")
+    fr = lang == "fr"
+
+    def text(ctx, **more):
+        return compose("request_cancelled", lang=lang, reference=REF, **ctx, **more).text
+
+    assert ("Comme vous l'avez demandé" if fr else "As you asked") in text(user, cancelled_by="user")
+    assert ("à la demande de l'utilisateur" if fr else "at the user's request") in text(authorizer, cancelled_by="user")
+    by_ramq = "par la RAMQ" if fr else "by the RAMQ"
+    for ctx in (user, authorizer):
+        told = text(ctx, cancelled_by="ramq", reason="Demande en double.")
+        assert by_ramq in told and "Demande en double." in told
+        assert by_ramq not in text(ctx) and "Comme vous" not in text(ctx)  # who unknown: no claim
 
 
 def test_missing_context_and_unknown_kind_or_language_fail_loudly():

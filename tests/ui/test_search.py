@@ -48,7 +48,8 @@ def test_a_request_opens_read_only_with_its_record(app):
     assert f"Demande {sub.reference}" in page
     assert "Signatures intactes" in page  # the signed record
     assert "Demande soumise" in " ".join(str(v) for d in at.dataframe for v in d.value.to_numpy().ravel())
-    assert [b.key for b in at.button] == ["logout"]  # nothing to act with
+    # Nothing to act with, but cancelling the request (not approved yet; a reason and a confirmation).
+    assert [b.key for b in at.button] == [f"cancel_go:{sub.request_id}", "logout"]
 
 
 def test_nothing_found_says_so_and_wildcards_are_literal(app):

@@ -2,7 +2,8 @@
 user's and the authorizer's names and emails and the establishment number; a request opens
 with its sections, its timeline and its signed record. Acting stays on the queues, except on
 the access issued for a request: a respondent or a manager revokes or restores it here, with a
-reason (the SOES sees its state only)."""
+reason (the SOES sees its state only); and a request not approved yet may be cancelled by them,
+with a reason (``ui.widgets.cancel_action``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ui.common import require_staff
 from ui.feedback import flash, guarded, refusals, show_flash
 from ui.formatting import fmt_date, fmt_dt
 from ui.i18n import label, t
+from ui.widgets.cancel_action import cancel_action
 from ui.widgets.record import signed_record_panel
 from ui.widgets.summary import request_summary
 
@@ -82,6 +84,7 @@ st.caption(f"{t('col_status')} : {label('status', review['status'])}")
 request_summary(review["request"], user_signed_at=review["user_signed_at"],
                 authorization_signed_at=review["authorization_signed_at"], with_section3=True)
 _access_panel(picked, review["reference"])
+cancel_action(picked, review["reference"], review["status"], me)
 st.markdown(f"#### {t('timeline')}")
 st.dataframe([{t("col_last_at"): fmt_dt(e["at"]), t("col_event"): label("event", e["event"]),
                t("col_actor"): e["actor"]} for e in request_timeline(picked)], hide_index=True, width="stretch")
