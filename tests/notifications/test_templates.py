@@ -215,7 +215,8 @@ def test_confirmation_carries_the_status_link(lang):
     assert f'href="{STATUS_LINK}"' in msg.html and f">{label}</a>" in msg.html
 
 
-@pytest.mark.parametrize("kind", ["authorization_request", "refused_by_ramq", "username", "request_expired"])
+@pytest.mark.parametrize("kind", ["authorization_request", "refused_by_ramq", "username", "request_expired",
+                                  "request_cancelled", "authorization_reminder"])
 def test_french_elides_de_and_que_before_a_vowel(kind):
     """« d'Émilie », « qu'Émilie », never « de Émilie » or « que Émilie »; « de Marie » stays."""
     context = {**CONTEXT[kind], "user_name": "Émilie Ouellet"}
@@ -238,3 +239,11 @@ def test_elision_filters(name, de, que):
 
     assert elide("de", name) == de
     assert elide("que", name) == que
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_no_doubled_punctuation(kind, lang):
+    msg = compose(kind, lang=lang, reference=REF, **CONTEXT[kind])
+    for doubled in (",,", " ,", ";;", ". ."):
+        assert doubled not in msg.text, (kind, doubled)
