@@ -46,6 +46,7 @@ SINGLE_USE: tuple[Purpose, ...] = ("authorize", "correct")
 PAGES: dict[str, str] = {"authorize": "autoriser", "correct": "corriger", "status": "statut",
                          "renew": "nouvelle-demande", "cancel": "annuler"}
 MAX_TOKEN_LENGTH = 2048
+MAX_REQUEST_ID = 2**31 - 1
 
 
 class LinkError(Exception):
@@ -154,7 +155,8 @@ def read_link_token(token: str, *, purpose: Purpose) -> LinkClaims:
     aud, sub, rev, jti, exp = (claims.get(k) for k in ("aud", "sub", "rev", "jti", "exp"))
     if not isinstance(aud, str) or aud not in PURPOSES:
         raise LinkError("invalid")
-    if not (isinstance(sub, str) and sub.isascii() and sub.isdigit() and len(sub) < 19):
+    # A request id as the database holds it: 1 to 2**31 - 1 (PostgreSQL's integer column).
+    if not (isinstance(sub, str) and sub.isascii() and sub.isdigit() and 0 < int(sub) <= MAX_REQUEST_ID):
         raise LinkError("invalid")
     if aud in SINGLE_USE:
         if not isinstance(rev, int) or isinstance(rev, bool) or rev < 1:

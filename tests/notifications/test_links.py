@@ -145,6 +145,7 @@ def test_asymmetric_tokens_refused():
     {"rev": "1"}, {"rev": True}, {"rev": 0}, {"sub": "forty-two"},
     {"sub": 42}, {"iss": "someone-else"}, {"aud": "admin"},
     {"aud": ["authorize"]}, {"jti": 7},
+    {"sub": str(2**31)}, {"sub": "0"}, {"sub": "٤٢"},  # past PostgreSQL's integer, no request 0, Arabic digits
 ], ids=lambda o: ",".join(f"{k}={v!r}" for k, v in o.items()))
 def test_missing_or_bad_claims_are_invalid(overrides):
     token = jwt.encode(_claims(**overrides), get_settings().secret_key, algorithm="HS256")
