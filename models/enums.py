@@ -59,6 +59,7 @@ class Outcome(StrEnum):
     send_back = "send_back"  # respondent: back to the user for correction
     resubmit = "resubmit"  # correction
     expire = "expire"  # the sweeper, past the task's deadline
+    reassign_authorizer = "reassign_authorizer"  # RAMQ staff: the user names another authorizer
 
 
 class AuditEventKind(StrEnum):
@@ -99,6 +100,8 @@ class AuditEventKind(StrEnum):
     access_restored = "access_restored"  # a revoked account enabled again, with a reason
     expiry_notified = "expiry_notified"  # the user and the authorizer told the access ends soon
     password_reset = "password_reset"  # « Mot de passe oublié ? »: a new temporary password set and emailed
+    link_resent = "link_resent"  # RAMQ staff sent a step's link again: the earlier links of the step are void
+    authorizer_reassign_authorizer = "authorizer_reassign_authorizer"  # RAMQ staff: another authorizer needed
 
     @classmethod
     def task_opened(cls, kind: TaskKind | str) -> AuditEventKind:

@@ -55,7 +55,9 @@ KINDS = (
 # Optional context, with its default, per kind. Everything else a template uses is required.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "submission_confirmation": {"status_url": None},  # the flow always gives it (flows/steps.py)
-    "authorization_request": {"corrected": False, "user_email": None},
+    "authorization_request": {"corrected": False, "user_email": None, "resent": False},
+    "correction_requested": {"resent": False},
+    "authorizer_replaced": {"by_ramq": False},
     "authorization_reminder": {"user_email": None},
     "temporary_password": {"valid_until": None},
     "username": {"valid_until": None},
