@@ -25,7 +25,7 @@ from flows.errors import ActionError
 from models import rate_limits, request_store, signatures
 from models.accounts import USERNAME_RE, propose_username, suggest_username, username_available
 from models.audit import audit
-from models.db import get_row, session_scope
+from models.db import get_row, read_scope, session_scope
 from models.enums import AccountKind, AuditEventKind, Outcome, RequestStatus, SignerRole, TaskKind, TaskStatus
 from models.rules import FieldError, mailbox_key, validate_authorization, validate_request, validity_period
 from models.security import hashed_key, record_refusal
@@ -785,6 +785,19 @@ def _waiting_task(s: Session, request_id: int, purpose: str) -> tuple[AccessRequ
     if task is None:
         raise ActionError("task_closed")
     return req, task
+
+
+def waiting_link(request_id: int) -> str | None:
+    """The purpose of the link the request waits on now (``authorize``, ``correct``), if any:
+    what staff may send again (the search screen shows its buttons)."""
+    with read_scope() as s:
+        for purpose in LINK_STEPS:
+            try:
+                _waiting_task(s, request_id, purpose)
+            except ActionError:
+                continue
+            return purpose
+    return None
 
 
 def _links_void_from() -> datetime:

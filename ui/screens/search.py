@@ -83,7 +83,7 @@ st.caption(f"{t('col_status')} : {label('status', review['status'])}")
 request_summary(review["request"], user_signed_at=review["user_signed_at"],
                 authorization_signed_at=review["authorization_signed_at"], with_section3=True)
 _access_panel(picked, review["reference"])
-link_actions(picked, review["reference"], review["status"], me)
+link_actions(picked, review["reference"], me)
 st.markdown(f"#### {t('timeline')}")
 st.dataframe([{t("col_last_at"): fmt_dt(e["at"]), t("col_event"): label("event", e["event"]),
                t("col_actor"): e["actor"]} for e in request_timeline(picked)], hide_index=True, width="stretch")

@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from flows.api import ACCESS_ROLES, LINK_STEPS, change_authorizer, resend_link
+from flows.api import ACCESS_ROLES, change_authorizer, resend_link, waiting_link
 from ui.feedback import flash, guarded, refusals
 from ui.i18n import t
 
@@ -33,11 +33,13 @@ def _change(request_id: int, reference: str, staff: str) -> None:
         flash(t("links_changed_done", reference=reference), "success")
 
 
-def link_actions(request_id: int, reference: str, status: str, me: dict[str, Any]) -> None:
+def link_actions(request_id: int, reference: str, me: dict[str, Any]) -> None:
     """The buttons of the step the request waits on, for a respondent or a manager (the SOES
     and the other steps: nothing)."""
-    purpose = next((p for p, (_, waiting) in LINK_STEPS.items() if waiting == status), None)
-    if purpose is None or me["role"] not in ACCESS_ROLES:
+    if me["role"] not in ACCESS_ROLES:
+        return
+    purpose = waiting_link(request_id)
+    if purpose is None:
         return
     st.markdown(f"#### {t('links_heading')}")
     if purpose == "correct":
