@@ -800,9 +800,14 @@ def waiting_link(request_id: int) -> str | None:
     return None
 
 
-def _links_void_from() -> datetime:
-    """The next whole second: every link signed until now (``iat``, whole seconds) is before it."""
-    return utcnow().replace(microsecond=0) + timedelta(seconds=1)
+def _links_void_from(task: HumanTask) -> datetime:
+    """The task's new ``links_valid_from``: the next whole second, so every link signed until
+    now (``iat``, whole seconds) is before it, and after the links of a previous resend (signed
+    at its ``links_valid_from``, even within the same second)."""
+    valid_from = utcnow().replace(microsecond=0) + timedelta(seconds=1)
+    if task.links_valid_from is not None:
+        valid_from = max(valid_from, task.links_valid_from + timedelta(seconds=1))
+    return valid_from
 
 
 @_refusals_recorded(_access_refusal)
@@ -822,9 +827,7 @@ def resend_link(request_id: int, *, staff: str, purpose: str) -> None:
         seen = task.links_valid_from
         if seen is not None and seen > utcnow() - RESEND_INTERVAL:
             raise ActionError("link_just_resent")
-        valid_from = _links_void_from()
-        if seen is not None:  # after the links of the previous resend, even within its second
-            valid_from = max(valid_from, seen + timedelta(seconds=1))
+        valid_from = _links_void_from(task)
         # Only if no other resend got there first (compare and set): the loser sends nothing.
         unchanged = col(HumanTask.links_valid_from).is_(None) if seen is None \
             else col(HumanTask.links_valid_from) == seen
@@ -856,7 +859,7 @@ def change_authorizer(request_id: int, *, staff: str, reason: str) -> int:
         _check_no_conflict(actor, req)
         decision_id = record_decision(s, task, outcome=Outcome.reassign_authorizer, reason=reason,
                                       actor=actor.username)
-        s.exec(update(HumanTask).where(col(HumanTask.id) == task.id).values(links_valid_from=_links_void_from()))
+        s.exec(update(HumanTask).where(col(HumanTask.id) == task.id).values(links_valid_from=_links_void_from(task)))
         _tell_reassigned_authorizer(s, req)
         flow_run_id = req.flow_run_id
     runs.resume_soon(decision_id, flow_run_id)
