@@ -77,7 +77,7 @@ class LinkView:
 
 # Refusals of a plain typo in a form: told to the person, not kept as a security event.
 NOT_RECORDED = frozenset({"invalid_form", "reason_required", "comments_required", "invalid_username",
-                          "invalid_validity", "username_taken"})
+                          "invalid_validity", "username_taken", "authorizer_unchanged"})
 # Who uses a link of each purpose (the actor of its refusals).
 LINK_ACTORS = {"authorize": "autorisateur", "correct": "utilisateur", "renew": "utilisateur"}
 Refusal = tuple[int | None, str, dict[str, Any]]  # request id, actor, detail of the security event

@@ -461,6 +461,7 @@ STATUS_STEPS: dict[str, str] = {
     AuditEventKind.password_sent: "credentials_sent",
     AuditEventKind.completed: "completed",
     AuditEventKind.closed: "closed",
+    AuditEventKind.authorizer_reassign_authorizer: "correction_requested",  # the RAMQ asks for another authorizer
 }
 
 

@@ -17,6 +17,7 @@ from flows import api
 from flows.errors import ActionError
 from models.db import session_scope
 from models.enums import RequestStatus, TaskKind
+from models.queries import request_status_view
 from models.tables import AccessRequest, AuditEvent, HumanTask, OutboxEmail, SecurityEvent, utcnow
 from notifications.links import make_link_token
 from tests.flows.workflow_helpers import (
@@ -183,6 +184,7 @@ def test_a_correction_after_another_authorizer_was_asked_must_name_another(app_e
     with session_scope() as s:
         s.add(HumanTask(request_id=request_id, kind="correction", round=1, due_at=utcnow() + timedelta(days=5)))
     correct = make_link_token(request_id=request_id, purpose="correct", revision=1).token
+    assert request_status_view(request_id)["steps"][-1]["step"] == "correction_requested"
     view = api.open_link(correct, purpose="correct")
     assert view.comments == ("La RAMQ vous demande de nommer une autre personne qui autorise : "
                              "Cette personne a quitté l'établissement.")
