@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from flows import api
 from flows.errors import ActionError
-from models.db import session_scope
+from models.db import read_scope, session_scope
 from models.enums import RequestStatus, TaskKind
 from models.queries import request_status_view
 from models.tables import AccessRequest, AuditEvent, HumanTask, OutboxEmail, SecurityEvent, utcnow
@@ -240,3 +240,20 @@ def test_resend_then_change_the_authorizer_through_the_real_flow(live, smtp_serv
     assert len(mail(smtp_server, new, "nom d'utilisateur")) == 1
     assert not [m for m in smtp_server.to(former) if "nom d'utilisateur" in str(m["Subject"]).lower()]
     assert len(mail(smtp_server, former, "plus la personne désignée")) == 1
+
+
+def test_a_decision_racing_a_resend_with_the_old_link_is_refused(app_env):
+    """The old link was checked before the resend committed: the decision's conditional update
+    still sees the resend and takes nothing."""
+    from notifications.links import read_link_token
+
+    request_id, old = waiting(unique_request())
+    claims = read_link_token(old, purpose="authorize")
+    with read_scope() as s:
+        task = s.exec(select(HumanTask).where(HumanTask.request_id == request_id)).one()  # checked: open
+    api.resend_link(request_id, staff=staff_account("manager")["username"], purpose="authorize")
+    with pytest.raises(ActionError) as err, session_scope() as s:
+        api.record_decision(s, task, outcome="authorize", reason=None, actor="autorisateur", link=claims)
+    assert err.value.code == "link_replaced"
+    with session_scope() as s:
+        assert s.get(HumanTask, task.id).status == "open"
