@@ -12,8 +12,19 @@ from flows.errors import ActionError
 from models.db import session_scope
 from models.enums import RequestStatus, TaskKind
 from models.tables import AccessRequest, Decision, OutboxEmail
-from tests.ui.conftest import authorized_request, errors, open_task, submit, texts, token
+from tests.ui.conftest import (
+    authorized_request,
+    errors,
+    errors_under,
+    goto,
+    open_task,
+    staff_account,
+    submit,
+    texts,
+    token,
+)
 from tests.ui.test_access_revocation import opened
+from tests.ui.test_correction import k, open_page
 
 
 def _awaiting(status: RequestStatus = RequestStatus.awaiting_authorizer):
@@ -87,3 +98,20 @@ def test_the_correction_link_is_resent_and_others_see_no_button(app):
         s.add(req)
     at = opened(app, "respondent", other.reference)
     assert [b.key for b in at.button] == ["logout"]
+
+
+def test_after_a_change_of_authorizer_the_user_reads_why_and_must_name_another(app):
+
+    sub = _awaiting()
+    old = token(sub.request_id)
+    api.change_authorizer(sub.request_id, staff=staff_account("respondent")["username"],
+                          reason="Cette personne a quitté l'établissement.")
+    page = goto(app(query={"t": old}), "authorization.py")
+    assert "remplacé par un lien plus récent" in errors(page)[0]
+    open_task(sub.request_id, TaskKind.correction)  # what the flow does next
+    at = open_page(app, token(sub.request_id, purpose="correct"))
+    assert not at.exception
+    assert "La RAMQ vous demande de nommer une autre personne qui autorise : Cette personne a quitté" in texts(at)
+    at.button(key=f"cor{sub.request_id}r1_resubmit").click().run()
+    assert not at.exception
+    assert any("autre adresse" in e for e in errors_under(at, k(sub, "authorizer.email"))), errors(at)
