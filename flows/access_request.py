@@ -111,6 +111,13 @@ def access_request(request_id: int) -> str | State:
             return _close(request_id, RequestStatus.expired, round, decision_id)
         if outcome == Outcome.cancel:
             return _close(request_id, RequestStatus.cancelled, round, decision_id)
+        if outcome == Outcome.reassign_authorizer:
+            # The RAMQ asks the user to name another authorizer: the user corrects and signs again.
+            decision_id, outcome = _correction(request_id, round, decision_id)
+            if outcome != Outcome.resubmit:
+                return _close_correction(request_id, round, decision_id, outcome)
+            round += 1
+            continue
 
         # 3. Section 4: a RAMQ respondent reviews, then approves, refuses or sends back; the SOES
         #    countersigns an approval, or returns it to the respondent, who decides again.
@@ -135,13 +142,9 @@ def access_request(request_id: int) -> str | State:
             return _close(request_id, RequestStatus.cancelled, round, decision_id)
 
         # Sent back for correction: the user corrects, then the authorizer signs again.
-        task_id = open_correction_step(request_id, round, decision_id)
-        deliver_emails(request_id, f"correction-{round}")
-        decision_id, outcome = wait_for_decision(task_id, f"correction-{round}")
-        if outcome == Outcome.expire:
-            return _close(request_id, RequestStatus.expired, round, decision_id)
-        if outcome != Outcome.resubmit:  # cancelled (by the user or the RAMQ)
-            return _close(request_id, RequestStatus.cancelled, round, decision_id)
+        decision_id, outcome = _correction(request_id, round, decision_id)
+        if outcome != Outcome.resubmit:
+            return _close_correction(request_id, round, decision_id, outcome)
         round += 1
 
     # 4. Credentials (section 4 approved, and countersigned unless RAMQ_COUNTERSIGN is off): the
@@ -151,6 +154,18 @@ def access_request(request_id: int) -> str | State:
     deliver_emails(request_id, "credentials")
     # 5. Done.
     return complete_request(request_id)
+
+
+def _correction(request_id: int, round: int, decision_id: int) -> tuple[int, str]:
+    """The user corrects the request sent back by ``decision_id``; the (decision, outcome)."""
+    task_id = open_correction_step(request_id, round, decision_id)
+    deliver_emails(request_id, f"correction-{round}")
+    return wait_for_decision(task_id, f"correction-{round}")
+
+
+def _close_correction(request_id: int, round: int, decision_id: int, outcome: str) -> str | State:
+    status = RequestStatus.expired if outcome == Outcome.expire else RequestStatus.cancelled
+    return _close(request_id, status, round, decision_id)
 
 
 def _respondent_key(round: int, attempt: int) -> str:

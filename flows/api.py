@@ -13,10 +13,10 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -25,7 +25,7 @@ from flows.errors import ActionError
 from models import rate_limits, request_store, signatures
 from models.accounts import USERNAME_RE, propose_username, suggest_username, username_available
 from models.audit import USER, audit
-from models.db import get_row, session_scope
+from models.db import get_row, read_scope, session_scope
 from models.enums import (
     FINAL_STATUSES,
     AccountKind,
@@ -86,7 +86,7 @@ class LinkView:
 
 # Refusals of a plain typo in a form: told to the person, not kept as a security event.
 NOT_RECORDED = frozenset({"invalid_form", "reason_required", "comments_required", "invalid_username",
-                          "invalid_validity", "username_taken"})
+                          "invalid_validity", "username_taken", "authorizer_unchanged"})
 # Who uses a link of each purpose (the actor of its refusals).
 LINK_ACTORS = {"authorize": "autorisateur", "correct": "utilisateur", "renew": "utilisateur",
                "cancel": "utilisateur"}
@@ -227,9 +227,17 @@ def _linked_task(s: Session, claims: LinkClaims, kind: TaskKind) -> tuple[Access
                                           HumanTask.round == claims.revision)).first()
     if claims.revision != req.revision or task is None:
         raise ActionError("link_void")
+    if _replaced(task, claims):
+        raise ActionError("link_replaced")
     if task.status != TaskStatus.open.value:
         raise ActionError("link_used" if task.status == TaskStatus.done.value else "task_closed")
     return req, task
+
+
+def _replaced(task: HumanTask, claims: LinkClaims) -> bool:
+    """A link signed before the task's links were resent (or the authorizer changed) is void."""
+    return task.links_valid_from is not None and (
+        claims.issued_at is None or claims.issued_at < task.links_valid_from)
 
 
 def _canonical(s: Session, req: AccessRequest) -> dict:
@@ -247,10 +255,10 @@ def open_link(token: str, *, purpose: Purpose) -> LinkView:
         req, task = _linked_task(s, claims, kind)
         comments = None
         if kind is TaskKind.correction:
-            sent_back = s.exec(select(Decision).join(HumanTask, col(Decision.task_id) == col(HumanTask.id)).where(
-                HumanTask.request_id == req.id, HumanTask.kind == TaskKind.respondent.value,
-                HumanTask.round == task.round, Decision.outcome == Outcome.send_back.value)).first()
-            comments = sent_back.reason if sent_back else None
+            from flows.steps import correction_comments, correction_decision
+
+            sent_back = correction_decision(s, id_of(req), task.round)
+            comments = correction_comments(sent_back, req.language) if sent_back else None
         return LinkView(id_of(req), not_null(req.reference), req.revision, req.status, _canonical(s, req),
                         id_of(task), comments)
 
@@ -281,7 +289,7 @@ def authorizer_decide(token: str, *, outcome: str, section3: Any = None, reason:
             consume_link(s, claims=claims, purpose="authorize")
         except LinkError:
             raise ActionError("link_used") from None
-        decision_id = record_decision(s, task, outcome=outcome, reason=reason, actor=actor)
+        decision_id = record_decision(s, task, outcome=outcome, reason=reason, actor=actor, link=claims)
         if normalized is not None:
             _store_section3(s, req, normalized)
         flow_run_id = req.flow_run_id
@@ -321,8 +329,9 @@ def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
         except LinkError:
             raise ActionError("link_used") from None
         decision_id = record_decision(s, task, outcome=Outcome.resubmit, reason=None,
-                                      actor="utilisateur")
+                                      actor="utilisateur", link=claims)
         former = (req.authorizer_email, req.authorizer_first_name, req.authorizer_last_name)
+        reassigned = _reassigned(s, req, task.round)
         try:
             request_store.update_request_from_canonical(s, request=req, normalized=result.data,
                                                         actor="utilisateur")
@@ -331,20 +340,35 @@ def resubmit_correction(token: str, data: Any, *, lang: str = "fr") -> int:
             raise ActionError("new_signature_required",
                               [FieldError("user.signature", "new_signature_required", message)]) from None
         if mailbox_key(former[0]) != mailbox_key(req.authorizer_email):
-            _tell_former_authorizer(s, req, *former)
+            _tell_former_authorizer(s, req, *former, tell=not reassigned)  # told already when reassigned
+        elif reassigned:  # the RAMQ asked for another authorizer: the same one is refused
+            message = ActionError("authorizer_unchanged").message(lang)
+            raise ActionError("authorizer_unchanged", [FieldError("authorizer.email", "authorizer_unchanged", message)])
         flow_run_id = req.flow_run_id
     runs.resume_soon(decision_id, flow_run_id)
     return decision_id
 
 
-def _tell_former_authorizer(s: Session, req: AccessRequest, email: str, first: str, last: str) -> None:
+def _reassigned(s: Session, req: AccessRequest, round: int) -> bool:
+    """Whether RAMQ staff sent this round back to the user to name another authorizer."""
+    from flows.steps import correction_decision
+
+    decision = correction_decision(s, id_of(req), round)
+    return decision is not None and decision.outcome == Outcome.reassign_authorizer.value
+
+
+def _tell_former_authorizer(s: Session, req: AccessRequest, email: str, first: str, last: str,
+                            *, tell: bool = True) -> None:
     """A correction named another authorizer: never silently. The change is audited and the
-    person first named is told their link is void (the new one signs the new revision)."""
+    person first named is told their link is void (the new one signs the new revision);
+    ``tell`` False: they were told when RAMQ staff asked for another authorizer."""
     from notifications import outbox
     from notifications.templates import compose, full_name, request_context
 
     request_id = id_of(req)
     audit(s, request_id, AuditEventKind.authorizer_changed, actor="utilisateur", revision=req.revision)
+    if not tell:
+        return
     message = compose("authorizer_replaced", lang=req.language, **request_context(req),
                       recipient_name=full_name(first, last))
     outbox.enqueue(s, request_id=request_id, kind="authorizer_replaced", round=req.revision,
@@ -621,14 +645,22 @@ def reassign_task(task_id: int, *, staff: str, to: str | None, reason: str) -> N
 
 
 def record_decision(s: Session, task: HumanTask, *, outcome: str, reason: str | None, actor: str,
-                    **detail: Any) -> int:
-    """Closes the task and stores its one decision; a second click finds the task closed.
-    ``detail``: more for the audit event (a cancellation's reason)."""
+                    link: LinkClaims | None = None, **detail: Any) -> int:
+    """Closes the task and stores its one decision; a second click finds the task closed. A
+    decision made through a ``link`` is taken only if the link was not replaced meanwhile (a
+    resend that commits first wins: ``link_replaced``). ``detail``: more for the audit event (a
+    cancellation's reason)."""
     task_id = id_of(task)
-    closed = s.exec(update(HumanTask).where(col(HumanTask.id) == task_id,
-                                            col(HumanTask.status) == TaskStatus.open.value)
-                    .values(status=TaskStatus.done.value, closed_at=utcnow()))
+    where = [col(HumanTask.id) == task_id, col(HumanTask.status) == TaskStatus.open.value]
+    if link is not None:
+        valid_from = col(HumanTask.links_valid_from)
+        where.append(valid_from.is_(None) if link.issued_at is None
+                     else or_(valid_from.is_(None), valid_from <= link.issued_at))
+    closed = s.exec(update(HumanTask).where(*where).values(status=TaskStatus.done.value, closed_at=utcnow()))
     if closed.rowcount != 1:
+        current = s.get(HumanTask, task_id, populate_existing=True)
+        if link is not None and current is not None and current.status == TaskStatus.open.value:
+            raise ActionError("link_replaced")
         raise ActionError("task_closed")
     decision = Decision(task_id=task_id, request_id=task.request_id, outcome=outcome,
                         reason=(reason or "").strip() or None, actor=actor)
@@ -740,6 +772,123 @@ def restore_access(request_id: int, *, staff: str, reason: str) -> None:
     """Undoes a revocation, with a reason, while the access is still within its validity
     (``access_expired`` after: a new request is needed)."""
     _change_access(request_id, staff=staff, reason=reason, revoke=False)
+
+
+# --- RAMQ staff: a link sent again, another authorizer ------------------------------------------
+
+# The step each link purpose serves, and the status the request is in while that step waits.
+LINK_STEPS = {"authorize": (TaskKind.authorizer, RequestStatus.awaiting_authorizer),
+              "correct": (TaskKind.correction, RequestStatus.correction_requested)}
+# A resent link is not sent again before this: a double click, or two tabs, send one email.
+RESEND_INTERVAL = timedelta(seconds=60)
+
+
+def _waiting_task(s: Session, request_id: int, purpose: str) -> tuple[AccessRequest, HumanTask]:
+    """The request and its open task that waits on a link of this purpose (``nothing_to_resend``
+    when the request is not at that step; ``task_closed`` when the step was just decided)."""
+    kind, status = LINK_STEPS[purpose]
+    req = s.get(AccessRequest, request_id)
+    if req is None or req.status != status.value:
+        raise ActionError("nothing_to_resend")
+    task = s.exec(select(HumanTask).where(
+        HumanTask.request_id == req.id, HumanTask.kind == kind.value, HumanTask.round == req.revision,
+        HumanTask.status == TaskStatus.open.value)).first()
+    if task is None:
+        raise ActionError("task_closed")
+    return req, task
+
+
+def waiting_link(request_id: int) -> str | None:
+    """The purpose of the link the request waits on now (``authorize``, ``correct``), if any:
+    what staff may send again (the search screen shows its buttons)."""
+    with read_scope() as s:
+        for purpose in LINK_STEPS:
+            try:
+                _waiting_task(s, request_id, purpose)
+            except ActionError:
+                continue
+            return purpose
+    return None
+
+
+def _links_void_from(task: HumanTask) -> datetime:
+    """The task's new ``links_valid_from``: the next whole second, so every link signed until
+    now (``iat``, whole seconds) is before it, and after the links of a previous resend (signed
+    at its ``links_valid_from``, even within the same second)."""
+    valid_from = utcnow().replace(microsecond=0) + timedelta(seconds=1)
+    if task.links_valid_from is not None:
+        valid_from = max(valid_from, task.links_valid_from + timedelta(seconds=1))
+    return valid_from
+
+
+@_refusals_recorded(_access_refusal)
+def resend_link(request_id: int, *, staff: str, purpose: str) -> None:
+    """A respondent or a manager sends the waiting step's link again (``authorize``: to the
+    authorizer; ``correct``: to the user): a new link, and the earlier ones of the step void at
+    once (the reminder's too). Audited; never by a party of the request. Of two clicks within
+    ``RESEND_INTERVAL`` (two tabs, a double click), one sends: ``link_just_resent``."""
+    if purpose not in LINK_STEPS:
+        raise ActionError("nothing_to_resend")
+    from flows.steps import enqueue_resent_link
+
+    with session_scope() as s:
+        actor = _access_staff(s, staff)
+        req, task = _waiting_task(s, request_id, purpose)
+        _check_no_conflict(actor, req)
+        seen = task.links_valid_from
+        if seen is not None and seen > utcnow() - RESEND_INTERVAL:
+            raise ActionError("link_just_resent")
+        valid_from = _links_void_from(task)
+        # Only if no other resend got there first (compare and set): the loser sends nothing.
+        unchanged = col(HumanTask.links_valid_from).is_(None) if seen is None \
+            else col(HumanTask.links_valid_from) == seen
+        moved = s.exec(update(HumanTask).where(col(HumanTask.id) == task.id, unchanged,
+                                               col(HumanTask.status) == TaskStatus.open.value)
+                       .values(links_valid_from=valid_from))
+        if moved.rowcount != 1:
+            raise ActionError("link_just_resent")
+        number = 1 + s.exec(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.request_id == request_id, AuditEvent.event == AuditEventKind.link_resent.value)).one()
+        audit(s, request_id, AuditEventKind.link_resent, actor=actor.username, task_id=task.id,
+              purpose=purpose, round=number)
+        enqueue_resent_link(s, req, task, number=number, now=valid_from)
+    _deliver_soon(request_id)
+
+
+@_refusals_recorded(_access_refusal)
+def change_authorizer(request_id: int, *, staff: str, reason: str) -> int:
+    """The authorizer named by the user cannot act (left, on leave, wrong person): a respondent
+    or a manager, with a reason (required), sends the request back to the user, who names
+    another authorizer and signs again (the authorizer named is part of what the user signed:
+    the RAMQ never rewrites it). The authorizer's task takes this decision, its links are void
+    at once, the former authorizer is told; the flow opens the correction step."""
+    if not (reason or "").strip():
+        raise ActionError("reason_required")
+    with session_scope() as s:
+        actor = _access_staff(s, staff)
+        req, task = _waiting_task(s, request_id, "authorize")
+        _check_no_conflict(actor, req)
+        decision_id = record_decision(s, task, outcome=Outcome.reassign_authorizer, reason=reason,
+                                      actor=actor.username)
+        s.exec(update(HumanTask).where(col(HumanTask.id) == task.id).values(links_valid_from=_links_void_from(task)))
+        _tell_reassigned_authorizer(s, req)
+        flow_run_id = req.flow_run_id
+    runs.resume_soon(decision_id, flow_run_id)
+    return decision_id
+
+
+def _tell_reassigned_authorizer(s: Session, req: AccessRequest) -> None:
+    """The authorizer the RAMQ no longer waits for: their link is void, nothing is asked of
+    them (the staff's reason is the user's to read, not theirs)."""
+    from notifications import outbox
+    from notifications.templates import compose, request_context
+
+    context = request_context(req)
+    message = compose("authorizer_replaced", lang=req.language, **context,
+                      recipient_name=context["authorizer_name"], by_ramq=True)
+    outbox.enqueue(s, request_id=id_of(req), kind="authorizer_reassigned", round=req.revision,
+                   recipient_role="former_authorizer", recipient=req.authorizer_email, message=message,
+                   lang=req.language)
 
 
 @_refusals_recorded(_link_refusal("renew"))

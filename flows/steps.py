@@ -8,7 +8,7 @@ acting, so a retry or a replay after a resume never does anything twice.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
 from prefect import task
@@ -19,6 +19,7 @@ from models.accounts import generate_temporary_password, hash_password
 from models.audit import SYSTEM, USER, audit, audit_once
 from models.db import get_row, session_scope
 from models.enums import FINAL_STATUSES, AccountKind, AuditEventKind, Outcome, RequestStatus, TaskKind, TaskStatus
+from models.i18n import translate
 from models.settings import get_settings
 from models.tables import (
     AccessRequest,
@@ -94,6 +95,50 @@ def enqueue_authorization_request(session: Session, req: AccessRequest, task_: H
                            ttl=_until_deadline(task_))
     _enqueue(session, req, outbox_kind or kind, task_.round, "authorizer", template=kind,
              link_url=link_url(link.token, "authorize"), deadline=task_.due_at, corrected=task_.round > 1)
+
+
+def correction_comments(decision: Decision, lang: str) -> str:
+    """What the user reads in a correction: the respondent's comments, or the RAMQ's request
+    to name another authorizer, with its reason."""
+    if decision.outcome == Outcome.reassign_authorizer.value:
+        return translate("email.reassign_comments", lang, reason=decision.reason or "")
+    return decision.reason or ""
+
+
+def correction_decision(session: Session, request_id: int, round: int) -> Decision | None:
+    """The decision that sent this round back to the user: the respondent's, or the RAMQ's
+    request to name another authorizer."""
+    return session.exec(select(Decision).join(HumanTask, col(Decision.task_id) == col(HumanTask.id)).where(
+        HumanTask.request_id == request_id, HumanTask.round == round,
+        col(Decision.outcome).in_((Outcome.send_back.value, Outcome.reassign_authorizer.value)))).first()
+
+
+def enqueue_resent_link(session: Session, req: AccessRequest, task_: HumanTask, *, number: int,
+                        now: datetime) -> None:
+    """RAMQ staff sent a step's link again: a new link signed at ``now`` (the task's
+    ``links_valid_from``, so the earlier ones are void), in the step's email marked as replacing
+    the earlier one. ``number``: this resend's, so each is a new outbox row."""
+    if task_.kind == TaskKind.authorizer.value:
+        link = make_link_token(request_id=id_of(req), purpose="authorize", revision=task_.round,
+                               ttl=_until_deadline(task_), now=now)
+        ctx = request_context(req)
+        ctx.update(recipient_role="authorizer", recipient_name=ctx["authorizer_name"],
+                   link_url=link_url(link.token, "authorize"), deadline=task_.due_at,
+                   corrected=task_.round > 1, resent=True)
+        outbox.enqueue(session, request_id=id_of(req), kind="authorization_resent", round=number,
+                       recipient_role="authorizer", recipient=req.authorizer_email,
+                       message=compose("authorization_request", lang=req.language, **ctx), lang=req.language)
+        return
+    decision = correction_decision(session, id_of(req), task_.round)
+    link = make_link_token(request_id=id_of(req), purpose="correct", revision=task_.round,
+                           ttl=_until_deadline(task_), now=now)
+    ctx = request_context(req)
+    ctx.update(recipient_role="user", recipient_name=ctx["user_name"], link_url=link_url(link.token, "correct"),
+               deadline=task_.due_at, resent=True,
+               comments=correction_comments(decision, req.language) if decision else "")
+    outbox.enqueue(session, request_id=id_of(req), kind="correction_resent", round=number,
+                   recipient_role="user", recipient=req.user_email,
+                   message=compose("correction_requested", lang=req.language, **ctx), lang=req.language)
 
 
 def _open_task(session: Session, req: AccessRequest, kind: TaskKind, round: int, days: int,
@@ -214,7 +259,7 @@ def open_correction_step(request_id: int, round: int, decision_id: int) -> int:
         _set_status(s, req, RequestStatus.correction_requested)
         if not outbox.exists(s, request_id=request_id, kind="correction_requested", round=round,
                              recipient_role="user"):
-            comments = get_row(s, Decision, decision_id).reason or ""
+            comments = correction_comments(get_row(s, Decision, decision_id), req.language)
             link = make_link_token(request_id=request_id, purpose="correct", revision=round,
                                    ttl=_until_deadline(task_))
             _enqueue(s, req, "correction_requested", round, "user", comments=comments,

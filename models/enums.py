@@ -60,6 +60,7 @@ class Outcome(StrEnum):
     resubmit = "resubmit"  # correction
     expire = "expire"  # the sweeper, past the task's deadline
     cancel = "cancel"  # any open step: the user (cancel link) or RAMQ staff (with a reason) cancels
+    reassign_authorizer = "reassign_authorizer"  # RAMQ staff: the user names another authorizer
 
 
 class AuditEventKind(StrEnum):
@@ -107,6 +108,8 @@ class AuditEventKind(StrEnum):
     respondent_cancel = "respondent_cancel"
     countersign_cancel = "countersign_cancel"
     correction_cancel = "correction_cancel"
+    link_resent = "link_resent"  # RAMQ staff sent a step's link again: the earlier links of the step are void
+    authorizer_reassign_authorizer = "authorizer_reassign_authorizer"  # RAMQ staff: another authorizer needed
 
     @classmethod
     def task_opened(cls, kind: TaskKind | str) -> AuditEventKind:

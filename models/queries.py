@@ -465,6 +465,7 @@ STATUS_STEPS: dict[str, str] = {
     AuditEventKind.respondent_cancel: "cancelled",
     AuditEventKind.countersign_cancel: "cancelled",
     AuditEventKind.correction_cancel: "cancelled",
+    AuditEventKind.authorizer_reassign_authorizer: "correction_requested",  # the RAMQ asks for another authorizer
 }
 
 

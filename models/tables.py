@@ -255,6 +255,9 @@ class HumanTask(SQLModel, table=True):
     reminders_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _created()
     closed_at: datetime | None = _ts()
+    # A link of this task signed (``iat``) before this instant is void: set when RAMQ staff
+    # resend the link or ask for another authorizer (whole seconds, like ``iat``).
+    links_valid_from: datetime | None = _ts()
 
 
 class Decision(SQLModel, table=True):

@@ -72,6 +72,7 @@ class LinkClaims:
     revision: int | None  # None for a status link, which no correction voids
     jti: str
     expires_at: datetime
+    issued_at: datetime | None = None  # ``iat``: a resent link voids those signed before it
 
 
 def _check_purpose(purpose: str) -> None:
@@ -152,7 +153,7 @@ def read_link_token(token: str, *, purpose: Purpose) -> LinkClaims:
     except (JWTError, ValueError, TypeError):
         raise LinkError("invalid") from None
 
-    aud, sub, rev, jti, exp = (claims.get(k) for k in ("aud", "sub", "rev", "jti", "exp"))
+    aud, sub, rev, jti, exp, iat = (claims.get(k) for k in ("aud", "sub", "rev", "jti", "exp", "iat"))
     if not isinstance(aud, str) or aud not in PURPOSES:
         raise LinkError("invalid")
     # A request id as the database holds it: 1 to 2**31 - 1 (PostgreSQL's integer column).
@@ -167,6 +168,8 @@ def read_link_token(token: str, *, purpose: Purpose) -> LinkClaims:
         raise LinkError("invalid")
     if not isinstance(exp, int) or isinstance(exp, bool):
         raise LinkError("invalid")
+    if not isinstance(iat, int) or isinstance(iat, bool):
+        raise LinkError("invalid")
     if aud != purpose:
         raise LinkError("wrong_purpose")
     return LinkClaims(
@@ -174,6 +177,7 @@ def read_link_token(token: str, *, purpose: Purpose) -> LinkClaims:
         revision=rev,
         jti=jti,
         expires_at=datetime.fromtimestamp(exp, UTC),
+        issued_at=datetime.fromtimestamp(iat, UTC),
     )
 
 

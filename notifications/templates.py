@@ -59,7 +59,9 @@ KINDS = (
 _DEFAULTS: dict[str, dict[str, Any]] = {
     # The flow always gives both links (flows/steps.py).
     "submission_confirmation": {"status_url": None, "cancel_url": None},
-    "authorization_request": {"corrected": False, "user_email": None},
+    "authorization_request": {"corrected": False, "user_email": None, "resent": False},
+    "correction_requested": {"resent": False},
+    "authorizer_replaced": {"by_ramq": False},
     "authorization_reminder": {"user_email": None},
     "temporary_password": {"valid_until": None},
     "username": {"valid_until": None},

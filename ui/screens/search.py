@@ -17,6 +17,7 @@ from ui.feedback import flash, guarded, refusals, show_flash
 from ui.formatting import fmt_date, fmt_dt
 from ui.i18n import label, t
 from ui.widgets.cancel_action import cancel_action
+from ui.widgets.link_actions import link_actions
 from ui.widgets.record import signed_record_panel
 from ui.widgets.summary import request_summary
 
@@ -85,6 +86,7 @@ request_summary(review["request"], user_signed_at=review["user_signed_at"],
                 authorization_signed_at=review["authorization_signed_at"], with_section3=True)
 _access_panel(picked, review["reference"])
 cancel_action(picked, review["reference"], review["status"], me)
+link_actions(picked, review["reference"], me)
 st.markdown(f"#### {t('timeline')}")
 st.dataframe([{t("col_last_at"): fmt_dt(e["at"]), t("col_event"): label("event", e["event"]),
                t("col_actor"): e["actor"]} for e in request_timeline(picked)], hide_index=True, width="stretch")

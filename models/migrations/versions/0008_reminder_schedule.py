@@ -6,7 +6,7 @@ reminded under the single reminder of earlier versions (``reminded_at`` set) cou
 before it is sent, so it goes once a day.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-05 01:00:00
 """
 from typing import Sequence, Union
@@ -17,7 +17,7 @@ import sqlmodel
 
 
 revision: str = '0008'
-down_revision: Union[str, None] = '0005'
+down_revision: Union[str, None] = '0006'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
