@@ -9,7 +9,8 @@ SOES signs in and countersigns → the user gets the password, the authorizer th
 user signs in on « Mon accès », must choose a new password, and sees the access → the day
 after, the respondent finds the request and revokes the access, and « Mon accès » refuses it.
 
-A second, smaller test signs with an uploaded image (user and authorizer).
+A second, smaller test signs with an uploaded image (user and authorizer), after the RAMQ sent
+the authorizer a new link (the first one void).
 
 Widgets are found by their visible labels and roles, in French (the default language). Every
 wait is on a condition (Playwright's auto-waiting ``expect``, the Maildir polled until a message
@@ -458,6 +459,39 @@ def sign_in_refused(page: Page, e2e, username: str, password: str) -> None:
     expect(page.get_by_role("heading", name="Accès accordé")).to_have_count(0)
 
 
+def resend_authorizer_link(page: Page, e2e, screens, data: dict, reference: str) -> str:
+    """The authorizer lost the email: the respondent finds the request and sends a new link.
+    Returns the first link, which the new one voids."""
+    first = e2e.wait_mail(authorizer_email(data), "votre autorisation est requise")
+    old_link = next(link for link in first.links if "/autoriser?t=" in link)
+    ensure_respondent()
+    open_app(page, f"{e2e.url}/connexion", "Connexion RAMQ")
+    fill(page, "Nom d'utilisateur", RESPONDENT)
+    page.get_by_label("Mot de passe", exact=True).fill(RESPONDENT_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name="File de travail")).to_be_visible()
+    page.get_by_role("link", name="Rechercher une demande").click()
+    fill(page, "Rechercher", reference)
+    expect(page.get_by_role("combobox", name="Ouvrir la demande")).to_have_value(
+        re.compile("^" + re.escape(reference)))
+    screens.shot(page, "renvoi du lien")
+    page.get_by_role("button", name="Envoyer un nouveau lien à la personne qui autorise").click()
+    expect(page.get_by_text("Un nouveau lien est envoyé à la personne qui autorise", exact=False)).to_be_visible()
+
+    def resent():
+        newest = e2e.wait_mail(authorizer_email(data), "votre autorisation est requise")
+        return newest if old_link not in newest.links else None
+
+    wait_for(resent, what=f"a new authorization link for {reference}")
+    return old_link
+
+
+def old_link_refused(page: Page, old_link: str) -> None:
+    page.goto(old_link)
+    expect(page.get_by_text("Ce lien a été remplacé par un lien plus récent", exact=False).first).to_be_visible()
+    expect(page.get_by_role("button", name="Autoriser", exact=True)).to_have_count(0)
+
+
 # --- The tests ---------------------------------------------------------------------------------------
 
 
@@ -514,10 +548,15 @@ def test_journey_from_submission_to_first_login(e2e, screens, tmp_path):
     sign_in_refused(screens.person(), e2e, username, NEW_PASSWORD)
 
 
-def test_signatures_as_uploaded_images(e2e, screens):
+def test_signatures_as_uploaded_images_after_a_resent_link(e2e, screens):
+    """Signed with uploaded images; the authorizer's first email was lost, so the RAMQ sent a new
+    link: the first one no longer opens the form, the new one does."""
     data = people()
     reference = submit_request(screens.person(), e2e, screens, data, sign="image")
-    authorize(screens.person(), e2e, screens, data, reference, sign="image")
+    old_link = resend_authorizer_link(screens.person(), e2e, screens, data, reference)
+    authorizer = screens.person()
+    old_link_refused(authorizer, old_link)
+    authorize(authorizer, e2e, screens, data, reference, sign="image")
 
     with session_scope() as s:
         request = get_request_by_reference(s, reference)
