@@ -123,8 +123,10 @@ def _staff(s: Session, account_id: int) -> dict | None:
             "display_name": account.display_name or account.username}
 
 
-def _live(s: Session, row: StaffSession, now: datetime) -> Resolution:
-    """Checks an open session row (in a write session: it may close or touch it)."""
+def _live(s: Session, row: StaffSession, now: datetime, *, touch: bool = True) -> Resolution:
+    """Checks a session row; with ``touch`` (a page run: activity) it also records the
+    activity, or closes the session that has ended; without, it only reads (an automatic
+    refresh is no activity)."""
     idle = timedelta(minutes=get_settings().staff_session_idle_minutes)
     if row.closed_at is not None:
         return Resolution()
@@ -135,9 +137,10 @@ def _live(s: Session, row: StaffSession, now: datetime) -> Resolution:
         reason = "max_age"
     staff = None if reason else _staff(s, row.account_id)
     if staff is None:
-        row.closed_at, row.closed_reason = now, reason or "account"
+        if touch:
+            row.closed_at, row.closed_reason = now, reason or "account"
         return Resolution(expired=bool(reason))
-    if (now - row.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS:
+    if touch and (now - row.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS:
         row.last_seen_at = now
     return Resolution(session_id=row.id, staff=staff)
 
@@ -154,14 +157,16 @@ def resolve_cookie(value: str | None, *, now: datetime | None = None) -> Resolut
         return Resolution() if row is None else _live(s, row, now)
 
 
-def check_session(session_id: int, account_id: int, *, now: datetime | None = None) -> Resolution:
-    """The same check for a login the page already knows by its session id (each page run)."""
+def check_session(session_id: int, account_id: int, *, now: datetime | None = None,
+                  touch: bool = True) -> Resolution:
+    """The same check for a login the page already knows by its session id: each page run
+    (``touch``), or an automatic refresh (``touch=False``: reads only)."""
     now = now or utcnow()
     with session_scope() as s:
         row = s.get(StaffSession, session_id)
         if row is None or row.account_id != account_id:
             return Resolution()
-        return _live(s, row, now)
+        return _live(s, row, now, touch=touch)
 
 
 def close_session(*, session_id: int | None = None, cookie: str | None = None,

@@ -167,6 +167,40 @@ def current_staff() -> dict | None:
     return staff
 
 
+def still_signed_in() -> bool:
+    """For a part of a page that redraws itself (``st.fragment(run_every=…)``): whether its
+    login is still valid, without counting the redraw as activity. When not, the part asks for
+    a full page run, which ends the login with its message."""
+    from models import staff_sessions
+    from models.queries import staff_session
+
+    ss = st.session_state
+    account_id = ss.get(STAFF_KEY)
+    if not account_id:
+        return False
+    session_id = ss.get(STAFF_SESSION_KEY)
+    if session_id is not None:
+        return staff_sessions.check_session(session_id, account_id, touch=False).staff is not None
+    last_seen = ss.get(STAFF_SEEN_KEY)
+    idle_seconds = get_settings().staff_session_idle_minutes * 60
+    if last_seen is not None and time.time() - float(last_seen) > idle_seconds:
+        return False
+    return staff_session(account_id) is not None
+
+
+def keep_values(*keys: str) -> None:
+    """Widget values kept while their widgets are not drawn (a task opened, a decision made):
+    Streamlit forgets the value of a widget absent from a run, so a copy is kept under another
+    key and put back. Call it before drawing the widgets, on every run of the page."""
+    ss = st.session_state
+    for key in keys:
+        kept = f"_kept:{key}"
+        if key in ss:
+            ss[kept] = ss[key]
+        elif kept in ss:
+            ss[key] = ss[kept]
+
+
 def require_staff(*roles: str) -> dict:
     """Stops the page unless a staff account with one of ``roles`` is signed in."""
     staff = current_staff()

@@ -194,3 +194,17 @@ def test_an_issued_account_has_no_staff_session(staff_id):
     with session_scope() as s:
         s.get(Account, staff_id).kind = "issued"
     assert ss.resolve_cookie(cookie).staff is None
+
+
+def test_an_automatic_refresh_reads_without_counting_as_activity(staff_id):
+    now = utcnow()
+    session_id, _ = _signed_in(staff_id, now=now)
+    idle = timedelta(minutes=get_settings().staff_session_idle_minutes)
+    assert ss.check_session(session_id, staff_id, now=now + idle / 2, touch=False).staff is not None
+    late = ss.check_session(session_id, staff_id, now=now + idle + timedelta(seconds=1), touch=False)
+    assert late.staff is None and late.expired
+    with session_scope() as s:
+        row = s.get(StaffSession, session_id)
+        assert row.last_seen_at == now and row.closed_at is None  # nothing written
+    # The next page run ends it, with its notice.
+    assert ss.check_session(session_id, staff_id, now=now + idle + timedelta(seconds=1)).expired
