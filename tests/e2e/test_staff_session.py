@@ -31,6 +31,7 @@ from tests.e2e.conftest import E2EStack, _reset_caches, wait_for
 pytestmark = pytest.mark.browser
 
 PASSWORD = "Repondante-Session-2026"
+REFRESH = 2  # seconds between the queue's own redraws (30 by default)
 STAFF_ONLY = "Cette page est réservée au personnel de la RAMQ autorisé. Connectez-vous."
 
 
@@ -42,7 +43,7 @@ def ui_stack(chromium_path, tmp_path_factory) -> Iterator[E2EStack]:
     models_db.dispose_engines()
     stack = Stack(var_dir=var_dir, prefect_port=free_port(), ui_port=free_port(),
                   extra_env={"RAMQ_DATABASE_URL": database_url, "RAMQ_ENV": "dev",
-                             "RAMQ_VAR_DIR": str(var_dir)})
+                             "RAMQ_VAR_DIR": str(var_dir), "RAMQ_QUEUE_REFRESH_SECONDS": str(REFRESH)})
     try:
         stack.start(("ui",), timeout=180)
         yield E2EStack(stack, database_url)
@@ -187,3 +188,28 @@ def test_the_routes_refuse_replays_and_other_sites(site):
         assert status == 204 and "set-cookie" not in {k.lower() for k in answer}
     status, _ = _post(f"{site.url}/session/fermer", {}, {"Origin": "http://attacker.example"})
     assert status == 403
+
+
+def test_the_queue_redraws_itself_and_keeps_its_filters(site, screens):
+    from tests.ui.conftest import authorized_request
+
+    username, _ = respondent()
+    prefix = f"{uuid.uuid4().int % 9000 + 1000:04d}"
+    first, _ = authorized_request(establishment_number=prefix + "1")
+    page = screens.person()
+    sign_in(page, site.url, username)
+    page.get_by_label("Numéro d'établissement", exact=True).fill(prefix)
+    page.get_by_label("Numéro d'établissement", exact=True).press("Enter")
+    expect(page.get_by_text("1 tâche(s)")).to_be_visible()
+    cells = page.get_by_test_id("stDataFrame").locator("td[role=gridcell]")
+    expect(cells.first).to_have_text(first.reference)
+
+    # Requests arrive meanwhile; nobody clicks: the table shows the new one within a redraw,
+    # not the one the filter leaves out, and the filter is still there.
+    second, _ = authorized_request(establishment_number=prefix + "2")
+    other, _ = authorized_request()
+    expect(page.get_by_text("2 tâche(s)")).to_be_visible(timeout=(REFRESH * 5 + 30) * 1000)
+    expect(page.get_by_label("Numéro d'établissement", exact=True)).to_have_value(prefix)
+    expect(page.get_by_test_id("stDataFrame").get_by_text(second.reference)).to_have_count(1)
+    expect(page.get_by_test_id("stDataFrame").get_by_text(other.reference)).to_have_count(0)
+    screens.shot(page, "file actualisee")
