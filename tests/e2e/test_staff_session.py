@@ -10,6 +10,7 @@ the test process also reads, to make the account and to age a session instead of
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -213,3 +214,14 @@ def test_the_queue_redraws_itself_and_keeps_its_filters(site, screens):
     expect(page.get_by_test_id("stDataFrame").get_by_text(second.reference)).to_have_count(1)
     expect(page.get_by_test_id("stDataFrame").get_by_text(other.reference)).to_have_count(0)
     screens.shot(page, "file actualisee")
+    # Opening a task from the redrawn table leaves it for the review; back, the filter is there.
+    pick = page.get_by_role("combobox", name="Ouvrir la demande")
+    pick.click()
+    pick.press_sequentially(second.reference)
+    pick.press("Enter")
+    expect(pick).to_have_value(re.compile("^" + re.escape(second.reference)))
+    page.get_by_role("button", name="Ouvrir la demande").click()
+    expect(page.get_by_role("heading", name=f"Demande {second.reference}")).to_be_visible()
+    page.get_by_role("button", name="Retour à la file").click()
+    expect(page.get_by_text("2 tâche(s)")).to_be_visible()
+    expect(page.get_by_label("Numéro d'établissement", exact=True)).to_have_value(prefix)
