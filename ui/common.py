@@ -2,7 +2,9 @@
 managers, operators) and the user's own login on « Mon accès ».
 
 No business rule here: who may do what is decided by ``flows.api`` and ``models``; this module
-only remembers *ids* in the session and re-reads the account on every run.
+only remembers *ids* in the session and re-reads the account on every run. A staff login also
+lives in the browser's ``ramq_staff`` cookie (``models.staff_sessions``, set and deleted by the
+routes of ``ui/server.py``), so that a reload or a new tab finds it.
 """
 
 from __future__ import annotations
