@@ -4,7 +4,7 @@ managers, operators) and the user's own login on « Mon accès ».
 No business rule here: who may do what is decided by ``flows.api`` and ``models``; this module
 only remembers *ids* in the session and re-reads the account on every run. A staff login also
 lives in the browser's ``ramq_staff`` cookie (``models.staff_sessions``, set and deleted by the
-routes of ``ui/server.py``), so that a reload or a new tab finds it.
+routes of ``ui/session_routes.py``), so that a reload or a new tab finds it.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from ui.i18n import t
 STAFF_KEY = "staff_account_id"
 STAFF_SEEN_KEY = "staff_last_activity"  # time.time() of the staff login's last page run
 STAFF_SESSION_KEY = "staff_session_id"  # its row in staff_session (models/staff_sessions.py)
-TICKET_KEY = "_staff_session_ticket"  # to post once to /session/ouvrir (ui/server.py)
+TICKET_KEY = "_staff_session_ticket"  # to post once to /session/ouvrir
 LEAVING_KEY = "_staff_session_leaving"  # signed out: the page posts to /session/fermer
 MY_ACCESS_KEY = "my_access_account_id"
-OPEN_PATH = "/session/ouvrir"  # the server's routes of the session cookie (ui/server.py)
+OPEN_PATH = "/session/ouvrir"  # ui/session_routes.py
 CLOSE_PATH = "/session/fermer"
 
 RUNS_ROLES = ("manager", "operator")  # who may open « Suivi des demandes » (read-only)
@@ -82,7 +82,7 @@ def sign_out() -> None:
 
 
 def _post(path: str, fields: dict[str, str]) -> None:
-    """The page posts to one of the server's session routes (``ui/server.py``) in the
+    """The page posts to one of the server's session routes (``ui/session_routes.py``) in the
     background: the answer sets or deletes the HttpOnly cookie, and the page stays as it is.
     Values are ours (a random URL-safe ticket), encoded all the same."""
     import json
