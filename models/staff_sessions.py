@@ -26,7 +26,7 @@ from jose.exceptions import JWTError
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from models.db import session_scope
+from models.db import read_scope, session_scope
 from models.enums import AccountKind
 from models.settings import get_settings
 from models.tables import Account, StaffSession, id_of, table_of, utcnow
@@ -123,13 +123,15 @@ def _staff(s: Session, account_id: int) -> dict | None:
             "display_name": account.display_name or account.username}
 
 
-def _live(s: Session, row: StaffSession, now: datetime, *, touch: bool = True) -> Resolution:
-    """Checks a session row; with ``touch`` (a page run: activity) it also records the
-    activity, or closes the session that has ended; without, it only reads (an automatic
-    refresh is no activity)."""
+def _live(s: Session, row: StaffSession, now: datetime, *, touch: bool) -> tuple[Resolution, dict | None]:
+    """Judges a session row read in ``s`` (a read-only transaction): what it opens, and what
+    to write once that transaction is over when ``touch`` (a page run: activity): the activity,
+    at most every ``TOUCH_EVERY_SECONDS``, or the end of a session that has ended. Without
+    ``touch`` nothing is written (an automatic refresh is no activity). Most page runs thus
+    take no write lock."""
     idle = timedelta(minutes=get_settings().staff_session_idle_minutes)
     if row.closed_at is not None:
-        return Resolution()
+        return Resolution(), None
     reason = ""
     if now - row.last_seen_at > idle:
         reason = "idle"
@@ -137,12 +139,19 @@ def _live(s: Session, row: StaffSession, now: datetime, *, touch: bool = True) -
         reason = "max_age"
     staff = None if reason else _staff(s, row.account_id)
     if staff is None:
-        if touch:
-            row.closed_at, row.closed_reason = now, reason or "account"
-        return Resolution(expired=bool(reason))
-    if touch and (now - row.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS:
-        row.last_seen_at = now
-    return Resolution(session_id=row.id, staff=staff)
+        change = {"closed_at": now, "closed_reason": reason or "account", "ticket_hash": None}
+        return Resolution(expired=bool(reason)), change if touch else None
+    seen = touch and (now - row.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS
+    return Resolution(session_id=row.id, staff=staff), {"last_seen_at": now} if seen else None
+
+
+def _write(session_id: int | None, change: dict | None) -> None:
+    if session_id is None or not change:
+        return
+    table = table_of(StaffSession)
+    with session_scope() as s:
+        s.execute(update(table).where(table.c.id == session_id, table.c.closed_at.is_(None))
+                  .values(**change))
 
 
 def resolve_cookie(value: str | None, *, now: datetime | None = None) -> Resolution:
@@ -152,9 +161,13 @@ def resolve_cookie(value: str | None, *, now: datetime | None = None) -> Resolut
     if token is None:
         return Resolution()
     now = now or utcnow()
-    with session_scope() as s:
+    with read_scope() as s:
         row = s.exec(select(StaffSession).where(col(StaffSession.token_hash) == _hash(token))).first()
-        return Resolution() if row is None else _live(s, row, now)
+        if row is None:
+            return Resolution()
+        found, change = _live(s, row, now, touch=True)
+    _write(row.id, change)
+    return found
 
 
 def check_session(session_id: int, account_id: int, *, now: datetime | None = None,
@@ -162,11 +175,13 @@ def check_session(session_id: int, account_id: int, *, now: datetime | None = No
     """The same check for a login the page already knows by its session id: each page run
     (``touch``), or an automatic refresh (``touch=False``: reads only)."""
     now = now or utcnow()
-    with session_scope() as s:
+    with read_scope() as s:
         row = s.get(StaffSession, session_id)
         if row is None or row.account_id != account_id:
             return Resolution()
-        return _live(s, row, now, touch=touch)
+        found, change = _live(s, row, now, touch=touch)
+    _write(session_id, change)
+    return found
 
 
 def close_session(*, session_id: int | None = None, cookie: str | None = None,

@@ -88,9 +88,12 @@ def _post(path: str, fields: dict[str, str]) -> None:
     import json
     from urllib.parse import urlencode
 
-    st.html(f"<script>fetch({json.dumps(path)}, {{method: 'POST', credentials: 'same-origin', "
+    def js(value: str) -> str:  # a JavaScript string that cannot end the script element
+        return json.dumps(value).replace("<", "\\u003c")
+
+    st.html(f"<script>fetch({js(path)}, {{method: 'POST', credentials: 'same-origin', "
             "headers: {'Content-Type': 'application/x-www-form-urlencoded'}, "
-            f"body: {json.dumps(urlencode(fields))}}});</script>",
+            f"body: {js(urlencode(fields))}}});</script>",
             unsafe_allow_javascript=True)
 
 
