@@ -183,7 +183,7 @@ class Stack:
             wait_until(self._deployment_ready, timeout=timeout, what="runner", proc=p,
                        log=self.log("runner"))
         elif name == "ui":
-            p = self._spawn("ui", [py, "-m", "streamlit", "run", str(PROJECT_ROOT / "ui" / "app.py"),
+            p = self._spawn("ui", [py, "-m", "streamlit", "run", str(PROJECT_ROOT / "ui" / "server.py"),
                                    "--server.port", str(self.ui_port), "--server.headless", "true",
                                    "--server.address", "127.0.0.1",
                                    "--browser.gatherUsageStats", "false",

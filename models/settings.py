@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     # Accounts and sessions.
     temp_password_days: int = 7  # an unused temporary password stops working after this
     staff_session_idle_minutes: int = 30
+    queue_refresh_seconds: int = 30  # the staff queues redraw themselves this often
 
     # The public form is not a mailer.
     submissions_per_client_hour: int = 10

@@ -437,3 +437,22 @@ class DailyJob(SQLModel, table=True):
     job: str = Field(primary_key=True, max_length=40)
     day: date = Field(primary_key=True)
     claimed_at: datetime = _created()
+
+
+class StaffSession(SQLModel, table=True):
+    """A staff login that survives a reload (models/staff_sessions.py): the browser holds a
+    signed, HttpOnly cookie with a random token; only the token's SHA-256 is kept here, and the
+    one-time ticket that obtains it likewise. Closed on logout, after the idle timeout, after a
+    maximum age, or when the account stops being an active staff account."""
+
+    __tablename__ = "staff_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    token_hash: str | None = Field(default=None, unique=True, max_length=64)
+    ticket_hash: str | None = Field(default=None, unique=True, max_length=64)
+    ticket_expires_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    last_seen_at: datetime = _created()
+    closed_at: datetime | None = _ts()
+    closed_reason: str = Field(default="", max_length=20)

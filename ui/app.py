@@ -1,4 +1,5 @@
-"""The Streamlit entry point: ``streamlit run ui/app.py``; the screens are in ``ui/screens/``.
+"""The Streamlit app: its navigation and pages (the screens are in ``ui/screens/``), served by
+``streamlit run ui/server.py`` (which adds the routes of the staff session cookie).
 
 The navigation is built on every run from who is signed in: the public pages for everyone
 (the email-link pages, authorize, correct, status and cancel, are hidden from the menu), the work
@@ -18,7 +19,7 @@ import streamlit as st
 from models.i18n import translate
 from models.settings import SettingsError, get_settings
 from ui import i18n
-from ui.common import RUNS_ROLES, current_staff, forget_staff
+from ui.common import RUNS_ROLES, current_staff, session_cookie_script, sign_out
 from ui.i18n import t
 
 st.set_page_config(page_title=translate("ui.app_title", i18n.DEFAULT), page_icon="🏥", layout="centered")
@@ -117,10 +118,13 @@ if staff is not None:
     role_name = t(f"role_{staff['role']}")
     st.sidebar.caption(t("signed_in_as", name=staff["display_name"], role=role_name))
 
-    st.sidebar.button(t("logout"), key="logout", on_click=forget_staff)
+    st.sidebar.button(t("logout"), key="logout", on_click=sign_out)
 
 if settings.is_dev:
     st.sidebar.caption(t("dev_mode"))
     st.warning(t("dev_banner"), icon=":material/science:")
 
-st.navigation(pages).run()
+# After a staff sign-in or sign-out: the session cookie, through the server (ui/server.py).
+page = st.navigation(pages)
+session_cookie_script(page.url_path)
+page.run()

@@ -137,3 +137,14 @@ def test_a_soes_signing_in_lands_on_the_countersign_page(app):
     at = at.button[[b.label for b in at.button].index("Se connecter")].click().run()
     assert not at.exception
     assert at.title[0].value == "Contre-signature (SOES)"
+
+
+def test_the_filter_stays_through_a_review(app):
+    sub, task_id, _ = approved_request()
+    at = page(app, staff_account("soes"))
+    at.radio(key="cs_claim").set_value("unclaimed").run()
+    assert sub.reference in references(at)
+    at = open_review(at, task_id)
+    at.button(key="cs_back").click().run()
+    assert at.radio(key="cs_claim").value == "unclaimed"
+    assert sub.reference in references(at)

@@ -242,3 +242,29 @@ def test_the_review_shows_the_signatures_verdict(app):
     at.run()
     altered = [e for e in errors(at) if e.startswith("Dossier altéré")]
     assert altered and "Utilisatrice ou utilisateur" in altered[0]
+
+
+def test_the_filters_stay_through_a_review_and_a_decision(app):
+    p = prefix()
+    first, first_task = authorized_request(establishment_number=p + "1")
+    second, _ = authorized_request(establishment_number=p + "2")
+    at = queue(app, staff_account("respondent"))
+    at.text_input(key="q_est").input(p).run()
+    at.selectbox(key="q_sort").set_value("reference").run()
+    at.checkbox(key="q_desc").check().run()
+    assert references(at) == sorted([first.reference, second.reference], reverse=True)
+    # A task opened and closed: the queue comes back as it was left.
+    at = open_review(at, first_task)
+    at.button(key="q_claim_btn").click().run()
+    at.button(key="q_back").click().run()
+    assert at.text_input(key="q_est").value == p and at.checkbox(key="q_desc").value
+    assert at.selectbox(key="q_sort").value == "reference"
+    assert references(at) == sorted([first.reference, second.reference], reverse=True)
+    # A decision made: the same filters, less the task decided.
+    at = open_review(at, first_task)
+    at.radio(key=f"s4:{first_task}:outcome").set_value("refuse").run()
+    at.text_area(key=f"s4:{first_task}:reason").input("Établissement inconnu.")
+    at.button(key="q_decide").click().run()
+    assert f"Décision enregistrée pour la demande {first.reference}." in texts(at)
+    assert at.text_input(key="q_est").value == p and at.checkbox(key="q_desc").value
+    assert references(at) == [second.reference]

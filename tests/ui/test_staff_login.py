@@ -9,7 +9,7 @@ import uuid
 
 from tests.ui.conftest import STAFF_PASSWORD, errors, goto, issued_account, nav_error, submit, texts
 from tests.ui.conftest import staff_account as _staff_account
-from ui.common import STAFF_KEY, STAFF_SEEN_KEY
+from ui.common import STAFF_KEY, STAFF_SEEN_KEY, STAFF_SESSION_KEY, TICKET_KEY
 
 
 def staff_account(role: str) -> dict:
@@ -42,7 +42,12 @@ def test_a_respondent_lands_on_the_queue_and_signs_out(app):
     assert not at.exception
     assert at.title[0].value == "File de travail"
     assert nav_error(at, "runs.py")  # a respondent is no manager
+    # The queue posts the session's one-time ticket to the server, for the cookie (ui/server.py).
+    posted = " ".join(el.proto.body for el in at.get("html"))
+    assert 'fetch("/session/ouvrir"' in posted and "ticket=" in posted
+    assert TICKET_KEY not in at.session_state  # posted once
     at.sidebar.button(key="logout").click().run()
+    assert 'fetch("/session/fermer"' in " ".join(el.proto.body for el in at.get("html"))
     assert STAFF_KEY not in at.session_state
     assert not at.dataframe and not [b for b in at.button if b.key.startswith("q_")]
     assert nav_error(at, "work_queue.py")
@@ -87,14 +92,26 @@ def test_guessing_is_slowed_with_a_french_message_and_no_lockout(app):
     assert STAFF_KEY in at.session_state
 
 
+def _idle_for(at, minutes: int) -> None:
+    """The login's session was last used ``minutes`` ago (in any tab of the person)."""
+    from datetime import timedelta
+
+    from models.db import session_scope
+    from models.tables import StaffSession, utcnow
+
+    with session_scope() as s:
+        row = s.get(StaffSession, at.session_state[STAFF_SESSION_KEY])
+        row.last_seen_at = utcnow() - timedelta(minutes=minutes)
+
+
 def test_an_idle_staff_session_ends_with_a_french_message(app):
     staff = staff_account("respondent")
     at = sign_in(app, staff["username"], STAFF_PASSWORD)
     assert at.title[0].value == "File de travail"
-    at.session_state[STAFF_SEEN_KEY] = time.time() - 29 * 60  # 29 minutes: still signed in
+    _idle_for(at, 29)  # 29 minutes: still signed in
     at = goto(at, "work_queue.py")
     assert at.title[0].value == "File de travail" and STAFF_KEY in at.session_state
-    at.session_state[STAFF_SEEN_KEY] = time.time() - 31 * 60  # 31 minutes without a click
+    _idle_for(at, 31)  # 31 minutes without a click
     at = goto(at, "staff_login.py")
     assert STAFF_KEY not in at.session_state
     assert "Votre session a pris fin après 30 minutes d'inactivité" in texts(at)
@@ -102,3 +119,29 @@ def test_an_idle_staff_session_ends_with_a_french_message(app):
     assert nav_error(at, "work_queue.py")
     at = goto(at, "staff_login.py")  # the message is said once
     assert "inactivité" not in texts(at)
+
+
+def test_a_login_without_a_session_ends_after_the_idle_time_of_its_tab(app):
+    staff = staff_account("respondent")
+    at = app(state={STAFF_KEY: staff["id"], STAFF_SEEN_KEY: time.time() - 29 * 60})
+    at = goto(at, "work_queue.py")
+    assert at.title[0].value == "File de travail"
+    at.session_state[STAFF_SEEN_KEY] = time.time() - 31 * 60
+    at = goto(at, "staff_login.py")
+    assert STAFF_KEY not in at.session_state
+    assert "Votre session a pris fin après 30 minutes d'inactivité" in texts(at)
+
+
+def test_signing_out_closes_the_session_for_every_tab(app):
+    from models.staff_sessions import check_session
+
+    staff = staff_account("respondent")
+    at = sign_in(app, staff["username"], STAFF_PASSWORD)
+    session_id = at.session_state[STAFF_SESSION_KEY]
+    other_tab = goto(app(state={STAFF_KEY: staff["id"], STAFF_SESSION_KEY: session_id}), "work_queue.py")
+    assert other_tab.title[0].value == "File de travail"
+    at.sidebar.button(key="logout").click().run()
+    assert check_session(session_id, staff["id"]).staff is None
+    other_tab = goto(other_tab, "staff_login.py")
+    assert STAFF_KEY not in other_tab.session_state
+    assert nav_error(other_tab, "work_queue.py")

@@ -11,7 +11,8 @@ import streamlit as st
 from flows.api import COUNTERSIGN_OUTCOMES, claim_task, countersign_decide, unclaim_task
 from models.enums import Outcome, TaskKind
 from models.queries import CLAIM_FILTERS, list_countersign_queue, request_review, task_summary
-from ui.common import require_staff
+from models.settings import get_settings
+from ui.common import keep_values, require_staff, still_signed_in
 from ui.feedback import flash, guarded, refusals, show_flash
 from ui.formatting import fmt_date, fmt_dt, md_escape
 from ui.i18n import label, t
@@ -73,6 +74,14 @@ def _queue() -> None:
     show_flash("success")
     claim = st.radio(t("filter_claim"), list(CLAIM_FILTERS), key="cs_claim", horizontal=True,
                      format_func=lambda v: t(f"claim_{v}"))
+    _tasks(claim)
+
+
+@st.fragment(run_every=get_settings().queue_refresh_seconds)
+def _tasks(claim: str) -> None:
+    """The approvals to countersign, redrawn on their own every few seconds; the filter stays."""
+    if not still_signed_in() or st.session_state.get(SELECTED):
+        st.rerun()  # the whole page: the login's end, or the task just opened
     rows = list_countersign_queue(claim=claim, staff=me)
     if not rows:
         st.info(t("countersign_empty"))
@@ -162,6 +171,7 @@ def _review(task_id: int) -> None:
 
 st.title(t("page_countersign"))
 show_flash()
+keep_values("cs_claim")
 selected = st.session_state.get(SELECTED)
 if selected:
     _review(int(selected))

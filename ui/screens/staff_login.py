@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import current_staff, remember_staff
+from ui.common import current_staff, start_staff_session
 from ui.feedback import guarded, show_flash
 from ui.i18n import t
 from ui.sign_in import sign_in_from_form
@@ -19,7 +19,7 @@ HOME = {"respondent": ("screens/work_queue.py", "page_queue"), "soes": ("screens
 def _login() -> None:
     signed = sign_in_from_form("staff_username", "staff_password", kind="staff")
     if signed is not None:
-        remember_staff(signed.account_id)
+        start_staff_session(signed.account_id)
         st.session_state[GO] = True
 
 

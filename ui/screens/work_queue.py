@@ -19,7 +19,8 @@ from models.queries import (
     request_review,
     task_summary,
 )
-from ui.common import require_staff
+from models.settings import get_settings
+from ui.common import keep_values, require_staff, still_signed_in
 from ui.feedback import flash, guarded, refusals, show_flash
 from ui.formatting import fmt_date, fmt_dt, md_escape
 from ui.i18n import label, t
@@ -81,6 +82,9 @@ def _decide(task_id: int, reference: str) -> None:
     flash(t("decision_recorded", reference=reference), "success")
 
 
+FILTERS = ("q_org", "q_est", "q_age", "q_overdue", "q_claim", "q_sort", "q_desc")
+
+
 def _queue() -> None:
     st.caption(t("queue_intro"))
     show_flash("success")
@@ -100,9 +104,17 @@ def _queue() -> None:
             sort = st.selectbox(t("sort_by"), list(QUEUE_SORTS), key="q_sort",
                                 format_func=lambda v: t(f"sort_{v}"))
             descending = st.checkbox(t("descending"), key="q_desc")
-    rows = list_queue(organization_types=orgs, establishment_number=number,
-                      min_age_days=int(min_age or 0), overdue_only=overdue, claim=claim, staff=me,
-                      sort=sort, descending=descending)
+    _tasks({"organization_types": orgs, "establishment_number": number, "min_age_days": int(min_age or 0),
+            "overdue_only": overdue, "claim": claim, "sort": sort, "descending": descending})
+
+
+@st.fragment(run_every=get_settings().queue_refresh_seconds)
+def _tasks(filters: dict) -> None:
+    """The tasks the filters select, redrawn on their own every few seconds (new arrivals,
+    claims by colleagues); the filters stay as they are."""
+    if not still_signed_in() or st.session_state.get(SELECTED):
+        st.rerun()  # the whole page: the login's end, or the task just opened
+    rows = list_queue(staff=me, **filters)
     if not rows:
         st.info(t("queue_empty"))
         return
@@ -214,6 +226,7 @@ def _review(task_id: int) -> None:
 
 st.title(t("page_queue"))
 show_flash()
+keep_values(*FILTERS)
 selected = st.session_state.get(SELECTED)
 if selected:
     _review(int(selected))
