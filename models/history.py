@@ -311,3 +311,17 @@ def requests_page(f: HistoryFilter, *, page: int = 1, page_size: int = 50) -> Hi
                                         current_step=r[6], overdue=bool(r[7]), flow_run_id=r[8],
                                         run_stuck_at=r[9]) for r in rows],
                        total=total, page=page, page_size=page_size)
+
+
+def last_events(request_ids: Sequence[int]) -> dict[int, tuple[str, datetime]]:
+    """``{request_id: (event, at)}``: the latest audit event of each of these requests (one
+    page's worth)."""
+    ids = list(request_ids)
+    if not ids:
+        return {}
+    latest = (select(func.max(col(AuditEvent.id))).where(col(AuditEvent.request_id).in_(ids))
+              .group_by(col(AuditEvent.request_id)))
+    with read_scope() as s:
+        rows = s.execute(select(col(AuditEvent.request_id), col(AuditEvent.event), col(AuditEvent.at))
+                         .where(col(AuditEvent.id).in_(latest))).all()
+    return {rid: (event, at) for rid, event, at in rows}

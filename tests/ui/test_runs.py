@@ -89,7 +89,9 @@ def test_the_manager_sees_states_and_timelines_but_no_prefect_link(app):
     record = frame_with(at, "SHA-256")
     assert list(record["Vérification"]) == ["intacte", "intacte"]
     assert "Signatures intactes" in texts(at)
-    assert [b.label for b in at.get("download_button")] == ["Télécharger le formulaire (PDF scellé)"]
+    assert [b.label for b in at.get("download_button")] == [
+        "Télécharger les durées (CSV)", "Télécharger la liste affichée (CSV)",
+        "Télécharger le formulaire (PDF scellé)"]
     assert list(timeline["Étape"])[:2] == ["Demande soumise", "Autorisée (section 3 signée)"]
     assert at.metric  # queue sizes
     assert "Tâches ouvertes par étape" in texts(at)
