@@ -92,7 +92,9 @@ def seed(n: int, *, start: datetime, days: int = 365, seed_value: int = 11, tag:
          batch: int = 5000) -> Seeded:
     """Inserts ``n`` requests created between ``start`` and ``start + days`` (whole seconds),
     their audit marks and their open tasks, by bulk Core inserts. References are
-    ``<tag>-<number>`` so a test can tell its requests from the others."""
+    ``<tag>-<number>`` so a test can tell its requests from the others. Tests seed in the far
+    future: the sweeper neither starts runs for requests created later than now nor reminds or
+    expires tasks not yet due (and :func:`retire` cancels them afterwards)."""
     from sqlalchemy import insert, select
     from sqlmodel import col
 
@@ -142,6 +144,27 @@ def seed(n: int, *, start: datetime, days: int = 365, seed_value: int = 11, tag:
             if tasks:
                 s.execute(insert(table_of(HumanTask)), tasks)
     return out
+
+
+def retire(seeded: Seeded) -> None:
+    """Takes seeded requests out of everyone's way once a test is done with them: their open
+    tasks and the requests themselves become cancelled (queues, claims and the sweeper skip
+    them). The audit events stay: they are append-only."""
+    from sqlalchemy import update
+    from sqlmodel import col
+
+    from models.db import session_scope
+    from models.tables import AccessRequest, HumanTask, utcnow
+
+    ids = [f["id"] for f in seeded.requests.values() if "id" in f]
+    for lo in range(0, len(ids), 1000):
+        chunk = ids[lo:lo + 1000]
+        with session_scope() as s:
+            s.execute(update(HumanTask).where(col(HumanTask.request_id).in_(chunk),
+                                              col(HumanTask.status) == "open")
+                      .values(status="cancelled", closed_at=utcnow()))
+            s.execute(update(AccessRequest).where(col(AccessRequest.id).in_(chunk))
+                      .values(status="cancelled"))
 
 
 def _median_ms(fn, repeat: int) -> float:

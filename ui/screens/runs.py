@@ -12,7 +12,7 @@ resume runs, which a read-only manager must not be handed."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import altair as alt
@@ -135,6 +135,7 @@ today = datetime.now(zone).date()
 c1, c2, c3 = st.columns(3)
 with c1:
     period = st.date_input(t("filter_period"), value=(today - timedelta(days=90), today),
+                           min_value=date(2000, 1, 1), max_value=date(2999, 12, 31),
                            format="YYYY-MM-DD", key="runs_period")
     statuses = st.multiselect(t("filter_status"), [s.value for s in RequestStatus], key="runs_status",
                               format_func=lambda s: label("status", s), placeholder=t("choose"))
