@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
-from benchmarks.history import retire, seed
+from benchmarks.history import Seeded, retire, seed
 from models.history import (
     MARKS,
     HistoryFilter,

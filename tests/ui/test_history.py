@@ -5,9 +5,10 @@ every request, and the CSV of what is shown."""
 
 from __future__ import annotations
 
+import io
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -127,7 +128,7 @@ def test_paging_reaches_every_request_and_the_csv_holds_what_is_shown(app, seede
         button = next(b for b in at.get("download_button") if b.label == "Télécharger la liste affichée (CSV)")
         csv = shown.to_csv(index=False).encode("utf-8-sig")
         assert _csv_id(csv, f"demandes-page-{number}.csv") in button.proto.url
-        assert list(pd.read_csv(__import__("io").BytesIO(csv), dtype=str, keep_default_na=False)
+        assert list(pd.read_csv(io.BytesIO(csv), dtype=str, keep_default_na=False)
                     ["Référence"]) == list(shown["Référence"])
     assert sorted(seen) == sorted(seeded.requests) and len(seen) == N
     assert {"Référence", "État", "Exécution", "Alerte", "Type d'organisation", "Créée", "Fermée",
