@@ -93,7 +93,7 @@ def test_the_figures_of_a_seeded_period_match_values_computed_independently(app,
     assert not at.exception
     assert _metric(at, "Demandes retenues") == sum(
         1 for f in seeded.requests.values() if f["org"] == "gmf" and f["status"] == "completed")
-    shown = _frame(at, "Référence")
+    shown = _frame(at, "Identifiant d'exécution")
     assert set(shown["Type d'organisation"]) == {"Groupe de médecine de famille (GMF)"}
     assert set(shown["État"]) == {"Terminée — accès délivré"}
 
@@ -104,7 +104,7 @@ def test_the_figures_of_a_seeded_period_match_values_computed_independently(app,
     at = at.run()
     waiting = [r for r, f in seeded.requests.items() if f["task"] and f["task"]["kind"] == "countersign"]
     assert _metric(at, "Demandes retenues") == len(waiting) > 0
-    shown = _frame(at, "Référence")
+    shown = _frame(at, "Identifiant d'exécution")
     assert set(shown["Étape en cours"]) == {"Contre-signature SOES (section 4)"}
     assert set(shown["En retard"]) == {"Non"}
     at.checkbox(key="runs_overdue").check()
@@ -123,7 +123,7 @@ def test_paging_reaches_every_request_and_the_csv_holds_what_is_shown(app, seede
         at = at.run()
         assert not at.exception
         assert f"Page {number} sur 3 — {N} demande(s) retenue(s)" in texts(at)
-        shown = _frame(at, "Référence")
+        shown = _frame(at, "Identifiant d'exécution")
         seen += list(shown["Référence"])
         button = next(b for b in at.get("download_button") if b.label == "Télécharger la liste affichée (CSV)")
         csv = shown.to_csv(index=False).encode("utf-8-sig")
