@@ -298,14 +298,18 @@ def requests_page(f: HistoryFilter, *, page: int = 1, page_size: int = 50) -> Hi
         total = int(s.execute(select(func.count()).select_from(AccessRequest).where(*conds)).scalar_one())
         pages = max(1, -(-total // page_size))
         page = max(1, min(int(page), pages))
+        # The page's ids first (sorted and cut in the database), then their details: the
+        # per-row subqueries run for the page's requests only, not for every row skipped.
+        ids = (select(col(AccessRequest.id)).where(*conds)
+               .order_by(col(AccessRequest.created_at).desc(), col(AccessRequest.id).desc())
+               .offset((page - 1) * page_size).limit(page_size).subquery())
         rows = s.execute(
             select(col(AccessRequest.id), col(AccessRequest.reference), col(AccessRequest.status),
                    col(AccessRequest.organization_type), col(AccessRequest.created_at),
                    col(AccessRequest.closed_at), current.label("step"), late.label("late"),
                    col(AccessRequest.flow_run_id), col(AccessRequest.run_stuck_at))
-            .where(*conds)
-            .order_by(col(AccessRequest.created_at).desc(), col(AccessRequest.id).desc())
-            .offset((page - 1) * page_size).limit(page_size)).all()
+            .join(ids, ids.c.id == col(AccessRequest.id))
+            .order_by(col(AccessRequest.created_at).desc(), col(AccessRequest.id).desc())).all()
     return HistoryPage(rows=[HistoryRow(request_id=r[0], reference=r[1] or "", status=r[2],
                                         organization_type=r[3], created_at=r[4], closed_at=r[5],
                                         current_step=r[6], overdue=bool(r[7]), flow_run_id=r[8],
