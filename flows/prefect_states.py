@@ -19,6 +19,8 @@ TIMEOUT_SECONDS = 3.0
 from flows.recovery import DEAD_STATES  # noqa: E402
 
 BAD_STATES = frozenset(DEAD_STATES)
+# What run_problem answers (the screens label each: ui.run_problem_<code>).
+RUN_PROBLEMS = (*DEAD_STATES, "LATE", "PAUSED_WITHOUT_TASK")
 
 
 def read_run_states(flow_run_ids: Iterable[str | None], *, timeout: float = TIMEOUT_SECONDS,
