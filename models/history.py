@@ -100,13 +100,6 @@ def _selected_ids(f: HistoryFilter):
     return select(col(AccessRequest.id)).where(*_request_conditions(f))
 
 
-def _seconds(later, earlier, dialect: str):
-    """``later - earlier`` in seconds, in SQL (NULL when either is NULL)."""
-    if dialect == "postgresql":
-        return cast(func.extract("epoch", later - earlier), Float)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
 def _dialect(s) -> str:
     return s.get_bind().dialect.name
 
@@ -125,8 +118,10 @@ class StepStats:
 def _duration_columns(f: HistoryFilter, dialect: str):
     """One row per selected request that has a mark: its step durations in seconds (NULL when
     a mark is missing or the step ran backwards)."""
-    at = col(AuditEvent.at)
     event = col(AuditEvent.event)
+    # SQLite compares its stored text and turns each event's time into a number once (Julian
+    # days); PostgreSQL keeps its timestamps and subtracts them.
+    at = col(AuditEvent.at) if dialect == "postgresql" else func.julianday(col(AuditEvent.at))
     marks = [func.max(case((event.in_([str(e) for e in kinds]), at))).label(name)
              for name, kinds in MARKS.items()]
     first = func.min(case((event == AuditEventKind.submitted.value, at))).label("first_submitted")
@@ -135,13 +130,18 @@ def _duration_columns(f: HistoryFilter, dialect: str):
                           event.in_([str(e) for kinds in MARKS.values() for e in kinds]))
                    .group_by(col(AuditEvent.request_id)).subquery())
     c = per_request.c
+
+    def seconds(later, earlier):
+        if dialect == "postgresql":
+            return cast(func.extract("epoch", later - earlier), Float)
+        return (later - earlier) * 86400.0
+
     order = ["submitted", *STEPS]
     columns = []
     for previous, step in zip(order, order[1:], strict=False):
-        seconds = _seconds(c[step], c[previous], dialect)
-        columns.append(case((seconds >= 0, seconds)).label(step))
-    total = _seconds(c.credentials_sent, c.first_submitted, dialect)
-    columns.append(case((total >= 0, total)).label("total"))
+        columns.append(case((c[step] >= c[previous], seconds(c[step], c[previous]))).label(step))
+    columns.append(case((c.credentials_sent >= c.first_submitted,
+                         seconds(c.credentials_sent, c.first_submitted))).label("total"))
     return columns, per_request
 
 
