@@ -143,3 +143,20 @@ def test_paging_reaches_every_request_and_the_csv_holds_what_is_shown(app, seede
     at = at.run()
     assert not at.exception
     assert at.number_input(key="runs_page").value == 1
+
+
+def test_the_page_in_english(app, seeded):
+    at = app(state={STAFF_KEY: staff("manager")["id"], "lang": "en"})
+    at = goto(at, "runs.py")
+    at.date_input(key="runs_period").set_value(
+        ((seeded.start - timedelta(days=1)).date(), (seeded.end + timedelta(days=1)).date()))
+    at.text_input(key="runs_ref").input(seeded.tag)
+    at = at.run()
+    assert not at.exception
+    assert _metric(at, "Requests selected") == N
+    assert "Time each step takes" in texts(at)
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    titles = {enc.get("title") for spec in specs for enc in spec["encoding"].values() if isinstance(enc, dict)}
+    assert {"Duration (hours)", "Week (Monday)", "Outcome", "Age"} <= titles
+    shown = _frame(at, "Run id")
+    assert {"Reference", "Organization type", "Current step", "Overdue"} <= set(shown.columns)
