@@ -329,3 +329,16 @@ def last_events(request_ids: Sequence[int]) -> dict[int, tuple[str, datetime]]:
         rows = s.execute(select(col(AuditEvent.request_id), col(AuditEvent.event), col(AuditEvent.at))
                          .where(col(AuditEvent.id).in_(latest))).all()
     return {rid: (event, at) for rid, event, at in rows}
+
+
+def with_open_task(request_ids: Sequence[int]) -> set[int]:
+    """Which of these requests have an open human task (a paused run without one waits for
+    nobody)."""
+    ids = list(request_ids)
+    found: set[int] = set()
+    with read_scope() as s:
+        for lo in range(0, len(ids), 1000):
+            found.update(s.execute(select(col(HumanTask.request_id)).distinct().where(
+                col(HumanTask.request_id).in_(ids[lo:lo + 1000]),
+                col(HumanTask.status) == TaskStatus.open.value)).scalars())
+    return found

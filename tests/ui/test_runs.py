@@ -256,6 +256,13 @@ def test_the_list_flags_late_runs_and_runs_paused_with_no_open_task(app, prefect
     attach_run(running.request_id, prefect_runs(Running()))
 
     at = open_page(app, "manager")
+    # At the top too, whatever the filters: the late run and the orphan, not the others.
+    flagged = attention(at)
+    assert flagged is not None
+    problems = dict(zip(flagged["Référence"], flagged["Problème"], strict=True))
+    assert problems[late.reference] == "Exécution en retard de démarrage"
+    assert problems[orphan.reference] == "Exécution en pause sans tâche ouverte"
+    assert waiting.reference not in problems and running.reference not in problems
     expected = [(late, "En retard de démarrage", "Exécution en retard de démarrage"),
                 (orphan, "En pause (attend une décision)", "Exécution en pause sans tâche ouverte"),
                 (waiting, "En pause (attend une décision)", ""),

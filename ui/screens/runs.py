@@ -1,5 +1,6 @@
 """« Suivi des demandes » (``/suivi``, managers and operators, read-only): at the top, the open
-requests in a bad state (run crashed, failed or cancelled, or flagged stuck by the sweeper);
+requests in a bad state (run crashed, failed, cancelled, late, or paused with no open task, or
+flagged stuck by the sweeper);
 then, over a period and filters, how long each step takes (median, 90th percentile), the
 requests of each week by outcome, the open work by step and age, what is overdue or idle, and
 every request page by page with the state of its Prefect run beside its status (runs in a bad
@@ -31,6 +32,7 @@ from models.history import (
     requests_page,
     step_durations,
     weekly_outcomes,
+    with_open_task,
 )
 from models.queries import open_requests_runs, request_timeline
 from models.settings import get_settings
@@ -102,13 +104,17 @@ def _run_label(flow_run_id: str | None, stuck: bool = False) -> str:
     return _state_label(*states.get(flow_run_id, UNKNOWN))
 
 
+with_task = with_open_task([r.request_id for r in open_rows])
 flagged = []
 for r in open_rows:
-    state_type = states.get(r.flow_run_id, UNKNOWN)[0] if r.flow_run_id else None
+    state_type, state_name = states.get(r.flow_run_id, UNKNOWN) if r.flow_run_id else (None, "")
+    code = run_problem(state_type, state_name, open_task=r.request_id in with_task) if state_type else None
     if r.run_stuck_at is not None:
         problem = t("run_stuck")
     elif state_type in BAD_STATES:
         problem = t("run_bad_state", state=_state_label(state_type))
+    elif code:
+        problem = t(f"run_problem_{code}")
     else:
         continue
     flagged.append({
