@@ -1,12 +1,12 @@
 """« Suivi des demandes » (``/suivi``, managers and operators, read-only): at the top, the open
 requests in a bad state (run crashed, failed, cancelled, late, or paused with no open task, or
-flagged stuck by the sweeper);
-then, over a period and filters, how long each step takes (median, 90th percentile), the
+flagged stuck by the sweeper); then, over a period and filters, how long each step takes (median, 90th percentile), the
 requests of each week by outcome, the open work by step and age, what is overdue or idle, and
 every request page by page with the state of its Prefect run beside its status (runs in a bad
 state flagged) and a CSV of what is shown; the timeline of one request with the time each step
-took. Every figure comes from the database (models.history); Prefect is read for the runs of
-the page shown only. Nothing on this page changes anything.
+took. Every figure comes from the database (models.history); Prefect is read, in batches, for
+the open requests' runs and the runs of the page shown only. Nothing on this page changes
+anything.
 
 The link to a run in the Prefect UI is shown to operators only: that UI can cancel, delete or
 resume runs, which a read-only manager must not be handed."""
