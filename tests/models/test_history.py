@@ -44,7 +44,9 @@ def seeded(engine):
 
 
 def _filter(s: Seeded, **kw) -> HistoryFilter:
-    return HistoryFilter(start=s.start, end=s.end, now=s.end, **kw)
+    """The seeded period, and only the seeded requests (another test may have drawn the same
+    year)."""
+    return HistoryFilter(start=s.start, end=s.end, now=s.end, reference_contains=s.tag, **kw)
 
 
 def _expected_durations(s: Seeded, refs=None) -> dict[str, list[float]]:
@@ -137,7 +139,8 @@ def test_open_work_by_step_and_age_overdue_and_stale(seeded):
     # "now" inside the period: ages spread over the buckets, some tasks are not yet due.
     mid = seeded.start + timedelta(days=200)
     live = [f["task"] for f in seeded.requests.values() if f["task"] and f["created"] < mid]
-    figures = overdue_and_stale(HistoryFilter(start=seeded.start, end=mid, now=mid))
+    figures = overdue_and_stale(HistoryFilter(start=seeded.start, end=mid, now=mid,
+                                              reference_contains=seeded.tag))
     stale_before = mid - timedelta(hours=get_settings().stale_claim_hours)
     for kind in ("authorizer", "respondent", "countersign"):
         mine = [t for t in live if t["kind"] == kind]
