@@ -83,7 +83,7 @@ def test_the_figures_of_a_seeded_period_match_values_computed_independently(app,
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     assert len(specs) == 3
     titles = {enc.get("title") for spec in specs for enc in spec["encoding"].values() if isinstance(enc, dict)}
-    assert {"Durée (heures)", "Semaine (lundi)", "Demandes", "Issue", "Ancienneté", "Étape"} <= titles
+    assert {"Durée (heures)", "Semaine (lundi)", "Demandes", "Issue", "Ancienneté", "Tâches ouvertes"} <= titles
     assert "Demandes par semaine de soumission et par issue" in texts(at)
 
     # Filters narrow the figures: the GMF requests completed.

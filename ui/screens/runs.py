@@ -193,7 +193,7 @@ bars = pd.DataFrame([{"step": t(f"step_{x.step}"), "measure": name, "hours": _ho
                      if value is not None])
 if not bars.empty:
     st.altair_chart(alt.Chart(bars).mark_bar().encode(
-        y=alt.Y("step:N", title=t("col_step"), sort=None),
+        y=alt.Y("step:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),  # the labels say it
         x=alt.X("hours:Q", title=t("chart_hours")),
         yOffset=alt.YOffset("measure:N", sort=None),
         color=alt.Color("measure:N", title=t("chart_measure"), sort=None),
@@ -217,7 +217,7 @@ ages = pd.DataFrame([{"step": t(f"task_kind_{r['step']}"), "age": t(f"age_{r['ag
                      for r in open_work_by_age(flt)])
 if not ages.empty:
     st.altair_chart(alt.Chart(ages).mark_bar().encode(
-        y=alt.Y("step:N", title=t("col_step")),
+        y=alt.Y("step:N", title=None, axis=alt.Axis(labelLimit=320)),
         x=alt.X("count:Q", title=t("open_tasks")),
         color=alt.Color("age:N", title=t("chart_age"), sort=[t(f"age_{a}") for a in AGE_BUCKETS]),
         order=alt.Order("age:N"),
