@@ -19,6 +19,8 @@ TIMEOUT_SECONDS = 3.0
 from flows.recovery import DEAD_STATES  # noqa: E402
 
 BAD_STATES = frozenset(DEAD_STATES)
+# What run_problem answers (the screens label each: ui.run_problem_<code>).
+RUN_PROBLEMS = (*DEAD_STATES, "LATE", "PAUSED_WITHOUT_TASK")
 
 
 def read_run_states(flow_run_ids: Iterable[str | None], *, timeout: float = TIMEOUT_SECONDS,
@@ -47,3 +49,17 @@ def read_run_states(flow_run_ids: Iterable[str | None], *, timeout: float = TIME
         if key in canonical:
             states[canonical[key]] = (state.state_type, state.state_name)
     return states
+
+
+def run_problem(state_type: str, state_name: str, *, open_task: bool) -> str | None:
+    """Why the run of an open request is in a bad state, or None: ``CRASHED``, ``FAILED`` or
+    ``CANCELLED`` (it no longer works on its request), ``LATE`` (scheduled and not started in
+    time), ``PAUSED_WITHOUT_TASK`` (suspended or paused while no human task of the request is
+    open: nobody will ever resume it). A state read as unknown is not a problem by itself."""
+    if state_type in BAD_STATES:
+        return state_type
+    if state_type == "SCHEDULED" and state_name == "Late":
+        return "LATE"
+    if state_type == "PAUSED" and not open_task:
+        return "PAUSED_WITHOUT_TASK"
+    return None

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from prefect.client.schemas.objects import StateType
 
-from flows.prefect_states import UNKNOWN
+from flows.prefect_states import RUN_PROBLEMS, UNKNOWN
 from models import i18n
 from models.accounts import STAFF_ROLES
 from models.canonical import (
@@ -21,6 +21,7 @@ from models.canonical import (
     SIGNATURE_METHODS,
 )
 from models.enums import AuditEventKind, Outcome, RequestStatus, SignatureVerdict, SignerRole, TaskKind
+from models.history import AGE_BUCKETS, DURATIONS
 from models.i18n import DEFAULT_LANGUAGE, DOMAINS, LANGUAGES, catalogue, family, translate
 from models.queries import CLAIM_FILTERS, QUEUE_SORTS, STATUS_STEPS
 
@@ -80,6 +81,9 @@ FAMILIES: dict[str, set[str]] = {
     "ui.claim_": set(CLAIM_FILTERS),
     "ui.sort_": set(QUEUE_SORTS),
     "ui.scope_hint_": set(REGISTER_SCOPES),
+    "ui.run_problem_": set(RUN_PROBLEMS),  # the managers' history
+    "ui.step_": set(DURATIONS),
+    "ui.age_": set(AGE_BUCKETS),
 }
 # Families whose members are checked one by one against the code that uses them (below).
 CHECKED_ONE_BY_ONE = ("errors.rule_variant.", "errors.action.", "errors.account.")

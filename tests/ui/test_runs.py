@@ -10,6 +10,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from models.db import session_scope
 from models.settings import get_settings
@@ -89,7 +90,9 @@ def test_the_manager_sees_states_and_timelines_but_no_prefect_link(app):
     record = frame_with(at, "SHA-256")
     assert list(record["Vérification"]) == ["intacte", "intacte"]
     assert "Signatures intactes" in texts(at)
-    assert [b.label for b in at.get("download_button")] == ["Télécharger le formulaire (PDF scellé)"]
+    assert [b.label for b in at.get("download_button")] == [
+        "Télécharger les durées (CSV)", "Télécharger la liste affichée (CSV)",
+        "Télécharger le formulaire (PDF scellé)"]
     assert list(timeline["Étape"])[:2] == ["Demande soumise", "Autorisée (section 3 signée)"]
     assert at.metric  # queue sizes
     assert "Tâches ouvertes par étape" in texts(at)
@@ -200,3 +203,72 @@ def test_an_operator_signing_in_lands_on_the_tracking_page(app):
     assert not at.exception
     assert at.title[0].value == "Suivi des demandes"
     assert any("exploitation" in str(c.value) for c in at.sidebar.caption)
+
+
+def test_which_run_states_are_a_problem_for_an_open_request():
+    from prefect.states import (
+        AwaitingRetry,
+        Cancelled,
+        Completed,
+        Crashed,
+        Failed,
+        Late,
+        Paused,
+        Pending,
+        Running,
+        Scheduled,
+        Suspended,
+    )
+
+    from flows.prefect_states import UNKNOWN, run_problem
+
+    def problem(state, open_task: bool) -> str | None:
+        return run_problem(state.type.value, state.name, open_task=open_task)
+
+    for state, code in ((Crashed(), "CRASHED"), (Failed(), "FAILED"), (Cancelled(), "CANCELLED"),
+                        (Late(), "LATE")):
+        assert problem(state, True) == problem(state, False) == code
+    for state in (Suspended(), Paused()):
+        assert problem(state, False) == "PAUSED_WITHOUT_TASK"  # nobody will resume it
+        assert problem(state, True) is None  # waiting for a person, as it should
+    for state in (Running(), Pending(), Scheduled(), AwaitingRetry(), Completed()):
+        assert problem(state, False) is None
+    assert run_problem(*UNKNOWN, open_task=False) is None  # Prefect unreachable: unknown, not bad
+
+
+def test_the_list_flags_late_runs_and_runs_paused_with_no_open_task(app, prefect_runs):
+    from prefect.states import Late, Running, Suspended
+
+    from models.enums import TaskStatus
+    from models.tables import HumanTask
+
+    late, _ = authorized_request()
+    attach_run(late.request_id, prefect_runs(Late(scheduled_time=utcnow() - timedelta(minutes=10))))
+    orphan, _ = authorized_request()  # suspended, but its task was closed: nobody will resume it
+    attach_run(orphan.request_id, prefect_runs(Suspended(timeout_seconds=3600)))
+    with session_scope() as s:
+        for task in s.exec(select(HumanTask).where(HumanTask.request_id == orphan.request_id)).all():
+            task.status = TaskStatus.done.value
+            s.add(task)
+    waiting, _ = authorized_request()  # suspended on its open respondent task: as it should be
+    attach_run(waiting.request_id, prefect_runs(Suspended(timeout_seconds=3600)))
+    running, _ = authorized_request()
+    attach_run(running.request_id, prefect_runs(Running()))
+
+    at = open_page(app, "manager")
+    # At the top too, whatever the filters: the late run and the orphan, not the others.
+    flagged = attention(at)
+    assert flagged is not None
+    problems = dict(zip(flagged["Référence"], flagged["Problème"], strict=True))
+    assert problems[late.reference] == "Exécution en retard de démarrage"
+    assert problems[orphan.reference] == "Exécution en pause sans tâche ouverte"
+    assert waiting.reference not in problems and running.reference not in problems
+    expected = [(late, "En retard de démarrage", "Exécution en retard de démarrage"),
+                (orphan, "En pause (attend une décision)", "Exécution en pause sans tâche ouverte"),
+                (waiting, "En pause (attend une décision)", ""),
+                (running, "En cours", "")]
+    for sub, state, alert in expected:
+        at.text_input(key="runs_ref").input(sub.reference).run()
+        assert not at.exception
+        row = main_row(at, sub.reference)
+        assert (row["Exécution"], row["Alerte"]) == (state, alert), sub.reference
