@@ -400,7 +400,8 @@ def download_sealed_form(page: Page, e2e, screens, reference: str, tmp_path) -> 
     page.get_by_role("button", name="Se connecter").click()
     expect(page.get_by_role("heading", name="Suivi des demandes").first).to_be_visible()
     fill(page, "Référence contient", reference)
-    expect(page.get_by_role("combobox", name="Demande")).to_have_value(re.compile("^" + re.escape(reference)))
+    expect(page.get_by_role("combobox", name="Demande", exact=True)).to_have_value(
+        re.compile("^" + re.escape(reference)))
     expect(page.get_by_role("heading", name="Dossier signé")).to_be_visible()
     expect(page.get_by_text("Signatures intactes", exact=False)).to_be_visible()
     screens.shot(page, "dossier signe")
