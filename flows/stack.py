@@ -187,7 +187,7 @@ class Stack:
                                    "--server.port", str(self.ui_port), "--server.headless", "true",
                                    "--server.address", "127.0.0.1",
                                    "--browser.gatherUsageStats", "false",
-                                   "--client.toolbarMode", "viewer"])
+                                   "--client.toolbarMode", "minimal"])
             wait_until(lambda: http_ok(f"http://127.0.0.1:{self.ui_port}/_stcore/health"),
                        timeout=timeout, what="Streamlit", proc=p, log=self.log("ui"))
         else:

@@ -106,6 +106,7 @@ def test_a_reload_keeps_the_staff_login_until_logout(site, screens):
 
     page.reload()  # F5
     signed_in_queue(page)
+    expect(page.locator("html")).to_have_attribute("lang", "fr")  # for screen readers (issue 11)
     expect(page.get_by_text("Répondante Session", exact=False).first).to_be_visible()
     screens.shot(page, "apres rechargement")
     other_tab = page.context.new_page()
