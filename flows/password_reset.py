@@ -176,7 +176,7 @@ def _reset(request_id: int, round_: int, *, actor: str) -> bool:
         outbox.deliver_claimed_secret(row_id, recipient=recipient, message=message)
     except Exception:
         # No text of the message: the row is failed, and the sweeper makes a new password.
-        log.warning("password reset email of request %s round %s not sent", request_id, round_)
+        log.warning("reset email of request %s round %s not sent", request_id, round_)
         return False
     finally:
         del message

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import TypeVar
 
 import streamlit as st
 
@@ -22,13 +24,22 @@ def link_token_or_stop() -> tuple[str, str]:
     return token, hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-def open_link_or_stop(token: str, purpose: str):
-    """The request behind a signed link, or a clear page (used, expired, void, forged) and stop.
-    Opening decides nothing."""
+T = TypeVar("T")
+
+
+def opened_or_stop(open_view: Callable[[str], T], token: str) -> T:
+    """What ``open_view`` shows of the request behind a signed link, or a clear page (used,
+    expired, void, forged, the wrong page) and stop. Opening decides nothing."""
     try:
-        return open_link(token, purpose=purpose)
+        return open_view(token)
     except ActionError as exc:
         st.error(exc.message(lang()))
     except Exception as exc:  # noqa: BLE001
         unexpected(exc)
     st.stop()
+    raise AssertionError("st.stop() returned")  # never reached: st.stop ends the run
+
+
+def open_link_or_stop(token: str, purpose: str):
+    """The request behind an authorize or correct link, or a clear page and stop."""
+    return opened_or_stop(lambda t: open_link(t, purpose=purpose), token)

@@ -12,9 +12,9 @@ import streamlit as st
 
 from flows.api import cancel_by_user, open_cancel_link
 from flows.errors import ActionError
-from ui.feedback import guarded, refusals, show_flash, unexpected
+from ui.feedback import guarded, refusals, show_flash
 from ui.i18n import label, lang, t
-from ui.links import link_token_or_stop
+from ui.links import link_token_or_stop, opened_or_stop
 
 st.title(t("page_cancel"))
 
@@ -40,14 +40,7 @@ if done:
     st.stop()
 
 show_flash()
-try:
-    view = open_cancel_link(token)
-except ActionError as exc:
-    st.error(exc.message(lang()))
-    st.stop()
-except Exception as exc:  # noqa: BLE001
-    unexpected(exc)
-    st.stop()
+view = opened_or_stop(open_cancel_link, token)
 
 st.subheader(t("request_reference", reference=view.reference))
 st.markdown(t("status_current", status=f"**{label('status', view.status)}**"))

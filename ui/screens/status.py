@@ -10,24 +10,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from flows.errors import ActionError
 from flows.status import open_status
-from ui.feedback import unexpected
 from ui.formatting import fmt_date, fmt_dt
-from ui.i18n import label, lang, t
-from ui.links import link_token_or_stop
+from ui.i18n import label, t
+from ui.links import link_token_or_stop, opened_or_stop
 
 st.title(t("page_status"))
 
 token, _ = link_token_or_stop()
-try:
-    view = open_status(token)
-except ActionError as exc:
-    st.error(exc.message(lang()))
-    st.stop()
-except Exception as exc:  # noqa: BLE001
-    unexpected(exc)
-    st.stop()
+view = opened_or_stop(open_status, token)
 
 st.subheader(t("request_reference", reference=view.reference))
 st.markdown(t("status_current", status=f"**{label('status', view.status)}**"))
