@@ -9,6 +9,7 @@ import logging
 
 from prefect import serve
 
+from flows import fast_start
 from flows.access_request import access_request
 from flows.prefect_sync import sync_result
 from flows.recovery import ensure_zombie_automation
@@ -28,9 +29,16 @@ def main() -> None:
         ensure_zombie_automation()  # a run whose process dies is marked Crashed, then restarted
     except Exception as exc:  # noqa: BLE001 - the sweeper still catches Pending runs; retried at next start
         logging.getLogger("ramq.serve").warning("zombie automation not created (%s)", type(exc).__name__)
+    settings = get_settings()
+    if fast_start.install():
+        # Each execution of a run is forked from a warm interpreter (flows/fast_start.py).
+        fast_start.serve((access_request, {"name": name}),
+                         (sweeper_flow, {"name": name, "interval": settings.sweep_every_seconds}))
+        return
+    # Prefect's default: each execution is a new `python -m prefect.engine` (the baseline).
     serve(
         sync_result(access_request.to_deployment(name=name)),
-        sync_result(sweeper_flow.to_deployment(name=name, interval=get_settings().sweep_every_seconds)),
+        sync_result(sweeper_flow.to_deployment(name=name, interval=settings.sweep_every_seconds)),
         print_starting_message=True,
     )
 

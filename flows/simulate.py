@@ -68,8 +68,13 @@ class Trace:
     error: str = ""
     latencies: dict[str, list[float]] = field(default_factory=dict)
 
-    def add(self, step: str, seconds: float) -> None:
+    def add(self, step: str, seconds: float, decided_by: str = "") -> None:
+        """``decided_by``: the decision's kind (authorizer, respondent, countersign), also counted
+        under "decision by <kind>": the time from a person's decision to what the next person
+        sees (an email, or the task in a RAMQ queue)."""
         self.latencies.setdefault(step, []).append(seconds)
+        if decided_by:
+            self.latencies.setdefault(f"decision by {decided_by}", []).append(seconds)
 
 
 def sample_request(rng: random.Random, n: int, run: str = "") -> dict:
@@ -114,14 +119,16 @@ def section3_for(request: dict) -> dict:
 
 
 class Simulation:
-    def __init__(self, *, requests: int, seed: int = 1, timeout: float = 300, progress=print):
+    def __init__(self, *, requests: int, seed: int = 1, timeout: float = 300, progress=print, people: int = 8):
         self.rng = random.Random(seed)
         self.run_id = uuid.uuid4().hex[:6]  # the seed repeats the plans, never the mailboxes
         self.count = requests
+        self.people = people  # how many act at once (one thread each)
         self.timeout = timeout
         self.progress = progress
         self.maildir: Path = get_settings().maildir
         self._lock = threading.Lock()
+        self.traces: list[Trace] = []
 
     # -- waiting on what a person would see ---------------------------------------------------
 
@@ -181,20 +188,20 @@ class Simulation:
                     t = time.monotonic()
                     api.authorizer_decide(token, outcome=Outcome.refuse, reason="Demande non justifiée.")
                     _, dt = self.wait_mail(to=user, contains="demande refusée", reference=ref, since=t)
-                    trace.add("decision→next email", dt)
+                    trace.add("decision→next email", dt, "authorizer")
                     trace.outcome = RequestStatus.refused_by_authorizer.value
                     return trace
                 t = time.monotonic()
                 api.authorizer_decide(token, outcome=Outcome.authorize, section3=section3_for(data))
                 task_id, dt = self.wait_task(sub.request_id, TaskKind.respondent, round, t)
-                trace.add("authorization→RAMQ queue", dt)
+                trace.add("authorization→RAMQ queue", dt, "authorizer")
                 api.claim_task(task_id, staff=SIM_RESPONDENT)
                 if plan == "refused_by_ramq":
                     t = time.monotonic()
                     api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome=Outcome.refuse,
                                           reason="Dossier incomplet.")
                     _, dt = self.wait_mail(to=user, contains="refusée par la RAMQ", reference=ref, since=t)
-                    trace.add("decision→next email", dt)
+                    trace.add("decision→next email", dt, "respondent")
                     trace.outcome = RequestStatus.refused_by_ramq.value
                     return trace
                 if plan == "corrected" and round == 1:
@@ -202,7 +209,7 @@ class Simulation:
                     api.respondent_decide(task_id, staff=SIM_RESPONDENT, outcome=Outcome.send_back,
                                           reason="Précisez votre fonction.")
                     msg, dt = self.wait_mail(to=user, contains="correction demandée", reference=ref, since=t)
-                    trace.add("decision→next email", dt)
+                    trace.add("decision→next email", dt, "respondent")
                     data["user"]["function"] = "Technicienne en administration"
                     data["user"]["signature"] = {"method": "drawn", "image_png_base64": _signature_png(stroke=2)}
                     since = time.monotonic()
@@ -213,7 +220,7 @@ class Simulation:
                 section4["username"] = f"{section4['username']}{self.run_id}{n}"[:40]  # unique across runs and threads
                 t = self._approve(trace, sub.request_id, round, task_id, section4, returned=plan == "returned")
                 pw_msg, dt = self.wait_mail(to=user, contains="mot de passe temporaire", reference=ref, since=t)
-                trace.add("decision→next email", dt)
+                trace.add("decision→next email", dt, "countersign" if get_settings().countersign else "respondent")
                 un_msg, _ = self.wait_mail(to=authorizer, contains="nom d'utilisateur à transmettre",
                                            reference=ref, since=t)
                 self._check_credentials(pw_msg, un_msg, section4["username"])
@@ -235,7 +242,7 @@ class Simulation:
             if not get_settings().countersign:
                 return t
             cs_task, dt = self.wait_task(request_id, TaskKind.countersign, round, t, attempt)
-            trace.add("approval→countersign queue", dt)
+            trace.add("approval→countersign queue", dt, "respondent")
             api.claim_task(cs_task, staff=SIM_SOES)
             t = time.monotonic()
             if returned and attempt == 1:
@@ -243,7 +250,7 @@ class Simulation:
                                        reason="Vérifiez la période de validité.")
                 attempt += 1
                 task_id, dt = self.wait_task(request_id, TaskKind.respondent, round, t, attempt)
-                trace.add("decision→RAMQ queue", dt)
+                trace.add("decision→RAMQ queue", dt, "countersign")
                 api.claim_task(task_id, staff=SIM_RESPONDENT)
                 continue
             api.countersign_decide(cs_task, staff=SIM_SOES, outcome=Outcome.countersign)
@@ -282,13 +289,14 @@ class Simulation:
         self.rng.shuffle(plans)
         started = time.monotonic()
         traces: list[Trace] = []
-        with ThreadPoolExecutor(max_workers=min(8, self.count) or 1) as pool:
+        with ThreadPoolExecutor(max_workers=min(self.people, self.count) or 1) as pool:
             futures = [pool.submit(self.play, i, plan) for i, plan in enumerate(plans)]
             for done, fut in enumerate(as_completed(futures), 1):
                 trace = fut.result()
                 traces.append(trace)
                 self.progress(f"[{done}/{self.count}] {trace.reference or '—'} {trace.plan}: "
                               f"{trace.outcome or 'ÉCHEC ' + trace.error}")
+        self.traces = traces
         return summarize(traces, time.monotonic() - started)
 
 
@@ -313,8 +321,8 @@ def summarize(traces: list[Trace], elapsed: float) -> dict:
         "errors": [f"{t.reference}: {t.error}" for t in traces if t.error],
         "elapsed_seconds": round(elapsed, 1),
         "latency_seconds": {
-            step: {"n": len(v), "p50": round(statistics.median(v), 2), "p95": round(pct(v, 0.95), 2),
-                   "max": round(max(v), 2)}
+            step: {"n": len(v), "p50": round(statistics.median(v), 3), "p95": round(pct(v, 0.95), 3),
+                   "max": round(max(v), 3)}
             for step, v in sorted(steps.items())
         },
     }

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # (the paper form). Off for a small installation: an approval goes straight to credentials.
     countersign: bool = True
 
+    # The embedded runner forks each execution of a flow run from a warm forkserver
+    # (flows/fast_start.py) instead of spawning a new interpreter; false: Prefect's default.
+    fast_start: bool = True
+
     # Prefect deployment that runs one access request.
     deployment_name: str = "access-request/access-request"
     # Basic-auth string of the Prefect server ("user:password"); `make run` generates one in

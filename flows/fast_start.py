@@ -1,0 +1,174 @@
+"""A faster start for each execution of a flow run: a fork of a warm interpreter, not a new one.
+
+Every execution of a request's run (one per resume: a suspension ends the process) is, with
+Prefect's default, a freshly spawned Python that imports Prefect, SQLAlchemy and our modules
+again: about 2.5 s of CPU on two cores, and these starts queue up when many people act at once.
+Here the runner forks each execution from a ``multiprocessing`` forkserver that imported all of
+that once: the run still gets a process of its own (a crash or a kill ends that process, never
+the runner), the runner still cancels it by its pid, and it starts in tens of milliseconds.
+
+Prefect's runner starts processes through the module-level ``run_flow_in_subprocess`` of
+``prefect.runner._starter_direct`` (documented there as the place to override); ``install``
+replaces it by ``run_flow_in_forkserver``, a copy of Prefect's function with the forkserver
+context instead of ``spawn``. ``RAMQ_FAST_START=false`` keeps Prefect's default (the baseline of
+``benchmarks/decisions.py``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.context
+import os
+from typing import Any
+
+# What the forkserver imports once, before any fork: Prefect's engine and everything a run of
+# ours imports on its way (database drivers, email rendering and sending). Streamlit, pandas,
+# PIL and the PDF libraries stay out: no flow run needs them.
+PRELOAD = (
+    "prefect",
+    "prefect.flow_engine",
+    "prefect.task_engine",
+    "prefect.engine",
+    "prefect.results",
+    "prefect.cache_policies",
+    "prefect.flow_runs",
+    "prefect.input",
+    "prefect.events.clients",
+    "prefect.logging.handlers",
+    "prefect.client.orchestration",
+    "flows.fast_start",
+    "flows.access_request",
+    "flows.sweeper",
+    "flows.steps",
+    # imported lazily by a run's first steps; a name missing here is skipped by the forkserver
+    "sqlite3",
+    "psycopg",
+    "aiosmtplib",
+    "jinja2",
+    "notifications.outbox",
+    "notifications.links",
+    "models.accounts",
+    "models.security",
+    "prefect.transactions",
+    "prefect.runtime.flow_run",
+)
+
+# Set in the forked child by the bootstrap below: a test reads it to prove the run came this way.
+MARKER_ENV = "RAMQ_FAST_STARTED"
+
+_installed = False
+
+
+def enabled() -> bool:
+    from models.settings import get_settings
+
+    return get_settings().fast_start
+
+
+def forkserver_context() -> multiprocessing.context.ForkServerContext:
+    ctx = multiprocessing.get_context("forkserver")
+    assert isinstance(ctx, multiprocessing.context.ForkServerContext)
+    return ctx
+
+
+def install(*, warm: bool = True) -> bool:
+    """Makes the runner of this process start flow runs through the forkserver (when the
+    setting allows); starts the forkserver now, so the first run does not pay its imports.
+    True if installed."""
+    global _installed
+    if not enabled():
+        return False
+    import prefect.runner._starter_direct as starter
+
+    ctx = forkserver_context()
+    ctx.set_forkserver_preload(list(PRELOAD))
+    starter.run_flow_in_subprocess = run_flow_in_forkserver  # type: ignore[assignment]
+    _installed = True
+    if warm:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    return True
+
+
+def installed() -> bool:
+    return _installed
+
+
+def serve(*flows: tuple[Any, dict[str, Any]]) -> None:
+    """Serves each (flow, deployment options) the way ``prefect.serve`` does, but with the flow
+    object registered in the runner (``Runner.add_flow``): only then does the runner start a
+    run from the flow it holds (``run_flow_in_subprocess``, forked here) rather than with a
+    ``python -m prefect.engine`` command that imports everything again."""
+    import asyncio
+
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
+
+    from flows.prefect_sync import sync_result
+
+    runner = Runner(pause_on_shutdown=True)
+    for flow, options in flows:
+        sync_result(runner.add_flow(flow, **options))
+    try:
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal):
+        pass
+
+
+def _bootstrap(payload: bytes, startup_env: dict[str, str] | None) -> Any:
+    """The forked child's entry: marks the process, then runs Prefect's own bootstrap."""
+    from prefect.flow_engine import _run_serialized_call_with_control_bootstrap
+
+    os.environ[MARKER_ENV] = "1"
+    return _run_serialized_call_with_control_bootstrap(payload, startup_env)
+
+
+def run_flow_in_forkserver(flow: Any, flow_run: Any = None, parameters: dict[str, Any] | None = None,
+                           wait_for: Any = None, context: dict[str, Any] | None = None,
+                           env: dict[str, str | None] | None = None) -> multiprocessing.process.BaseProcess:
+    """Prefect's ``run_flow_in_subprocess`` (prefect/flow_engine.py), forked from the warm
+    forkserver instead of spawned: the same environment, settings, signals and control channel."""
+    import asyncio
+    from functools import wraps
+
+    from prefect.context import SettingsContext, get_settings_context, serialize_context
+    from prefect.engine import handle_engine_signals
+    from prefect.flow_engine import _CONTROL_CHANNEL_ENV_KEYS, _runtime_subprocess_env, run_flow
+    from prefect.settings.context import get_current_settings
+    from prefect.settings.models.root import Settings
+    from prefect.utilities.callables import cloudpickle_wrapped_call
+    from prefect.utilities.processutils import sanitize_subprocess_env
+
+    @wraps(run_flow)
+    def run_flow_with_env(*args: Any, env: dict[str, str | None] | None = None,
+                          remove_env: set[str] | None = None, **kwargs: Any) -> None:
+        for key in remove_env or ():
+            os.environ.pop(key, None)
+        os.environ.update(_runtime_subprocess_env(env))
+        settings_context = get_settings_context()
+        with SettingsContext(profile=settings_context.profile, settings=Settings()):
+            with handle_engine_signals(getattr(flow_run, "id", None)):
+                maybe_coro = run_flow(*args, **kwargs)
+                if asyncio.iscoroutine(maybe_coro):
+                    asyncio.run(maybe_coro)
+
+    context = context or serialize_context()
+    merged_env: dict[str, str | None] = (
+        dict[str, str | None](get_current_settings().to_environment_variables(exclude_unset=True))
+        | os.environ
+        | {"PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS": "false"}
+        | (env or {})
+    )
+    sanitized = sanitize_subprocess_env(merged_env)
+    runtime_env = _runtime_subprocess_env(sanitized)
+    startup_env = {k: v for k, v in sanitized.items() if k in _CONTROL_CHANNEL_ENV_KEYS}
+    wrapped_call = cloudpickle_wrapped_call(
+        run_flow_with_env, env=runtime_env,
+        remove_env={k for k, v in merged_env.items() if v is None},
+        flow=flow, flow_run=flow_run, parameters=parameters, wait_for=wait_for, context=context)
+    payload = wrapped_call.args[0]  # type: ignore[attr-defined]  # a functools.partial
+    process = forkserver_context().Process(target=_bootstrap, args=(payload, startup_env))
+    process.start()
+    return process
+

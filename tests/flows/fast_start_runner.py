@@ -1,0 +1,47 @@
+"""A runner serving small probe flows through the fast path (flows/fast_start.py), for
+tests/flows/test_fast_start.py: a flow that tells how its process was started, one whose
+process dies, one that waits to be cancelled. Run as ``python -m tests.flows.fast_start_runner``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from prefect import flow
+
+from flows import fast_start
+
+
+@flow(name="fast-start-probe")
+def probe(out: str) -> None:
+    """Writes how this run's process came to be: its pid, its parent's, the fast path's marker."""
+    Path(out).write_text(json.dumps({
+        "pid": os.getpid(), "ppid": os.getppid(), "marker": os.environ.get(fast_start.MARKER_ENV),
+        "streamlit": "streamlit" in sys.modules, "pandas": "pandas" in sys.modules}))
+
+
+@flow(name="fast-start-crash")
+def crash(out: str) -> None:
+    """Writes its pid, then its process dies at once (no exception, no state sent to Prefect)."""
+    Path(out).write_text(json.dumps({"pid": os.getpid()}))
+    os._exit(13)
+
+
+@flow(name="fast-start-wait")
+def wait(out: str) -> None:
+    """Writes its pid, then waits until it is cancelled."""
+    Path(out).write_text(json.dumps({"pid": os.getpid()}))
+    time.sleep(600)
+
+
+def main() -> None:
+    suffix = os.environ["RAMQ_TEST_FAST_START_SUFFIX"]
+    assert fast_start.install()
+    fast_start.serve(*((f, {"name": suffix}) for f in (probe, crash, wait)))
+
+
+if __name__ == "__main__":
+    main()

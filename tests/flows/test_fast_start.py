@@ -1,0 +1,124 @@
+"""The fast path of flow-run processes (flows/fast_start.py): runs are forked from the warm
+forkserver, and this gives up neither process isolation (a run whose process dies leaves the
+runner serving the next run) nor the runner's cancellation (a cancelled run's process ends).
+
+A runner of small probe flows (tests/flows/fast_start_runner.py) on the session's Prefect
+server; each test starts its own runs and waits on their states."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import uuid
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from flows.stack import Stack, _deployment_exists, wait_until
+
+pytestmark = [pytest.mark.workflow]
+
+
+@pytest.fixture(scope="module")
+def probe_runner(prefect_server, tmp_path_factory):
+    suffix = f"fs-{uuid.uuid4().hex[:8]}"
+    stack = Stack(var_dir=tmp_path_factory.mktemp("fast-start"), prefect_port=prefect_server.prefect_port,
+                  extra_env={"RAMQ_TEST_FAST_START_SUFFIX": suffix, "RAMQ_FAST_START": "true",
+                             "RAMQ_ENV": "test"})
+    proc = stack._spawn("runner", [sys.executable, "-m", "tests.flows.fast_start_runner"])
+    try:
+        wait_until(lambda: _deployment_exists(stack.api_url, suffix, stack.auth), timeout=180,
+                   what="probe runner", proc=proc, log=stack.log("runner"))
+        yield stack, suffix
+    finally:
+        stack.stop()
+
+
+def start(probe_runner, flow_name: str, out: Path) -> UUID:
+    from prefect.deployments import run_deployment
+
+    from flows.prefect_sync import sync_result
+
+    _, suffix = probe_runner
+    run = sync_result(run_deployment(f"{flow_name}/{suffix}", parameters={"out": str(out)}, timeout=0))
+    return run.id
+
+
+def state_of(run_id: UUID):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(run_id).state
+
+
+def wait_state(run_id: UUID, *types: str, timeout: float = 120):
+    return wait_until(lambda: (s := state_of(run_id)) is not None and s.type.value in types and s,
+                      timeout=timeout, what=f"run in {types}")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def written(out: Path) -> dict:
+    return json.loads(wait_until(lambda: out.exists() and out.read_text(), timeout=120, what=str(out)))
+
+
+def assert_runner_serves(probe_runner, tmp_path: Path) -> dict:
+    stack, _ = probe_runner
+    assert stack.procs["runner"].poll() is None, "the runner died"
+    out = tmp_path / f"probe-{uuid.uuid4().hex[:6]}.json"
+    run_id = start(probe_runner, "fast-start-probe", out)
+    assert wait_state(run_id, "COMPLETED", "FAILED", "CRASHED").type.value == "COMPLETED"
+    return written(out)
+
+
+def test_runs_are_forked_from_the_warm_forkserver(probe_runner, tmp_path):
+    stack, _ = probe_runner
+    seen = assert_runner_serves(probe_runner, tmp_path)
+    assert seen["marker"] == "1", "the run did not come through flows.fast_start"
+    runner_pid = stack.procs["runner"].pid
+    assert seen["ppid"] != runner_pid  # a spawned run is the runner's child; a forked one is the forkserver's
+    cmdline = Path(f"/proc/{seen['ppid']}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    assert "forkserver" in cmdline, cmdline
+    assert not seen["streamlit"] and not seen["pandas"]  # no UI library in a flow run's process
+
+
+def test_a_run_whose_process_exits_leaves_the_runner_serving(probe_runner, tmp_path):
+    out = tmp_path / "crash.json"
+    run_id = start(probe_runner, "fast-start-crash", out)
+    pid = written(out)["pid"]
+    assert wait_state(run_id, "CRASHED", "FAILED", "COMPLETED").type.value == "CRASHED"
+    assert not pid_alive(pid)
+    assert assert_runner_serves(probe_runner, tmp_path)["marker"] == "1"
+
+
+def test_a_run_whose_process_is_killed_leaves_the_runner_serving(probe_runner, tmp_path):
+    out = tmp_path / "killed.json"
+    run_id = start(probe_runner, "fast-start-wait", out)
+    pid = written(out)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    assert wait_state(run_id, "CRASHED", "FAILED", "COMPLETED", "CANCELLED").type.value == "CRASHED"
+    assert assert_runner_serves(probe_runner, tmp_path)["marker"] == "1"
+
+
+def test_cancelling_a_run_ends_its_process(probe_runner, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelling
+
+    out = tmp_path / "wait.json"
+    run_id = start(probe_runner, "fast-start-wait", out)
+    pid = written(out)["pid"]
+    wait_state(run_id, "RUNNING")
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Cancelling(), force=True)
+    assert wait_state(run_id, "CANCELLED", "CRASHED", "FAILED", "COMPLETED").type.value == "CANCELLED"
+    wait_until(lambda: not pid_alive(pid), timeout=60, what="the cancelled run's process to end")
+    assert assert_runner_serves(probe_runner, tmp_path)["marker"] == "1"
