@@ -65,7 +65,7 @@ def _one(fast: bool, requests: dict[str, int], out: Path) -> None:
     get_settings.cache_clear()
     upgrade()
     result: dict[str, dict] = {}
-    stack.start(("prefect", "smtp", "runner"))
+    stack.start(("prefect", "smtp", "runner"), timeout=900)  # a loaded machine starts slowly
     try:
         from flows.simulate import Simulation
 

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # The embedded runner forks each execution of a flow run from a warm forkserver
     # (flows/fast_start.py) instead of spawning a new interpreter; false: Prefect's default.
     fast_start: bool = True
+    # With the fast path, how often the runner asks Prefect for runs to start (a resumed run
+    # waits for the next ask); 0: PREFECT_RUNNER_POLL_FREQUENCY (the stack sets 1 s).
+    runner_poll_seconds: float = 0.5
 
     # Prefect deployment that runs one access request.
     deployment_name: str = "access-request/access-request"
