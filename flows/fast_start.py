@@ -106,7 +106,6 @@ def serve(*flows: tuple[Any, dict[str, Any]]) -> None:
     from prefect.runner import Runner
 
     from flows.prefect_sync import sync_result
-
     from models.settings import get_settings
 
     # A resumed run waits for the runner's next ask: half a second on average with Prefect's
