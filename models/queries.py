@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, literal_column, or_
 from sqlmodel import col, select
 
 from models.db import get_row, read_scope
@@ -378,24 +378,38 @@ def requests_overview(*, statuses: Iterable[str] | None = None, reference_contai
 SEARCH_LIMIT = 50
 
 
+def search_key():
+    """Every searched column in one text, separated by spaces: ``reference``, establishment
+    number, the user's and the authorizer's names and emails. Migration 0011 indexes exactly
+    this expression with trigrams on PostgreSQL (keep both identical): constants are rendered
+    inline, a bound parameter would make a different expression."""
+    space = literal_column("' '")
+    parts = [func.coalesce(col(AccessRequest.reference), literal_column("''")),
+             *(col(c) for c in (AccessRequest.establishment_number, AccessRequest.user_first_name,
+                                AccessRequest.user_last_name, AccessRequest.user_email,
+                                AccessRequest.authorizer_first_name, AccessRequest.authorizer_last_name,
+                                AccessRequest.authorizer_email))]
+    key = parts[0]
+    for part in parts[1:]:
+        key = key.concat(space).concat(part)
+    return key
+
+
 def search_requests(text: str, *, limit: int = SEARCH_LIMIT) -> list[dict]:
     """Staff search over every request (closed ones too): reference, the user's and the
-    authorizer's names and emails, the establishment number. Names are stored in capitals and
-    emails in lower case, so the words are compared that way; every word must match somewhere
+    authorizer's names and emails, the establishment number. Names and references are stored
+    in capitals and emails in lower case, so each word is looked for as typed, in capitals and
+    in lower case, in :func:`search_key` (one expression PostgreSQL can index; a word has no
+    space, so it never matches across two columns); every word must match somewhere
     (« tremblay 12345 »). Most recent first."""
     words = [w for w in (text or "").split() if w][:5]
     if not words:
         return []
-    names = (AccessRequest.user_first_name, AccessRequest.user_last_name,
-             AccessRequest.authorizer_first_name, AccessRequest.authorizer_last_name)
+    key = search_key()
     stmt = select(AccessRequest)
     for word in words:
-        stmt = stmt.where(or_(
-            col(AccessRequest.reference).contains(word.upper(), autoescape=True),
-            col(AccessRequest.establishment_number).contains(word, autoescape=True),
-            col(AccessRequest.user_email).contains(word.lower(), autoescape=True),
-            col(AccessRequest.authorizer_email).contains(word.lower(), autoescape=True),
-            *(col(name).contains(word.upper(), autoescape=True) for name in names)))
+        forms = dict.fromkeys((word, word.upper(), word.lower()))  # distinct, in order
+        stmt = stmt.where(or_(*(key.contains(form, autoescape=True) for form in forms)))
     stmt = stmt.order_by(col(AccessRequest.created_at).desc(), col(AccessRequest.id).desc())
     with read_scope() as s:
         return [{"request_id": id_of(r), "reference": r.reference, "status": r.status,
