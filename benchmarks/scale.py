@@ -46,13 +46,16 @@ def _p95(times: list[float]) -> float:
     return statistics.quantiles(times, n=20, method="inclusive")[18] if len(times) > 1 else times[0]
 
 
-def _time(fn: Callable[[], object], repeat: int) -> list[float]:
+def _time(fn: Callable[[], object], repeat: int, cpu: list[float]) -> list[float]:
+    """Wall times in ms; this process's CPU times go to ``cpu`` (SQLite's whole work, a shared
+    machine's load left out; for PostgreSQL only the client's part)."""
     fn()  # warm: the first run pays the statement compilation and the page cache
     out = []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, used = time.perf_counter(), time.process_time()
         fn()
         out.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - used) * 1000)
     return out
 
 
@@ -202,12 +205,15 @@ def _measures(seeded, *, before: bool) -> dict[str, tuple[str, float, Callable[[
 def _measure_all(seeded, *, before: bool, repeat: int) -> dict[str, dict]:
     out = {}
     for name, (kind, target, what) in _measures(seeded, before=before).items():
+        cpu: list[float] = []
         if isinstance(what, list):  # the search: every term, p95 over them all
-            times = [t for fn in what for t in _time(fn, max(3, repeat // 2))]
+            times = [t for fn in what for t in _time(fn, max(3, repeat // 2), cpu)]
         else:
-            times = _time(what, repeat)
+            times = _time(what, repeat, cpu)
         out[name] = {"kind": kind, "target_ms": target, "p95_ms": _p95(times),
-                     "median_ms": statistics.median(times), "runs": len(times)}
+                     "median_ms": statistics.median(times), "runs": len(times),
+                     "cpu_p95_ms": _p95(cpu), "cpu_median_ms": statistics.median(cpu),
+                     "load_average": os.getloadavg()[0]}
     return out
 
 
@@ -292,7 +298,10 @@ def _rows(label: str, raw: dict) -> list[dict]:
     for name, ours in raw["ours"].items():
         before = raw["baseline"][name]["p95_ms"]
         met = ours["p95_ms"] <= ours["target_ms"]
-        note = f"{raw['requests']:,} requests, {raw['open_tasks']:,} open tasks; p95 of {ours['runs']} runs"
+        note = (f"{raw['requests']:,} requests, {raw['open_tasks']:,} open tasks; p95 of {ours['runs']} runs; "
+                f"CPU of this process p95 {ours['cpu_p95_ms']:.0f} ms "
+                f"(before {raw['baseline'][name]['cpu_p95_ms']:.0f}); "
+                f"load average {ours['load_average']:.1f}")
         if not met:
             note += f"; {ours['p95_ms'] / ours['target_ms']:.1f}× the target"
         rows.append({"measure": f"{label}: {name} (p95)", "ours": round(ours["p95_ms"], 2),
