@@ -170,7 +170,7 @@ def list_queue(
     rows: list[QueueRow] = []
     with read_scope() as s:
         for (task_id, request_id, round_, created_at, due_at, claimed_by, claimed_at, reference, org,
-             number, name, first_name, last_name) in s.execute(stmt).tuples().all():
+             number, name, first_name, last_name) in s.execute(stmt).all():
             rows.append(QueueRow(
                 task_id=task_id, request_id=request_id, reference=reference or "",
                 round=round_, organization_type=org, establishment_number=number,
@@ -276,7 +276,7 @@ def list_countersign_queue(*, claim: str = "any", staff: str | None = None, limi
             respondent=respondent, approved_at=approved_at, created_at=created_at, due_at=due_at,
             overdue=bool(due_at and due_at < now), claimed_by=claimed_by,
         ) for (task_id, request_id, created_at, due_at, claimed_by, reference, first_name, last_name,
-               applications, respondent, approved_at) in s.execute(stmt).tuples().all()]
+               applications, respondent, approved_at) in s.execute(stmt).all()]
 
 
 def request_review(request_id: int) -> dict | None:
