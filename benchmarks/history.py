@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -89,7 +90,7 @@ def _timeline(rng: random.Random, created: datetime) -> tuple[str, list[tuple[st
 
 
 def seed(n: int, *, start: datetime, days: int = 365, seed_value: int = 11, tag: str | None = None,
-         batch: int = 5000) -> Seeded:
+         batch: int = 5000, people: Callable[[int], dict] | None = None) -> Seeded:
     """Inserts ``n`` requests created between ``start`` and ``start + days`` (whole seconds),
     their audit marks and their open tasks, by bulk Core inserts. References are
     ``<tag>-<number>`` so a test can tell its requests from the others. Tests seed in the far
@@ -125,7 +126,8 @@ def seed(n: int, *, start: datetime, days: int = 365, seed_value: int = 11, tag:
         with session_scope() as s:
             s.execute(insert(table_of(AccessRequest)), [
                 _request_row(r, out.requests[r]["org"], out.requests[r]["status"],
-                             out.requests[r]["created"], out.requests[r]["closed"]) for r in chunk])
+                             out.requests[r]["created"], out.requests[r]["closed"])
+                | (people(lo + j) if people else {}) for j, r in enumerate(chunk)])
             ids = dict(s.execute(select(col(AccessRequest.reference), col(AccessRequest.id))
                                  .where(col(AccessRequest.reference).in_(chunk))).all())
             events, tasks = [], []

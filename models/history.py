@@ -32,14 +32,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Float, and_, case, cast, exists, func, literal, select
+from sqlalchemy import Date, and_, case, cast, exists, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from models.db import read_scope
 from models.enums import FINAL_STATUSES, AuditEventKind, TaskKind, TaskStatus
 from models.settings import get_settings
-from models.tables import AccessRequest, AuditEvent, HumanTask, utcnow
+from models.tables import AccessRequest, AuditEvent, HumanTask, RequestStepTime, utcnow
 
 STEPS = ("authorized", "reviewed", "countersigned", "credentials_sent")  # each from the previous mark
 DURATIONS = (*STEPS, "total")
@@ -115,33 +115,21 @@ class StepStats:
     p90_s: float | None
 
 
-def _duration_columns(f: HistoryFilter, dialect: str):
+def _duration_columns(f: HistoryFilter):
     """One row per selected request that has a mark: its step durations in seconds (NULL when
-    a mark is missing or the step ran backwards)."""
-    event = col(AuditEvent.event)
-    # SQLite compares its stored text and turns each event's time into a number once (Julian
-    # days); PostgreSQL keeps its timestamps and subtracts them.
-    at = col(AuditEvent.at) if dialect == "postgresql" else func.julianday(col(AuditEvent.at))
-    marks = [func.max(case((event.in_([str(e) for e in kinds]), at))).label(name)
-             for name, kinds in MARKS.items()]
-    first = func.min(case((event == AuditEventKind.submitted.value, at))).label("first_submitted")
-    per_request = (select(col(AuditEvent.request_id), *marks, first)
-                   .where(col(AuditEvent.request_id).in_(_selected_ids(f)),
-                          event.in_([str(e) for kinds in MARKS.values() for e in kinds]))
-                   .group_by(col(AuditEvent.request_id)).subquery())
+    a mark is missing or the step ran backwards). The marks come from ``request_step_time``,
+    which the database keeps as the events are written (migration 0011): grouping every
+    request's audit events took about a second on SQLite for 100,000 requests."""
+    t = RequestStepTime.__table__.c  # type: ignore[attr-defined]
+    per_request = (select(t.request_id, *(t[name] for name in MARKS), t.first_submitted)
+                   .where(t.request_id.in_(_selected_ids(f))).subquery())
     c = per_request.c
-
-    def seconds(later, earlier):
-        if dialect == "postgresql":
-            return cast(func.extract("epoch", later - earlier), Float)
-        return (later - earlier) * 86400.0
-
     order = ["submitted", *STEPS]
     columns = []
     for previous, step in zip(order, order[1:], strict=False):
-        columns.append(case((c[step] >= c[previous], seconds(c[step], c[previous]))).label(step))
+        columns.append(case((c[step] >= c[previous], c[step] - c[previous])).label(step))
     columns.append(case((c.credentials_sent >= c.first_submitted,
-                         seconds(c.credentials_sent, c.first_submitted))).label("total"))
+                         c.credentials_sent - c.first_submitted)).label("total"))
     return columns, per_request
 
 
@@ -159,7 +147,7 @@ def step_durations(f: HistoryFilter) -> list[StepStats]:
     percentile in seconds."""
     with read_scope() as s:
         dialect = _dialect(s)
-        columns, per_request = _duration_columns(f, dialect)
+        columns, per_request = _duration_columns(f)
         if dialect == "postgresql":
             aggregates = []
             for c in columns:
@@ -184,7 +172,7 @@ def _float(value) -> float | None:
 def request_durations(f: HistoryFilter) -> list[dict]:
     """Each selected request's step durations in seconds (the CSV of the durations; tests)."""
     with read_scope() as s:
-        columns, per_request = _duration_columns(f, _dialect(s))
+        columns, per_request = _duration_columns(f)
         ref = select(col(AccessRequest.reference)).where(
             col(AccessRequest.id) == per_request.c.request_id).scalar_subquery()
         rows = s.execute(select(ref.label("reference"), *columns).select_from(per_request)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import JSON, Column, DateTime, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Table, Text, UniqueConstraint
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -93,6 +93,8 @@ class AccessRequest(SQLModel, table=True):
     """Sections 1, 2 and 5 of the form, plus the authorizer's name and email."""
 
     __tablename__ = "access_request"
+    # The history's period and pages, the search's most recent first (migration 0011).
+    __table_args__ = (Index("ix_access_request_created_at_id", "created_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str | None = Field(default=None, unique=True, index=True, max_length=20)
@@ -239,7 +241,9 @@ class HumanTask(SQLModel, table=True):
     the respondent's decisions within a round when the SOES returns an approval (1 otherwise)."""
 
     __tablename__ = "human_task"
-    __table_args__ = (UniqueConstraint("request_id", "kind", "round", "attempt"),)
+    # The queues: one kind's open tasks in due order, read up to their limit (migration 0011).
+    __table_args__ = (UniqueConstraint("request_id", "kind", "round", "attempt"),
+                      Index("ix_human_task_queue", "status", "kind", "due_at", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="access_request.id", index=True)
@@ -456,3 +460,20 @@ class StaffSession(SQLModel, table=True):
     last_seen_at: datetime = _created()
     closed_at: datetime | None = _ts()
     closed_reason: str = Field(default="", max_length=20)
+
+
+class RequestStepTime(SQLModel, table=True):
+    """Per request, when each of the history's marks (``models.history.MARKS``) last happened
+    and when it was first submitted, in seconds since the epoch (UTC): the step durations are
+    differences of these, read without grouping the audit events. Written by the database
+    itself, an insert trigger on ``audit_event`` (migration 0011): never by the application."""
+
+    __tablename__ = "request_step_time"
+
+    request_id: int = Field(foreign_key="access_request.id", primary_key=True)
+    first_submitted: float | None = None
+    submitted: float | None = None
+    authorized: float | None = None
+    reviewed: float | None = None
+    countersigned: float | None = None
+    credentials_sent: float | None = None

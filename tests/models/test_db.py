@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -233,3 +233,81 @@ def test_a_task_reminded_before_the_schedule_counts_one_reminder(empty_database_
     _migrate(url, "downgrade", "0005")
     assert "staff_digest" not in inspect(models_db.get_engine(url)).get_table_names()
     _migrate(url, "upgrade", "head")
+
+
+# --- migration 0011: the step times, kept by the database, and the indexes --------------------------
+
+
+def _epoch(at: datetime) -> float:
+    return (at - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
+
+
+def test_the_step_times_are_backfilled_then_kept_by_the_events(empty_database_url):
+    url = empty_database_url
+    _migrate(url, "upgrade", "0010")
+    t0 = datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
+    texts = {c.name: "X" for c in _REQUESTS.columns if isinstance(c.type, sa.String)}
+    events = sa.table("audit_event", *(sa.column(c.name, c.type) for c in _EVENTS.columns),
+                      sa.column("hash", sa.String), sa.column("prev_hash", sa.String))
+    with models_db.get_engine(url).begin() as conn:
+        for rid in (1, 2, 3):
+            conn.execute(sa.insert(_REQUESTS).values(
+                **texts, id=rid, revision=1, applications=[], additional_establishment_numbers=[],
+                user_signature={}, user_commitments_accepted=True, created_at=t0, updated_at=t0))
+        # Request 1 sent back and authorized twice: the last authorization counts, the first
+        # submission starts the total. Request 2 has no mark (no row); 3 is only submitted.
+        for n, (rid, event, minutes) in enumerate([
+                (1, "submitted", 0), (1, "authorizer_authorize", 10), (1, "claimed", 20),
+                (1, "respondent_send_back", 30), (1, "correction_resubmit", 40),
+                (1, "authorizer_authorize", 50), (2, "flow_started", 0), (3, "submitted", 5)]):
+            conn.execute(sa.insert(events).values(
+                request_id=rid, at=t0 + timedelta(minutes=minutes), actor="système", event=event,
+                detail={}, hash=f"{n:064d}", prev_hash=None))
+    _migrate(url, "upgrade", "0011")
+
+    def step_times() -> dict[int, dict]:
+        with models_db.get_engine(url).connect() as conn:
+            rows = conn.execute(text("SELECT * FROM request_step_time ORDER BY request_id")).mappings().all()
+        return {r["request_id"]: {k: v for k, v in r.items() if k != "request_id"} for r in rows}
+
+    def at(minutes: float) -> float:
+        return _epoch(t0 + timedelta(minutes=minutes))
+
+    expected = {1: {"first_submitted": at(0), "submitted": at(40), "authorized": at(50), "reviewed": at(30),
+                    "countersigned": None, "credentials_sent": None},
+                3: {"first_submitted": at(5), "submitted": at(5), "authorized": None, "reviewed": None,
+                    "countersigned": None, "credentials_sent": None}}
+
+    def check() -> None:
+        found = step_times()
+        assert found.keys() == expected.keys()
+        for rid, marks in expected.items():
+            for mark, value in marks.items():
+                assert found[rid][mark] == (None if value is None else pytest.approx(value, abs=0.001)), (rid, mark)
+
+    check()
+    with Session(models_db.get_engine(url)) as s:  # written by the steps from now on
+        audit(s, 1, AuditEventKind.respondent_approve, actor="test", at=t0 + timedelta(minutes=60))
+        audit(s, 1, AuditEventKind.claimed, actor="test", at=t0 + timedelta(minutes=70))
+        audit(s, 2, AuditEventKind.submitted, actor="test", at=t0 + timedelta(minutes=80))
+        # An event written late with an earlier time moves neither the last mark nor the first.
+        audit(s, 1, AuditEventKind.authorizer_authorize, actor="test", at=t0 + timedelta(minutes=1))
+        audit(s, 1, AuditEventKind.submitted, actor="test", at=t0 + timedelta(minutes=90))
+        s.commit()
+    expected[1] |= {"reviewed": at(60), "submitted": at(90)}
+    expected[2] = {"first_submitted": at(80), "submitted": at(80), "authorized": None, "reviewed": None,
+                   "countersigned": None, "credentials_sent": None}
+    check()
+    indexes = {i["name"] for i in inspect(models_db.get_engine(url)).get_indexes("human_task")}
+    assert "ix_human_task_queue" in indexes
+
+    _migrate(url, "downgrade", "0010")  # the table, its trigger and the indexes go
+    engine = models_db.get_engine(url)
+    assert "request_step_time" not in inspect(engine).get_table_names()
+    assert "ix_human_task_queue" not in {i["name"] for i in inspect(engine).get_indexes("human_task")}
+    with Session(engine) as s:  # an event without the table behind its trigger
+        audit(s, 3, AuditEventKind.authorizer_authorize, actor="test", at=t0 + timedelta(minutes=100))
+        s.commit()
+    _migrate(url, "upgrade", "head")
+    expected[3] |= {"authorized": at(100)}
+    check()
