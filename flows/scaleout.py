@@ -18,6 +18,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 
@@ -50,7 +51,7 @@ def _admin(pg_url: str, sql: str) -> None:
     url = _admin_url(pg_url)
     with psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
                          dbname=url.database or "postgres", autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]  # names made here, never user input
+        conn.execute(sql.encode())  # names made here, never user input
 
 
 @dataclass
@@ -115,10 +116,10 @@ class ScaleOut:
         stack = self.stack
         stack.start(("prefect", "smtp"), timeout=timeout)
         # The README's commands, in its order.
-        self.run([prefect_cli(), "work-pool", "create", WORK_POOL, "--type", "process"])
-        self.run([prefect_cli(), "--no-prompt", "deploy", "--all"])
-        self.run([ramq_cli(), "prefect-setup"])
         self.run([ramq_cli(), "db", "upgrade"])
+        self.run([prefect_cli(), "work-pool", "create", WORK_POOL, "--type", "process"])
+        self.run([prefect_cli(), "deploy", "--all"])  # RAMQ_CHECKOUT_DIR is in the environment
+        self.run([ramq_cli(), "prefect-setup"])
         for i in range(1, self.workers + 1):
             name = f"worker-{i}"
             stack._spawn(name, [prefect_cli(), "worker", "start", "--pool", WORK_POOL, "--name", name])
@@ -141,7 +142,7 @@ class ScaleOut:
                                f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
         return done.stdout
 
-    def api(self, path: str, body: dict | None = None) -> object:
+    def api(self, path: str, body: dict | None = None) -> Any:
         """One call to the Prefect server's REST API (POST with a body, else GET)."""
         if self.stack is None:
             raise RuntimeError("not started")
@@ -158,7 +159,7 @@ class ScaleOut:
             workers = self.api(f"/work_pools/{WORK_POOL}/workers/filter", {})
         except Exception:
             return []
-        return [w["name"] for w in workers if w.get("status") == "ONLINE"]  # type: ignore[union-attr]
+        return [w["name"] for w in workers if w.get("status") == "ONLINE"]
 
     def stop(self) -> None:
         """Stops every process (workers and their flow runs first), then drops both databases."""
