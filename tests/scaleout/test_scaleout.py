@@ -46,6 +46,9 @@ def test_one_request_through_the_readme_scale_out_shape(tmp_path):
             # The pull step's directory is the checkout given at deploy time, not a template.
             step = d["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]
             assert step["directory"] == str(PROJECT_ROOT)
+        sweeper = deployments["sweeper"]  # one sweep at a time: late sweeps do not pile up
+        assert sweeper["global_concurrency_limit"]["limit"] == 1
+        assert sweeper["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
 
         summary = simulate(so.env, requests=1, seed=1, timeout=600)
         assert summary["outcomes"] == {"completed": 1}, summary
