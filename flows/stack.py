@@ -208,7 +208,9 @@ class Stack:
                 wait_until(lambda: not self.executing_runs(), timeout=drain_seconds, what="drain")
             except Exception:
                 pass
-        for name in ("runner", "smtp", "prefect"):
+        # Other processes of the stack (the scale-out's workers) before the runner and the server.
+        others = [name for name in self.procs if name not in COMPONENTS]
+        for name in (*others, "runner", "smtp", "prefect"):
             self._stop_one(name, timeout)
 
     def _stop_one(self, name: str, timeout: float) -> None:
