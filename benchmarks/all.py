@@ -126,7 +126,9 @@ def table(results: list[dict]) -> str:
         how = f"{'quick' if res.get('quick') else 'full'}, {res.get('at', '?')}, {res.get('cores', '?')} cores"
         if res.get("status") != "ok":
             what = "not written yet" if res.get("status") == "missing" else f"FAILED: {res.get('error', '')}"
-            lines.append(f"| {head} | {what} ({how}) | | | | | | |")
+            if "at" in res:
+                what = f"{what} ({how})"
+            lines.append(f"| {head} | {what} | | | | | | |")
             continue
         for i, r in enumerate(res.get("rows", [])):
             unit = r.get("unit", "")
