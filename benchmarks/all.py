@@ -124,6 +124,8 @@ def table(results: list[dict]) -> str:
     for res in results:
         head = res["name"]
         how = f"{'quick' if res.get('quick') else 'full'}, {res.get('at', '?')}, {res.get('cores', '?')} cores"
+        if res.get("load_average"):
+            how += f", load {res['load_average'][0]:g}"
         if res.get("status") != "ok":
             what = "not written yet" if res.get("status") == "missing" else f"FAILED: {res.get('error', '')}"
             if "at" in res:
