@@ -46,6 +46,8 @@ def _child(name: str, quick: bool, out: Path) -> int:
             result = {"name": name, "status": "missing", "error": "not written yet"}
         else:
             result = {**module.bench(quick=quick), "status": "ok"}
+    except SystemExit as exc:
+        result = {"name": name, "status": "failed", "error": f"stopped before its end (exit {exc.code})"}
     except BaseException as exc:  # noqa: BLE001 - reported in the table, the others go on
         traceback.print_exc()
         result = {"name": name, "status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
