@@ -65,6 +65,18 @@ def _all_suspended(ids: list[str], timeout: float) -> dict[str, int]:
     return wait_until(settled, timeout=timeout, what=f"{len(ids)} runs suspended")
 
 
+def _processes_gone(roots: list[int], idle: int, timeout: float) -> float | None:
+    """Seconds until these trees are back to ``idle`` processes; None if not within ``timeout``."""
+    from flows.stack import wait_until
+
+    started = time.monotonic()
+    try:
+        wait_until(lambda: process_count(roots) <= idle, timeout=timeout, what="flow-run processes gone")
+    except TimeoutError:
+        return None
+    return time.monotonic() - started
+
+
 def _read_p95(ids: list[str]) -> float:
     from flows.prefect_states import read_run_states
 
@@ -95,6 +107,10 @@ def bench(quick: bool = False) -> dict:
         started = time.monotonic()
         settled = _all_suspended(first + rest, timeout=600 + 20 * count)
         settle = time.monotonic() - started
+        right_after = _at_rest(runner)
+        # A suspended run's process exits once it has flushed its events and logs: seconds,
+        # more on a loaded machine. Measured once they are gone (or after 3 minutes).
+        gone = _processes_gone(runner, idle_procs, timeout=180)
         after_mem, after_procs = _at_rest(runner)
         after_server = rss_mb(server)
         after_ms = _read_p95(first)
@@ -128,5 +144,6 @@ def bench(quick: bool = False) -> dict:
                 "idle_processes": idle_procs, "after_processes": after_procs, "server_idle_mb": idle_server,
                 "server_after_mb": after_server, "read_p95_before_ms": before_ms, "read_p95_after_ms": after_ms,
                 "read_all_ms": all_ms, "seconds_until_all_suspended": settle, "states": settled,
+                "right_after_suspended_mb_processes": right_after, "seconds_until_processes_gone": gone,
                 "quick": quick},
     }
