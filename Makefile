@@ -7,7 +7,7 @@ ifeq ($(UV),)
 UV := .tools/bin/uv
 endif
 
-.PHONY: run test lint faults install lock clean-var benchmark
+.PHONY: run test lint faults install lock clean-var benchmark bench
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -37,8 +37,14 @@ faults: install
 lock: $(UV)
 	$(UV) lock
 
+# One simulation on a fresh stack, its latencies printed (BENCH_ARGS="--requests 20 --seed 1").
 benchmark: install
 	.venv/bin/python -m benchmarks.run $(BENCH_ARGS)
+
+# Every benchmark (not part of `make test`): JSON under benchmarks/results/, the table of
+# docs/performance.md. BENCH_ARGS="--quick" for minutes instead of hours, "--only throughput".
+bench: install
+	.venv/bin/python -m benchmarks.all $(BENCH_ARGS)
 
 clean-var:
 	rm -rf var/

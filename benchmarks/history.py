@@ -178,7 +178,7 @@ def _median_ms(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
-def _run(label: str, n: int, repeat: int) -> None:
+def _run(label: str, n: int, repeat: int) -> dict[str, float]:
     from models.db import upgrade
     from models.history import (
         HistoryFilter,
@@ -217,11 +217,26 @@ def _run(label: str, n: int, repeat: int) -> None:
         "last_events (one page)": lambda: last_events([r.request_id for r in first.rows]),
     }
     total = 0.0
+    figures = {}
     for name, fn in cases.items():
-        ms = _median_ms(fn, repeat)
+        ms = figures[name] = _median_ms(fn, repeat)
         total += ms
         print(f"[{label}] {name:28s} {ms:9.1f} ms")
     print(f"[{label}] {'all of the page':28s} {total:9.1f} ms")
+    figures["all of the page"] = total
+    return figures
+
+
+def bench(quick: bool = False) -> dict:
+    """For ``benchmarks.all``: SQLite, 10,000 requests (1,000 quick); no target here (the
+    scale benchmark holds the targets at 100,000)."""
+    n, repeat = (1000, 3) if quick else (10000, 5)
+    figures = measure(n, repeat, "")
+    return {"name": "history", "cores": os.cpu_count() or 0,
+            "rows": [{"measure": f"{name} ({n} requests, SQLite)", "ours": round(ms, 1), "baseline": None,
+                      "unit": "ms", "target": None, "met": None, "note": f"median of {repeat}" if i == 0 else ""}
+                     for i, (name, ms) in enumerate(figures["sqlite"].items())],
+            "raw": figures}
 
 
 def main() -> None:
@@ -230,7 +245,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pg-url", default=os.environ.get("RAMQ_BENCH_PG_URL", ""))
     args = parser.parse_args()
+    measure(args.requests, args.repeat, args.pg_url)
 
+
+def measure(requests: int, repeat: int, pg_url: str) -> dict[str, dict[str, float]]:
+    """Median ms of each query, by backend (``sqlite``, and ``postgresql`` with ``pg_url``)."""
     from models import db as models_db
     from models.settings import get_settings
 
@@ -239,12 +258,12 @@ def main() -> None:
                        "RAMQ_DATABASE_URL": f"sqlite:///{var_dir / 'app.db'}"})
     get_settings.cache_clear()
     models_db.dispose_engines()
-    _run("sqlite", args.requests, args.repeat)
-    if args.pg_url:
+    out = {"sqlite": _run("sqlite", requests, repeat)}
+    if pg_url:
         import sqlalchemy as sa
 
         name = f"ramq_bench_{uuid.uuid4().hex[:8]}"
-        base_url = models_db._normalize_url(args.pg_url)
+        base_url = models_db._normalize_url(pg_url)
         admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -253,11 +272,12 @@ def main() -> None:
         get_settings.cache_clear()
         models_db.dispose_engines()
         try:
-            _run("postgresql", args.requests, args.repeat)
+            out["postgresql"] = _run("postgresql", requests, repeat)
         finally:
             models_db.dispose_engines()
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return out
 
 
 if __name__ == "__main__":

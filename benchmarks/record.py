@@ -27,11 +27,35 @@ def _median_ms(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
+BASELINE = "baseline: canonical export"
+
+
+def bench(quick: bool = False) -> dict:
+    """For ``benchmarks.all``: each cost next to the plain canonical export of the same request."""
+    repeat = 5 if quick else 30
+    figures, pdf_kib = measure(repeat)
+    base = figures.pop(BASELINE)
+    return {"name": "record", "cores": os.cpu_count() or 0,
+            "rows": [{"measure": name, "ours": round(ms, 2), "baseline": round(base, 2), "unit": "ms",
+                      "target": None, "met": None,
+                      "note": f"median of {repeat}; baseline: the canonical export; PDF {pdf_kib} KiB"
+                      if i == 0 else ""} for i, (name, ms) in enumerate(figures.items())],
+            "raw": {**figures, BASELINE: base, "pdf_kib": pdf_kib}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
+    figures, pdf_kib = measure(args.repeat)
+    baseline = figures[BASELINE]
+    print(f"cores: {os.cpu_count()}, repeat: {args.repeat}, PDF size: {pdf_kib} KiB")
+    for name, ms in figures.items():
+        print(f"{name:45s} median {ms:8.1f} ms   × baseline {ms / baseline:7.1f}")
 
+
+def measure(repeat: int) -> tuple[dict[str, float], int]:
+    """Median ms of each cost, and the sealed PDF's size in KiB."""
     var_dir = Path(tempfile.mkdtemp(prefix="ramq-bench-record-"))
     os.environ.update({"RAMQ_VAR_DIR": str(var_dir), "RAMQ_ENV": "dev",
                        "RAMQ_DATABASE_URL": f"sqlite:///{var_dir / 'app.db'}"})
@@ -64,19 +88,16 @@ def main() -> None:
         return run
 
     figures = {
-        "store a request (revision + 2 signatures)": _median_ms(store, args.repeat),
-        "baseline: canonical export": _median_ms(read(lambda s, r: request_to_canonical(r, None)), args.repeat),
-        "verify (every signature)": _median_ms(read(verify_request), args.repeat),
-        "export (whole record)": _median_ms(read(build_record), args.repeat),
-        "render the PDF": _median_ms(lambda: render_record_pdf(record), args.repeat),
-        "seal the PDF (PAdES)": _median_ms(lambda: seal_pdf(render_record_pdf(record)), args.repeat),
-        "sealed PDF from the database": _median_ms(read(lambda s, r: sealed_pdf(s, r)), args.repeat),
-        "check a seal": _median_ms(lambda: verify_seal(pdf), args.repeat),
+        "store a request (revision + 2 signatures)": _median_ms(store, repeat),
+        BASELINE: _median_ms(read(lambda s, r: request_to_canonical(r, None)), repeat),
+        "verify (every signature)": _median_ms(read(verify_request), repeat),
+        "export (whole record)": _median_ms(read(build_record), repeat),
+        "render the PDF": _median_ms(lambda: render_record_pdf(record), repeat),
+        "seal the PDF (PAdES)": _median_ms(lambda: seal_pdf(render_record_pdf(record)), repeat),
+        "sealed PDF from the database": _median_ms(read(lambda s, r: sealed_pdf(s, r)), repeat),
+        "check a seal": _median_ms(lambda: verify_seal(pdf), repeat),
     }
-    baseline = figures["baseline: canonical export"]
-    print(f"cores: {os.cpu_count()}, repeat: {args.repeat}, PDF size: {len(pdf) // 1024} KiB")
-    for name, ms in figures.items():
-        print(f"{name:45s} median {ms:8.1f} ms   × baseline {ms / baseline:7.1f}")
+    return figures, len(pdf) // 1024
 
 
 if __name__ == "__main__":

@@ -1,0 +1,102 @@
+"""What the stack benchmarks share: a fresh embedded stack on fresh ports, and the CPU, memory
+and process count of a tree of processes read from /proc (Linux; no extra dependency).
+
+Every benchmark module exposes ``bench(quick: bool = False) -> dict`` (see ``benchmarks.all``):
+``{"name", "cores", "rows": [{"measure", "ours", "baseline", "unit", "target", "met", "note"}],
+"raw"}``. A stack benchmark runs in its own process (``benchmarks.all`` starts one per
+module): Prefect reads its settings from the environment this module sets.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+from pathlib import Path
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def fresh_stack(components: tuple[str, ...] = ("prefect", "smtp", "runner"), **extra_env: str):
+    """A stack on fresh ports and a fresh var/ folder, this process pointed at it (it plays the
+    people), its database migrated, ``components`` started. The caller stops it."""
+    from flows.stack import Stack, free_port
+
+    var_dir = Path(tempfile.mkdtemp(prefix="ramq-bench-"))
+    stack = Stack(var_dir=var_dir, prefect_port=free_port(), smtp_port=free_port(), ui_port=free_port(),
+                  extra_env=dict(extra_env))
+    os.environ.update({k: v for k, v in stack.env.items() if k.startswith(("PREFECT_", "RAMQ_"))})
+    from models.db import upgrade
+    from models.settings import get_settings
+
+    get_settings.cache_clear()  # read the stack's RAMQ_* settings
+    upgrade()
+    stack.start(components, timeout=600)  # a loaded machine starts Prefect slowly
+    return stack
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2:].split()  # fields from the state on (the name may hold spaces)
+
+
+def tree(root: int) -> list[int]:
+    """``root`` and every live descendant."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(int(entry))):
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        if _stat(pid) is None:
+            continue
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def cpu_seconds(roots: list[int]) -> float:
+    """CPU time (user + system) of these trees: each live process's own and that of its
+    children it has waited for (a flow-run process that ended counts in its runner's)."""
+    total = 0
+    for root in roots:
+        for pid in tree(root):
+            if fields := _stat(pid):
+                total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    return total / CLK_TCK
+
+
+def rss_mb(roots: list[int]) -> float:
+    """Resident memory of these trees, summed (shared pages counted in each process: an upper bound)."""
+    total = 0
+    for root in roots:
+        for pid in tree(root):
+            try:
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+            except (OSError, IndexError):
+                pass
+    return total / 2**20
+
+
+def process_count(roots: list[int]) -> int:
+    return sum(len(tree(root)) for root in roots)
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def row(measure: str, ours: float, baseline: float | None, unit: str, target: str | None = None,
+        met: bool | None = None, note: str = "") -> dict:
+    return {"measure": measure, "ours": round(ours, 3), "unit": unit, "target": target, "met": met,
+            "baseline": None if baseline is None else round(baseline, 3), "note": note}

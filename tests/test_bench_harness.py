@@ -1,0 +1,71 @@
+"""`make bench`'s harness (benchmarks.all): a benchmark that is missing or fails is reported in
+the table and the others go on; the table says by how much a target is missed; the doc's prose
+around the table stays."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks import all as harness
+
+
+def _ok(name: str, rows: list[dict]) -> dict:
+    return {"name": name, "status": "ok", "quick": True, "at": "20260101T000000Z", "cores": 2, "rows": rows}
+
+
+def _row(measure: str, ours: float, baseline: float | None, unit: str, target: str | None,
+         met: bool | None) -> dict:
+    return {"measure": measure, "ours": ours, "baseline": baseline, "unit": unit, "target": target,
+            "met": met, "note": ""}
+
+
+def test_verdict_says_by_how_much_a_target_is_missed():
+    assert harness.verdict(_row("p95", 0.8, None, "s", "≤ 1.0 s", True)) == "met"
+    assert harness.verdict(_row("p95", 2.5, None, "s", "≤ 1.0 s", False)) == "missed by 1.5 s (2.5 × the target)"
+    assert harness.verdict(_row("rpm", 9.0, 10.0, "req/min", "≥ 1.2 × baseline", False)) == \
+        "missed: 0.90 × baseline for 1.2 ×"
+    assert harness.verdict(_row("mem", 120, 100, "MB", "growth < 50 MB", False)) == "missed"
+    assert harness.verdict(_row("info", 1, None, "ms", None, None)) == "—"
+
+
+def test_table_lists_failed_and_missing_benchmarks_beside_the_others():
+    text = harness.table([
+        _ok("throughput", [_row("requests per minute", 12.0, 10.0, "req/min", "≥ 1.2 × baseline", True)]),
+        {"name": "scale", "status": "failed", "error": "RuntimeError: boom", "quick": True},
+        {"name": "scaleout", "status": "missing", "error": "not written yet"},
+    ])
+    lines = text.splitlines()
+    assert "| throughput | requests per minute | 12.0 req/min | 10.0 req/min | 1.20 |" in lines[2]
+    assert "FAILED: RuntimeError: boom" in lines[3]
+    assert "not written yet" in lines[4]
+
+
+def test_doc_table_is_replaced_between_markers_and_prose_stays(tmp_path, monkeypatch):
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"# Perf\n\nBefore.\n\n{harness.START}\nold table\n{harness.END}\n\nAfter.\n", encoding="utf-8")
+    monkeypatch.setattr(harness, "DOC", doc)
+    harness.write_doc([_ok("waiting", [_row("runner processes", 3, 3, "", "no process per waiting request", True)])])
+    text = doc.read_text(encoding="utf-8")
+    assert "old table" not in text
+    assert text.startswith("# Perf\n\nBefore.\n\n") and text.endswith("\n\nAfter.\n")
+    assert "| waiting | runner processes | 3 | 3 | 1.00 | no process per waiting request | met |" in text
+
+
+def test_a_missing_benchmark_is_reported_not_raised(tmp_path):
+    out = tmp_path / "r.json"
+    harness._child("no_such_benchmark", True, out)
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["status"] == "missing" and result["name"] == "no_such_benchmark"
+
+
+def test_a_failing_benchmark_is_reported_not_raised(tmp_path, monkeypatch):
+    class Failing:
+        @staticmethod
+        def bench(quick: bool = False) -> dict:
+            raise RuntimeError("the stack did not start")
+
+    monkeypatch.setattr(harness.importlib, "import_module", lambda name: Failing)
+    out = tmp_path / "r.json"
+    harness._child("throughput", True, out)
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["status"] == "failed" and result["error"] == "RuntimeError: the stack did not start"
