@@ -95,9 +95,13 @@ class _Form:
     def signature_box(self, role: str, caption_key: str, signed: dict | None) -> None:
         entry = self.signature(role) or {}
         method = entry.get("method") or (signed or {}).get("method")
+        # A typed signature has no image: its name is printed where a drawing would be.
+        typed = entry.get("typed_name") or (signed or {}).get("typed_name")
+        fallback = self.t("pdf.typed_signature", name=typed) if method == "typed" and typed \
+            else self.t("ui.no_signature_image")
         self.pdf.signature_box(
             self.t(caption_key), self.image(role, signed), self.method(method), self.t("pdf.date"),
-            self.when(entry.get("signed_at"), with_time=False), self.t("ui.no_signature_image"))
+            self.when(entry.get("signed_at"), with_time=False), fallback)
 
     # -- the page -----------------------------------------------------------------------------
 

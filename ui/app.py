@@ -40,6 +40,10 @@ except SettingsError as exc:  # one line, no secret: never pydantic's error
 staff = current_staff()
 
 
+# Pages whose tables need the whole width of the window (the others stay centred, easier to read).
+WIDE_PAGES = ("file-de-travail", "contre-signature", "taches-prises", "suivi", "recherche")
+
+
 def _screen(name: str) -> str:
     """A screen's script, relative to this file (``st.Page``, ``st.page_link``)."""
     return f"screens/{name}.py"
@@ -126,5 +130,8 @@ if settings.is_dev:
 
 # After a staff sign-in or sign-out: the session cookie, through the server (ui/server.py).
 page = st.navigation(pages)
+# The staff's tables (arrival, deadline, overdue, owner, dates, the Prefect link) need the width.
+if staff is not None and page.url_path in WIDE_PAGES:
+    st.set_page_config(layout="wide")
 session_cookie_script(page.url_path)
 page.run()

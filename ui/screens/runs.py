@@ -142,7 +142,7 @@ c1, c2, c3 = st.columns(3)
 with c1:
     period = st.date_input(t("filter_period"), value=(today - timedelta(days=90), today),
                            min_value=date(2000, 1, 1), max_value=date(2999, 12, 31),
-                           format="YYYY-MM-DD", key="runs_period")
+                           format="YYYY-MM-DD", key="runs_period", help=t("date_help"))
     statuses = st.multiselect(t("filter_status"), [s.value for s in RequestStatus], key="runs_status",
                               format_func=lambda s: label("status", s), placeholder=t("choose"))
 with c2:

@@ -160,10 +160,10 @@ def _section4(task_id: int) -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.date_input(t("valid_from"), key=k("valid_from"), min_value=date(2000, 1, 1),
-                      format="YYYY-MM-DD")
+                      format="YYYY-MM-DD", help=t("date_help"))
     with c2:
         st.date_input(t("valid_until"), key=k("valid_until"), min_value=date(2000, 1, 1),
-                      format="YYYY-MM-DD")
+                      format="YYYY-MM-DD", help=t("date_help"))
 
 
 def _review(task_id: int) -> None:
