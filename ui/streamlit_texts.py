@@ -1,8 +1,9 @@
 """Streamlit's own English texts, in the page's language where Streamlit offers no option.
 
-Streamlit 1.67 has no translation of its widgets' texts: the uploader's « Upload » button,
+Streamlit 1.67 has no translation of its widgets' texts: « Press Enter to apply » under a text
+box, « No options to select. » and « No results » in the lists, the uploader's « Upload » button,
 « Drag and drop a file here », « 200MB per file », its refusals (« File must be 1.0MB or
-smaller. »), and the signature pad's hover toolbar (« Undo », « Reset canvas & history »...,
+smaller. », « 1.0MB »), and the signature pad's hover toolbar (« Undo », « Reset canvas & history »...,
 inside the component's shadow root, out of reach of the page's CSS). One small script, added once
 per page (``st.html`` with JavaScript), watches the page and:
 
@@ -23,7 +24,7 @@ import streamlit as st
 
 from ui.i18n import t
 
-_SCRIPT = """
+_SCRIPT = r"""
 <script>
 (() => {
   window.__ramqTexts = %(texts)s;
@@ -33,7 +34,17 @@ _SCRIPT = """
     [/^Drag and drop .* here$/, 'drop'],
     [/must be .* or smaller/, 'too_big'],
     [/files are not allowed|file type .* not allowed|not allowed/, 'wrong_type'],
+    [/^Press Enter to apply$/, 'enter_apply'],
+    [/^Press Enter to submit form$/, 'enter_submit'],
+    [/^Press (⌘|Ctrl)\+Enter to apply$/, 'ctrl_enter_apply'],
+    [/^Press (⌘|Ctrl)\+Enter to submit form$/, 'ctrl_enter_submit'],
+    [/^No options to select\.$/, 'no_options'],
+    [/^No results$/, 'no_results'],
+    [/^Choose an option$|^Choose options$/, 'choose_option'],
   ];
+  const places = ['[data-testid="stFileUploader"]', '[data-testid="InputInstructions"]',
+                  '[data-testid="stSelectbox"]', '[data-testid="stMultiSelect"]',
+                  '[data-baseweb="popover"]'].join(', ');
   const relabel = (root) => {
     const T = window.__ramqTexts;
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
@@ -41,6 +52,14 @@ _SCRIPT = """
       const text = node.nodeValue.trim();
       for (const [pattern, name] of rules) {
         if (text && pattern.test(text) && node.nodeValue !== T[name]) node.nodeValue = T[name];
+      }
+      const size = /^(\d+(?:\.\d+)?)\s?(B|KB|MB|GB)$/.exec(text);  // « 1.0MB » → « 1,0 Mo »
+      if (size) node.nodeValue = `${size[1].replace('.', T.decimal)}\u00a0${T.units[size[2]]}`;
+    }
+    for (const el of root.querySelectorAll('input[placeholder]')) {
+      for (const [pattern, name] of rules) {
+        const value = el.getAttribute('placeholder');
+        if (pattern.test(value) && value !== T[name]) el.setAttribute('placeholder', T[name]);
       }
     }
     for (const el of root.querySelectorAll('[aria-label]')) {
@@ -54,7 +73,7 @@ _SCRIPT = """
     }
   };
   const run = () => {
-    for (const up of document.querySelectorAll('[data-testid="stFileUploader"]')) relabel(up);
+    for (const place of document.querySelectorAll(places)) relabel(place);
     for (const host of document.querySelectorAll('*')) {
       const root = host.shadowRoot;
       if (!root) continue;
@@ -89,8 +108,14 @@ _SCRIPT = """
 
 
 def streamlit_texts() -> None:
-    """Adds the script (once per run; the browser keeps one observer per page)."""
+    """Adds the script (every run, from ``ui/app.py``; the browser keeps one observer per page)."""
     texts = {"choose": t("signature_upload_choose"), "drop": t("signature_upload_drop"),
              "too_big": t("signature_upload_too_big"), "wrong_type": t("signature_upload_wrong_type"),
-             "remove": t("signature_upload_remove")}
+             "remove": t("signature_upload_remove"),
+             "enter_apply": t("press_enter_apply"), "enter_submit": t("press_enter_submit"),
+             "ctrl_enter_apply": t("press_ctrl_enter_apply"), "ctrl_enter_submit": t("press_ctrl_enter_submit"),
+             "no_options": t("no_options"), "no_results": t("no_results"), "choose_option": t("choose"),
+             "decimal": t("decimal_separator"),
+             "units": {"B": t("unit_bytes"), "KB": t("unit_kilobytes"), "MB": t("unit_megabytes"),
+                       "GB": t("unit_gigabytes")}}
     st.html(_SCRIPT % {"texts": json.dumps(texts, ensure_ascii=False)}, unsafe_allow_javascript=True)

@@ -34,6 +34,7 @@ ENGLISH = [
     "Print", "Show password", "Hide password", "Delete", "Remove", "Decrement", "Increment",
     "yyyy", "YYYY", "mm/dd", "Download", "Fullscreen", "Close", "Open", "Edit", "Bring forward",
     "Send backward", "Delete selected", "must be", "or smaller", "not allowed", "Running", "Stop",
+    "KB", "MB", "GB",
 ]
 ENGLISH_RE = re.compile(r"\b(" + "|".join(re.escape(w) for w in ENGLISH) + r")\b")
 # Texts screen readers read besides the visible text, in the page and inside components' shadow roots.
@@ -126,7 +127,9 @@ def test_the_french_screens_show_no_english(site, screens):
     screens.shot(page, "formulaire televersement")
 
     choose(page, "Comment signez-vous? *", "Taper mon nom (signature au clavier)")
-    expect(page.get_by_label("Votre nom complet, comme signature", exact=True)).to_be_visible()
+    name = page.get_by_label("Votre nom complet, comme signature", exact=True)
+    name.fill("Marie Tremblay")  # not left yet: Streamlit says how to apply it
+    expect(page.get_by_test_id("InputInstructions").first).to_contain_text("Entrée")
     assert not (found := english_on(page)), f"the form, typed signature: {found}"
 
     queue = screens.person()
@@ -149,6 +152,7 @@ def test_a_file_over_the_limit_is_refused_in_french(site, screens):
         {"name": "grosse-signature.png", "mimeType": "image/png", "buffer": big})
     expect(page.get_by_text("Ce fichier dépasse 1 Mo", exact=False).first).to_be_visible()
     expect(page.get_by_text("Aperçu de la signature")).to_have_count(0)
+    expect(page.get_by_test_id("stFileUploader").get_by_text("1,0\u00a0Mo")).to_be_visible()  # not « 1.0MB »
     assert not (found := english_on(page)), found
     screens.shot(page, "fichier trop gros")
 

@@ -2,10 +2,10 @@
 an attestation (the keyboard path; or the one already given, on a correction), its preview, and
 the canonical value the buttons' callbacks send.
 
-The pad's own toolbar (English, shown on hover) is removed (``ui.streamlit_texts``); « Effacer la
-signature » is ours, always visible: it draws a new, empty pad (a new key). The uploader's limit
-is ours, 1 Mo (``models.rules.MAX_SIGNATURE_BYTES``): the browser refuses a larger file before
-sending it, and the server refuses it again, both in the page's language."""
+The pad's own toolbar (English, shown on hover) is removed (``ui.streamlit_texts``, on every
+page); « Effacer la signature » is ours, always visible: it draws a new, empty pad (a new key).
+The uploader's limit is ours, 1 Mo (``models.rules.MAX_SIGNATURE_BYTES``): the browser refuses a
+larger file before sending it, and the server refuses it again, both in the page's language."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import streamlit as st
 from models.rules import MAX_SIGNATURE_BYTES, TYPED_NAME_MAX
 from ui.formatting import bold
 from ui.i18n import t
-from ui.streamlit_texts import streamlit_texts
 from ui.widgets.errors import show_errors
 from ui.widgets.keys import key
 
@@ -168,7 +167,6 @@ def signature_input(prefix: str, path: str, *, existing: dict | None = None) -> 
     """Sign on the pad, upload an image of a handwritten signature, type one's name with the
     attestation (or keep the existing one). The canonical value is kept in
     ``<prefix>:<path>.value`` for the button's callback."""
-    streamlit_texts()
     st.markdown(bold(t("signature")))
     options = (["keep"] if existing else []) + ["drawn", "image", "typed"]
     names = {"keep": t("sign_keep"), "drawn": t("sign_drawn"), "image": t("sign_image"),
