@@ -63,8 +63,10 @@ class _Form:
             return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
         return value.isoformat() if isinstance(value, date) else str(value)
 
-    def method(self, method: Any) -> str:
-        if method == "typed" and not exists("labels.signature_method.typed"):
+    def method(self, method: Any, role: Any = None) -> str:
+        """Staff sign with their authenticated account's name; a user or an authorizer types
+        theirs with an attestation (the label says which)."""
+        if method == "typed" and (role in ("respondent", "soes") or not exists("labels.signature_method.typed")):
             return self.t("pdf.method_typed")
         return label("signature_method", str(method), self.lang) if method else self.t("ui.none")
 
@@ -232,7 +234,7 @@ class _Form:
             role = str(s.get("role") or "")
             f.fields([Cell(self.t("pdf.sig_role"), self.t(ROLE_KEYS[role]) if role in ROLE_KEYS else role, 1.0, 9),
                       Cell(self.t("pdf.sig_signer"), self.value(s.get("signer")), 1.0, 9),
-                      Cell(self.t("pdf.sig_method"), self.method(s.get("method")), 1.2, 9),
+                      Cell(self.t("pdf.sig_method"), self.method(s.get("method"), s.get("role")), 1.2, 9),
                       Cell(self.t("pdf.sig_time"), self.when(s.get("signed_at")), 0.8, 9)])
             f.fields([Cell(self.t("pdf.revision"), self.value(s.get("revision")), 0.12),
                       Cell(self.t("pdf.sig_sha256"), self.value(s.get("sha256")), 0.88, size=8.5)])
