@@ -18,7 +18,7 @@ Application = Literal["online_payment_authorization", "authorizer_professional_a
 OrganizationType = Literal["establishment", "gmf", "optilab"]
 RegisterScope = Literal["some_installations", "all_installations", "optilab_cluster"]
 Sex = Literal["M", "F"]
-SignatureMethod = Literal["drawn", "image", "digital"]
+SignatureMethod = Literal["drawn", "image", "digital", "typed"]
 Role = Literal[
     "dsp", "dg", "optilab_representative", "gmf_responsible_physician",
     "gmf_coresponsible_physician",
@@ -58,13 +58,18 @@ class _Strict(BaseModel):
 
 
 class Signature(_Strict):
-    """A drawn or scanned signature is a PNG/JPEG image; a digital one may carry its data."""
+    """A drawn or scanned signature is a PNG/JPEG image; a digital one may carry its data; a typed
+    one is the signer's name typed with their attestation (the keyboard path to sign)."""
 
     method: SignatureMethod
     image_png_base64: Base64 | None = Field(
         default=None, description="PNG or JPEG image, base64 (≤ 1 MiB decoded)")
     data_base64: Base64 | None = Field(
         default=None, description="Digital signature data, base64 (≤ 1 MiB decoded); digital only")
+    typed_name: Annotated[str, Field(min_length=1, max_length=2 * NAME_MAX + 1)] | None = Field(
+        default=None, description="The signer's name typed on the keyboard; typed only")
+    attested: Literal[True] | None = Field(
+        default=None, description="The signer attests that the typed name is their signature; typed only")
 
 
 class BoardResolution(_Strict):

@@ -69,6 +69,8 @@ def build_record(session: Session, request: AccessRequest, *, with_images: bool 
             **({"problem": c.problem} if c.problem else {}),
             **({"image_png_base64": images[c.signature_id].get("image_png_base64")}
                if images.get(c.signature_id, {}).get("image_png_base64") else {}),
+            **({"typed_name": images[c.signature_id].get("typed_name")}
+               if images.get(c.signature_id, {}).get("typed_name") else {}),
         } for c in verification.checks],
         "intact": verification.intact,
         "decisions": _decisions(session, request_id),

@@ -63,8 +63,10 @@ class _Form:
             return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
         return value.isoformat() if isinstance(value, date) else str(value)
 
-    def method(self, method: Any) -> str:
-        if method == "typed" and not exists("labels.signature_method.typed"):
+    def method(self, method: Any, role: Any = None) -> str:
+        """Staff sign with their authenticated account's name; a user or an authorizer types
+        theirs with an attestation (the label says which)."""
+        if method == "typed" and (role in ("respondent", "soes") or not exists("labels.signature_method.typed")):
             return self.t("pdf.method_typed")
         return label("signature_method", str(method), self.lang) if method else self.t("ui.none")
 
@@ -95,9 +97,13 @@ class _Form:
     def signature_box(self, role: str, caption_key: str, signed: dict | None) -> None:
         entry = self.signature(role) or {}
         method = entry.get("method") or (signed or {}).get("method")
+        # A typed signature has no image: its name is printed where a drawing would be.
+        typed = entry.get("typed_name") or (signed or {}).get("typed_name")
+        fallback = self.t("pdf.typed_signature", name=typed) if method == "typed" and typed \
+            else self.t("ui.no_signature_image")
         self.pdf.signature_box(
             self.t(caption_key), self.image(role, signed), self.method(method), self.t("pdf.date"),
-            self.when(entry.get("signed_at"), with_time=False), self.t("ui.no_signature_image"))
+            self.when(entry.get("signed_at"), with_time=False), fallback)
 
     # -- the page -----------------------------------------------------------------------------
 
@@ -228,7 +234,7 @@ class _Form:
             role = str(s.get("role") or "")
             f.fields([Cell(self.t("pdf.sig_role"), self.t(ROLE_KEYS[role]) if role in ROLE_KEYS else role, 1.0, 9),
                       Cell(self.t("pdf.sig_signer"), self.value(s.get("signer")), 1.0, 9),
-                      Cell(self.t("pdf.sig_method"), self.method(s.get("method")), 1.2, 9),
+                      Cell(self.t("pdf.sig_method"), self.method(s.get("method"), s.get("role")), 1.2, 9),
                       Cell(self.t("pdf.sig_time"), self.when(s.get("signed_at")), 0.8, 9)])
             f.fields([Cell(self.t("pdf.revision"), self.value(s.get("revision")), 0.12),
                       Cell(self.t("pdf.sig_sha256"), self.value(s.get("sha256")), 0.88, size=8.5)])

@@ -40,6 +40,7 @@ SHARED_MAILBOXES_FILE = Path(__file__).resolve().parent / "data" / "shared_mailb
 LINK_TLDS_FILE = Path(__file__).resolve().parent / "data" / "link_tlds.txt"
 
 MAX_SIGNATURE_BYTES = 1024 * 1024  # 1 MiB decoded
+TYPED_NAME_MAX = 2 * NAME_MAX + 1  # a first and a last name, a space between
 MAX_SIGNATURE_SIDE = 10_000  # pixels
 MAX_SIGNATURE_PIXELS = 16_000_000  # keeps decoding memory bounded
 _MAX_B64_CHARS = 4 * ((MAX_SIGNATURE_BYTES + 2) // 3)
@@ -62,7 +63,7 @@ AUTHORIZATION_KEYS = (
     "role", "sex", "function", "phone", "extension", "fax", "organization_name", "address",
     "postal_code", "commitments_accepted", "signature", "board_resolution",
 )
-SIGNATURE_KEYS = ("method", "image_png_base64", "data_base64")
+SIGNATURE_KEYS = ("method", "image_png_base64", "data_base64", "typed_name", "attested")
 BOARD_RESOLUTION_KEYS = ("number", "date")
 
 ROLES_BY_ORGANIZATION = {
@@ -591,6 +592,8 @@ class _Checker:
         if not isinstance(method, str) or method not in SIGNATURE_METHODS:
             self.error(f"{path}.method", "unknown_value")
             return value
+        if method == "typed":
+            return self.typed_signature(value, path)
         image, data = self.get(value, "image_png_base64"), self.get(value, "data_base64")
         result: dict[str, object] = {"method": method}
         usable = True
@@ -607,6 +610,26 @@ class _Checker:
         if not (present and usable):
             self.error(path, "signature_required")
             return value
+        for extra in ("typed_name", "attested"):  # a typed signature's fields only
+            if extra in value:
+                self.error(f"{path}.{extra}", "unknown_value")
+        result.update({k: v for k, v in value.items() if k not in SIGNATURE_KEYS})
+        return result
+
+    def typed_signature(self, value: dict, path: str) -> object:
+        """A name typed on the keyboard, worth a signature only with its signer's attestation
+        (the keyboard path to sign, beside the pad and the image): no image, no data."""
+        for other in ("image_png_base64", "data_base64"):
+            if other in value:
+                self.error(f"{path}.{other}", "unknown_value")
+        name = self.get(value, "typed_name")
+        if _blank(name):
+            self.error(path, "signature_required")
+            return value
+        typed = self.text(name, f"{path}.typed_name", TYPED_NAME_MAX, plain=True)
+        if self.get(value, "attested") is not True:
+            self.error(f"{path}.attested", "signature_required", "attestation")
+        result: dict[str, object] = {"method": "typed", "typed_name": typed, "attested": True}
         result.update({k: v for k, v in value.items() if k not in SIGNATURE_KEYS})
         return result
 

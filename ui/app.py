@@ -21,6 +21,7 @@ from models.settings import SettingsError, get_settings
 from ui import i18n
 from ui.common import RUNS_ROLES, current_staff, session_cookie_script, sign_out
 from ui.i18n import t
+from ui.streamlit_texts import streamlit_texts
 
 st.set_page_config(page_title=translate("ui.app_title", i18n.DEFAULT), page_icon="🏥", layout="centered")
 
@@ -38,6 +39,10 @@ except SettingsError as exc:  # one line, no secret: never pydantic's error
     st.error(str(exc))
     st.stop()
 staff = current_staff()
+
+
+# Pages whose tables need the whole width of the window (the others stay centred, easier to read).
+WIDE_PAGES = ("file-de-travail", "contre-signature", "taches-prises", "suivi", "recherche")
 
 
 def _screen(name: str) -> str:
@@ -126,5 +131,9 @@ if settings.is_dev:
 
 # After a staff sign-in or sign-out: the session cookie, through the server (ui/server.py).
 page = st.navigation(pages)
+streamlit_texts()  # Streamlit's own English texts, in the page's language
+# The staff's tables (arrival, deadline, overdue, owner, dates, the Prefect link) need the width.
+if staff is not None and page.url_path in WIDE_PAGES:
+    st.set_page_config(layout="wide")
 session_cookie_script(page.url_path)
 page.run()

@@ -77,7 +77,7 @@ def test_labels():
     assert set(labels("organization_type", "en")) == {"establishment", "gmf", "optilab"}
     assert set(labels("register_scope")) == {"some_installations", "all_installations",
                                              "optilab_cluster"}
-    assert set(labels("signature_method")) == {"drawn", "image", "digital"}
+    assert set(labels("signature_method")) == {"drawn", "image", "digital", "typed"}
     assert label("role", "nope") == "nope"
 
 
@@ -624,6 +624,28 @@ def test_signature_unknown_method_and_keys():
     data["user"]["signature"] = {"method": "drawn", "image_png_base64": png_b64(),
                                  "data_base64": "AAAA"}
     assert only(data) == {("user.signature.data_base64", "unknown_value")}
+
+
+def test_a_typed_signature_needs_a_name_and_its_attestation():
+    """The keyboard path to sign (issue 11): a typed name is a signature only when attested."""
+    data = load_sample()
+    data["user"]["signature"] = {"method": "typed", "typed_name": " marie  tremblay ", "attested": True}
+    assert validate_request(data).normalized["user"]["signature"] == {
+        "method": "typed", "typed_name": "MARIE TREMBLAY", "attested": True}
+    data["user"]["signature"] = {"method": "typed", "typed_name": "Marie Tremblay", "attested": False}
+    assert only(data) == {("user.signature.attested", "signature_required")}
+    assert "Cochez l'attestation" in validate_request(data).errors[0].message
+    data["user"]["signature"] = {"method": "typed", "typed_name": "Marie Tremblay"}
+    assert only(data) == {("user.signature.attested", "signature_required")}
+    data["user"]["signature"] = {"method": "typed", "typed_name": "  ", "attested": True}
+    assert only(data) == {("user.signature", "signature_required")}
+    data["user"]["signature"] = {"method": "typed", "typed_name": "Marie", "attested": True,
+                                 "image_png_base64": png_b64()}
+    assert only(data) == {("user.signature.image_png_base64", "unknown_value")}
+    data["user"]["signature"] = {"method": "typed", "typed_name": "www.example.com", "attested": True}
+    assert only(data) == {("user.signature.typed_name", "link_not_allowed")}
+    data["user"]["signature"] = {"method": "drawn", "image_png_base64": png_b64(), "typed_name": "Marie"}
+    assert only(data) == {("user.signature.typed_name", "unknown_value")}
 
 
 def test_authorizer_signature_required():

@@ -238,3 +238,35 @@ def test_audit_prints_the_timeline_and_checks_the_chain(engine):
     broken = runner.invoke(app, ["audit", reference])
     assert broken.exit_code == 1, broken.output
     assert runner.invoke(app, ["audit", "SEL-1999-000000"]).exit_code == 1
+
+
+def test_typed_signatures_are_hashed_verified_and_printed(engine):
+    """The keyboard path to sign (issue 11): typed names with their attestation are stored,
+    hashed and verified like drawn ones; changing the typed name is seen; the PDF prints it."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from models.record_pdf import render_record_pdf
+    from models.rules import validate_request
+
+    data = establishment_with_authorization()
+    data["user"]["signature"] = {"method": "typed", "typed_name": "Marie Tremblay", "attested": True}
+    data["authorization"]["signature"] = {"method": "typed", "typed_name": "Jean Gagnon", "attested": True}
+    normalized = validate_request(data).normalized
+    assert normalized is not None
+    request_id, reference = _stored(normalized)
+    _approved(request_id)
+    assert _verify(request_id).intact
+    assert runner.invoke(app, ["verify", reference]).exit_code == 0
+    with session_scope() as s:
+        record = record_by_reference(s, reference, with_images=True)
+    assert record is not None
+    text_ = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(BytesIO(render_record_pdf(record))).pages)
+    assert "/s/ MARIE TREMBLAY — signé électroniquement" in text_
+    assert "/s/ JEAN GAGNON — signé électroniquement" in text_
+    forged = json.dumps({"method": "typed", "typed_name": "QUELQU'UN D'AUTRE", "attested": True})
+    _behind_the_back("UPDATE access_request SET user_signature = :image WHERE id = :id", (), id=request_id,
+                     image=forged)
+    assert _verdicts(request_id)["user"] == SignatureVerdict.altered
+    assert runner.invoke(app, ["verify", reference]).exit_code == 1

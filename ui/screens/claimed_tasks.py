@@ -44,13 +44,13 @@ st.dataframe([{t("col_reference"): task["reference"], t("col_step"): t(f"task_ki
                t("stale_claim"): "⚠️" if task["stale"] else ""} for task in tasks],
              hide_index=True, width="stretch")
 by_id = {task["task_id"]: task for task in tasks}
-picked = st.selectbox(t("claimed_pick"), list(by_id), key="rt_pick",
+picked = st.selectbox(t("claimed_pick"), list(by_id), key="rt_pick", placeholder=t("choose"),
                       format_func=lambda i: f"{by_id[i]['reference']} — {by_id[i]['claimed_by']}")
 if picked is None:
     st.stop()
 task = by_id[picked]
 others = [u for u in staff_of_role(TASK_ROLES[task["kind"]]) if u != task["claimed_by"]]
-st.selectbox(t("reassign_to"), [KEEP_IN_QUEUE, *others], key=f"rt_to:{picked}",
+st.selectbox(t("reassign_to"), [KEEP_IN_QUEUE, *others], key=f"rt_to:{picked}", placeholder=t("choose"),
              format_func=lambda u: u or t("nobody_back_to_queue"))
 st.text_area(t("reassign_reason"), key=f"rt_reason:{picked}", max_chars=500)
 st.button(t("reassign_confirm"), key=f"rt_go:{picked}", type="primary", on_click=_reassign,

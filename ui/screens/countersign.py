@@ -100,7 +100,7 @@ def _tasks(claim: str) -> None:
         hide_index=True, width="stretch",
     )
     choices = {r.task_id: r for r in rows}
-    st.selectbox(t("open_task"), list(choices), key="cs_pick",
+    st.selectbox(t("open_task"), list(choices), key="cs_pick", placeholder=t("choose"),
                  format_func=lambda tid: f"{choices[tid].reference} — {choices[tid].user_name}")
     st.button(t("open_task"), key="cs_open", type="primary", on_click=_open)
 

@@ -142,7 +142,7 @@ c1, c2, c3 = st.columns(3)
 with c1:
     period = st.date_input(t("filter_period"), value=(today - timedelta(days=90), today),
                            min_value=date(2000, 1, 1), max_value=date(2999, 12, 31),
-                           format="YYYY-MM-DD", key="runs_period")
+                           format="YYYY-MM-DD", key="runs_period", help=t("date_help"))
     statuses = st.multiselect(t("filter_status"), [s.value for s in RequestStatus], key="runs_status",
                               format_func=lambda s: label("status", s), placeholder=t("choose"))
 with c2:
@@ -268,13 +268,13 @@ st.dataframe(shown, hide_index=True, width="stretch",
 c1, c2, c3 = st.columns(3)
 st.session_state["runs_page"] = page.page  # the page shown, once the filters shrank the list
 c1.number_input(t("page_number"), min_value=1, max_value=page.pages, step=1, key="runs_page")
-c2.selectbox(t("page_size"), PAGE_SIZES, index=PAGE_SIZES.index(50), key="runs_page_size")
+c2.selectbox(t("page_size"), PAGE_SIZES, index=PAGE_SIZES.index(50), key="runs_page_size", placeholder=t("choose"))
 c3.download_button(t("csv_requests"), _csv(shown), file_name=f"demandes-page-{page.page}.csv", mime="text/csv",
                    key="runs_csv_requests", on_click="ignore")
 
 st.markdown(f"#### {t('timeline')}")
 by_id = {r.request_id: r for r in rows}
-picked = st.selectbox(t("timeline_pick"), list(by_id), key="runs_pick",
+picked = st.selectbox(t("timeline_pick"), list(by_id), key="runs_pick", placeholder=t("choose"),
                       format_func=lambda rid: f"{by_id[rid].reference} — {label('status', by_id[rid].status)}")
 if picked is not None:
     row = by_id[picked]

@@ -75,7 +75,7 @@ st.dataframe([{t("col_reference"): r["reference"], t("col_status"): label("statu
                t("establishment_number"): r["establishment_number"], t("col_created"): fmt_dt(r["created_at"])}
               for r in found], hide_index=True, width="stretch")
 by_id = {r["request_id"]: r for r in found}
-picked = st.selectbox(t("search_open"), list(by_id), key="search_pick",
+picked = st.selectbox(t("search_open"), list(by_id), key="search_pick", placeholder=t("choose"),
                       format_func=lambda rid: f"{by_id[rid]['reference']} — {by_id[rid]['user']}")
 review = request_review(picked) if picked is not None else None
 if review is None:

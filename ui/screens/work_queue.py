@@ -101,7 +101,7 @@ def _queue() -> None:
             overdue = st.checkbox(t("filter_overdue"), key="q_overdue")
             claim = st.radio(t("filter_claim"), list(CLAIM_FILTERS), key="q_claim", horizontal=True,
                              format_func=lambda v: t(f"claim_{v}"))
-            sort = st.selectbox(t("sort_by"), list(QUEUE_SORTS), key="q_sort",
+            sort = st.selectbox(t("sort_by"), list(QUEUE_SORTS), key="q_sort", placeholder=t("choose"),
                                 format_func=lambda v: t(f"sort_{v}"))
             descending = st.checkbox(t("descending"), key="q_desc")
     _tasks({"organization_types": orgs, "establishment_number": number, "min_age_days": int(min_age or 0),
@@ -134,7 +134,7 @@ def _tasks(filters: dict) -> None:
     )
     choices = {r.task_id: r for r in rows}
     st.selectbox(
-        t("open_task"), list(choices), key="q_pick",
+        t("open_task"), list(choices), key="q_pick", placeholder=t("choose"),
         format_func=lambda tid: f"{choices[tid].reference} — {choices[tid].user_name} — "
                                 f"{choices[tid].establishment_number}")
     st.button(t("open_task"), key="q_open", type="primary", on_click=_open)
@@ -160,10 +160,10 @@ def _section4(task_id: int) -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.date_input(t("valid_from"), key=k("valid_from"), min_value=date(2000, 1, 1),
-                      format="YYYY-MM-DD")
+                      format="YYYY-MM-DD", help=t("date_help"))
     with c2:
         st.date_input(t("valid_until"), key=k("valid_until"), min_value=date(2000, 1, 1),
-                      format="YYYY-MM-DD")
+                      format="YYYY-MM-DD", help=t("date_help"))
 
 
 def _review(task_id: int) -> None:

@@ -43,7 +43,7 @@ def authorization_form(prefix: str, request: dict) -> None:
             with c2:
                 st.date_input(t("board_resolution_date"), value=None, min_value=date(1970, 1, 1),
                               key=key(prefix, "authorization.board_resolution.date"),
-                              format="YYYY-MM-DD")
+                              format="YYYY-MM-DD", help=t("date_help"))
                 show_errors(prefix, "authorization.board_resolution.date")
     commitments(prefix, "authorization.commitments_accepted", "authorizer_commitments")
     signature_input(prefix, "authorization.signature")

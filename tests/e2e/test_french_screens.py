@@ -1,0 +1,162 @@
+"""French all the way down (issue 11, item 3), in a real Chromium: on the French screens no
+English text of Streamlit's or of a component's shows, neither in the visible text nor in what
+screen readers read (aria-label, placeholder, title); the uploader states our own limit and
+refuses a file over it with our French message; dates are typed as AAAA-MM-JJ.
+
+Only Streamlit is started (these screens need no flow run), on its own SQLite database which the
+test process also reads to make the staff accounts."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from flows.stack import Stack, free_port
+from models import db as models_db
+from models.accounts import create_staff
+from models.db import session_scope
+from models.rules import MAX_SIGNATURE_BYTES
+from tests.e2e.conftest import E2EStack, _reset_caches
+from tests.e2e.test_browser_journey import choose, png_signature
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "Personnel-Francais-2026"
+# Streamlit's (and the signature pad's) own English texts, as whole words or phrases.
+ENGLISH = [
+    "Drag and drop", "Browse files", "Upload", "Limit", "per file", "Undo", "Redo", "Reset canvas",
+    "Update the app", "Send to Streamlit", "Press Enter", "Choose an option", "No options", "No results",
+    "Select all", "Clear all", "Clear value", "Deploy", "Rerun", "Settings", "Record a screencast",
+    "Print", "Show password", "Hide password", "Delete", "Remove", "Decrement", "Increment",
+    "yyyy", "YYYY", "mm/dd", "Download", "Fullscreen", "Close", "Open", "Edit", "Bring forward",
+    "Send backward", "Delete selected", "must be", "or smaller", "not allowed", "Running", "Stop",
+    "KB", "MB", "GB",
+]
+ENGLISH_RE = re.compile(r"\b(" + "|".join(re.escape(w) for w in ENGLISH) + r")\b")
+# Texts screen readers read besides the visible text, in the page and inside components' shadow roots.
+READ_ALOUD = """() => {
+    const out = [];
+    const walk = (root) => {
+        for (const el of root.querySelectorAll('*')) {
+            for (const a of ['aria-label', 'placeholder', 'title', 'alt', 'aria-description']) {
+                const v = el.getAttribute(a);
+                if (v) out.push(`${a}=${v}`);
+            }
+            if (el.shadowRoot) { out.push(el.shadowRoot.textContent || ''); walk(el.shadowRoot); }
+        }
+    };
+    walk(document);
+    return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def ui_stack(chromium_path, tmp_path_factory) -> Iterator[E2EStack]:
+    var_dir = tmp_path_factory.mktemp("french-var")
+    database_url = f"sqlite:///{var_dir / 'app.db'}"
+    models_db.upgrade(database_url)
+    models_db.dispose_engines()
+    stack = Stack(var_dir=var_dir, prefect_port=free_port(), ui_port=free_port(),
+                  extra_env={"RAMQ_DATABASE_URL": database_url, "RAMQ_ENV": "dev",
+                             "RAMQ_VAR_DIR": str(var_dir)})
+    try:
+        stack.start(("ui",), timeout=180)
+        yield E2EStack(stack, database_url)
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def site(ui_stack, monkeypatch) -> Iterator[E2EStack]:
+    monkeypatch.setenv("RAMQ_DATABASE_URL", ui_stack.database_url)
+    monkeypatch.setenv("RAMQ_VAR_DIR", str(ui_stack.var_dir))
+    monkeypatch.setenv("RAMQ_ENV", "dev")
+    _reset_caches()
+    ui_stack.check_alive()
+    yield ui_stack
+    _reset_caches()
+
+
+def staff(role: str) -> str:
+    name = f"fr{uuid.uuid4().hex[:8]}"
+    with session_scope() as s:
+        create_staff(s, username=name, role=role, password=PASSWORD, display_name="Personne Française",
+                     email=f"{name}@ramq.example.qc.ca")
+    return name
+
+
+def english_on(page: Page) -> list[str]:
+    """Every English word of the list found on the page: visible text, then what is read aloud."""
+    expect(page.locator('[data-stale="true"]')).to_have_count(0)
+    found = [f"text: {m}" for m in ENGLISH_RE.findall(page.inner_text("body"))]
+    for text in page.evaluate(READ_ALOUD):
+        found += [f"{text[:60]!r}: {m}" for m in ENGLISH_RE.findall(text)]
+    return found
+
+
+def open_form(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(page.get_by_role("heading", name="Demande d'accès aux services en ligne")).to_be_visible()
+    expect(page.get_by_role("radio", name=re.compile("^Signer à l'écran"))).to_be_checked()
+
+
+def sign_in(page: Page, url: str, username: str, heading: str) -> None:
+    page.goto(f"{url}/connexion")
+    page.get_by_label("Nom d'utilisateur", exact=True).fill(username)
+    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+
+
+def test_the_french_screens_show_no_english(site, screens):
+    page = screens.person()
+    open_form(page, site.url)
+    page.locator("canvas.upper-canvas").hover()  # the pad's own toolbar showed on hover
+    expect(page.get_by_role("button", name="Effacer la signature")).to_be_visible()
+    assert not (found := english_on(page)), f"the form, drawn signature: {found}"
+    screens.shot(page, "formulaire signature dessinee")
+
+    choose(page, "Comment signez-vous? *", "Joindre l'image de ma signature manuscrite (PNG ou JPEG)")
+    expect(page.get_by_test_id("stFileUploader")).to_be_visible()
+    expect(page.get_by_text("1 Mo au maximum", exact=False).first).to_be_visible()
+    assert not (found := english_on(page)), f"the form, uploaded signature: {found}"
+    screens.shot(page, "formulaire televersement")
+
+    choose(page, "Comment signez-vous? *", "Taper mon nom (signature au clavier)")
+    name = page.get_by_label("Votre nom complet, comme signature", exact=True)
+    name.fill("Marie Tremblay")  # not left yet: Streamlit says how to apply it
+    expect(page.get_by_test_id("InputInstructions").first).to_contain_text("Entrée")
+    assert not (found := english_on(page)), f"the form, typed signature: {found}"
+
+    queue = screens.person()
+    sign_in(queue, site.url, staff("respondent"), "File de travail")
+    assert not (found := english_on(queue)), f"the work queue: {found}"
+    screens.shot(queue, "file de travail")
+
+    runs = screens.person()
+    sign_in(runs, site.url, staff("manager"), "Suivi des demandes")
+    assert not (found := english_on(runs)), f"the managers' page: {found}"
+    screens.shot(runs, "suivi")
+
+
+def test_a_file_over_the_limit_is_refused_in_french(site, screens):
+    page = screens.person()
+    open_form(page, site.url)
+    choose(page, "Comment signez-vous? *", "Joindre l'image de ma signature manuscrite (PNG ou JPEG)")
+    big = png_signature() + b"\0" * (MAX_SIGNATURE_BYTES + 1)  # a real PNG, padded past 1 Mo
+    page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(
+        {"name": "grosse-signature.png", "mimeType": "image/png", "buffer": big})
+    expect(page.get_by_text("Ce fichier dépasse 1 Mo", exact=False).first).to_be_visible()
+    expect(page.get_by_text("Aperçu de la signature")).to_have_count(0)
+    expect(page.get_by_test_id("stFileUploader").get_by_text("1,0\u00a0Mo")).to_be_visible()  # not « 1.0MB »
+    assert not (found := english_on(page)), found
+    screens.shot(page, "fichier trop gros")
+
+    # A file a little under the limit goes through.
+    page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(
+        {"name": "signature.png", "mimeType": "image/png", "buffer": png_signature()})
+    expect(page.get_by_text("Aperçu de la signature")).to_be_visible()
