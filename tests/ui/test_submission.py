@@ -175,3 +175,20 @@ def test_section_5_boxes_come_in_reading_order_for_the_keyboard(app):
     more = next(b for b in at.button if b.key == k("__more__"))
     at = more.click().run()
     assert order(at) == [f"Numéro {i}" for i in range(1, 10)]
+
+
+def test_errors_are_tied_to_their_fields_for_screen_readers(app):
+    """After a refused submit: the summary's lines are links to their fields, each field's
+    messages are in a container the page's script finds (``err:`` + the field's key), and that
+    script names the fields (by Streamlit's class for their keys), no value typed."""
+    at = app()
+    at.text_input(key=k("user.email")).input("pas-une-adresse")
+    at.button(key="sub_submit").click().run()
+    summary = next(e.value for e in at.error if str(e.value).startswith("Erreurs à corriger"))
+    assert "](#ramq-sub-user-email)" in summary
+    assert "](#ramq-sub-user-first_name)" in summary
+    scripts = [str(h.proto.body) for h in at.get("html") if "aria-describedby" in str(h.proto.body)]
+    assert len(scripts) == 1
+    assert '"st-key-sub-user-email"' in scripts[0] and '"ramq-sub-user-email"' in scripts[0]
+    assert "pas-une-adresse" not in scripts[0]
+    assert errors_under(at, k("user.email"))  # the message still right under its field

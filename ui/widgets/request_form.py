@@ -9,7 +9,7 @@ import streamlit as st
 from models.canonical import APPLICATIONS, ORGANIZATION_TYPES, REGISTER_SCOPES, SEXES
 from ui.formatting import bold
 from ui.i18n import label, t
-from ui.widgets.errors import all_errors, number_box, show_errors
+from ui.widgets.errors import all_errors, field_messages, number_box, show_errors
 from ui.widgets.fields import clean, commitments, phone_row, radio, text
 from ui.widgets.keys import AUTHORIZER_FIELDS, SLOTMAP, USER_FIELDS, key
 from ui.widgets.signature import current_signature, signature_input
@@ -39,8 +39,7 @@ def _establishment_numbers(prefix: str) -> None:
         for column, i in zip(st.columns(3), range(row, min(row + 3, slots)), strict=False):
             with column:
                 st.text_input(t("number_n", n=i + 1), key=key(prefix, f"est.{i}"))
-                for message in per_slot.get(i, []):
-                    st.error(message, icon="⚠️")
+                field_messages(key(prefix, f"est.{i}"), per_slot.get(i, []))
 
     def more() -> None:
         ss[key(prefix, SLOTS)] = slots + 3
