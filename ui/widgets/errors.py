@@ -161,7 +161,9 @@ _LINK_SCRIPT = """
       const inputs = boxes.flatMap(b => [...b.querySelectorAll(
         'input:not([type=hidden]):not([type=file]), textarea, [role=radiogroup], button')]).slice(0, 12);
       if (!inputs.length) continue;
-      inputs[0].id = inputs[0].id || id;
+      // A field's (?) help button comes before its input: the link's target is the input.
+      const first = inputs.find(el => el.tagName !== 'BUTTON') || inputs[0];
+      first.id = first.id || id;
       const message = document.querySelector('.st-key-err-' + cls.slice(7));
       for (const input of inputs) {
         if (input.tagName === 'BUTTON') continue;
@@ -169,7 +171,7 @@ _LINK_SCRIPT = """
         if (message) { message.id = 'msg-' + id; input.setAttribute('aria-describedby', 'msg-' + id); }
       }
       document.querySelectorAll('a[href="#' + id + '"]').forEach(a => { a.onclick = (e) => {
-        e.preventDefault(); const target = document.getElementById(inputs[0].id) || inputs[0];
+        e.preventDefault(); const target = document.getElementById(first.id) || first;
         target.scrollIntoView({block: 'center'}); target.focus(); }; });
     }
   };
