@@ -586,6 +586,7 @@ def staff_sign_in(page: Page, e2e, username: str, password: str, heading: str) -
     expect(page.get_by_role("heading", name=heading).first).to_be_visible()
 
 
+@pytest.mark.timeout(1800)  # three people and a round of correction, in a real browser
 def test_every_screen_has_no_serious_accessibility_violation(e2e, screens):
     """Every screen, in French, as its people see it: the form (empty, with errors, sent), the
     status and cancel links, the authorizer's page, the staff login, the queue and a review, the
