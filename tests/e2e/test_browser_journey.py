@@ -564,3 +564,115 @@ def test_signatures_as_uploaded_images_after_a_resent_link(e2e, screens):
         assert request.user_signature["method"] == "image"
         section3 = s.exec(select(Authorization).where(Authorization.request_id == request.id)).one()
         assert section3.signature["method"] == "image"
+
+
+# --- Accessibility: axe-core on every screen ------------------------------------------------------
+
+
+def audit(page: Page, screens, step: str) -> None:
+    """The screen as shown (saved like the others), checked by axe-core (WCAG 2.x A/AA: no
+    serious or critical violation) and for its headings' outline."""
+    from tests.e2e.axe import assert_accessible
+
+    screens.shot(page, step)
+    assert_accessible(page, step)
+
+
+def staff_sign_in(page: Page, e2e, username: str, password: str, heading: str) -> None:
+    open_app(page, f"{e2e.url}/connexion", "Connexion RAMQ")
+    fill(page, "Nom d'utilisateur", username)
+    page.get_by_label("Mot de passe", exact=True).fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name=heading).first).to_be_visible()
+
+
+@pytest.mark.timeout(1800)  # three people and a round of correction, in a real browser
+def test_every_screen_has_no_serious_accessibility_violation(e2e, screens):
+    """Every screen, in French, as its people see it: the form (empty, with errors, sent), the
+    status and cancel links, the authorizer's page, the staff login, the queue and a review, the
+    correction page, « Mon accès », the SOES's page, the managers' history and claimed tasks, the
+    search and the emails page. Each is checked by axe-core (tests/e2e/axe.py)."""
+    data = people()
+    user = screens.person()
+    open_app(user, e2e.url, "Demande d'accès aux services en ligne")
+    audit(user, screens, "a11y formulaire")
+    user.get_by_role("button", name="Soumettre la demande").click()
+    expect(user.get_by_text("Le formulaire contient", exact=False).first).to_be_visible()
+    audit(user, screens, "a11y formulaire avec erreurs")
+    reference = submit_request(screens.person(), e2e, screens, data, sign="drawn")
+
+    received = e2e.wait_mail(user_email(data), "accusé de réception")
+    status_link = next(link for link in received.links if "/statut?t=" in link)
+    cancel_link = next(link for link in received.links if "/annuler?t=" in link)
+    open_app(user, status_link, "Suivi de ma demande")
+    expect(user.get_by_role("heading", name=f"Demande {reference}")).to_be_visible()
+    audit(user, screens, "a11y statut")
+    open_app(user, cancel_link, "Annuler ma demande")
+    expect(user.get_by_role("heading", name=f"Demande {reference}")).to_be_visible()
+    audit(user, screens, "a11y annulation")
+
+    asked = e2e.wait_mail(authorizer_email(data), "votre autorisation est requise")
+    link = next(link for link in asked.links if "/autoriser?t=" in link)
+    authorizer = screens.person()
+    open_app(authorizer, link, "Autoriser une demande")
+    expect(authorizer.get_by_role("heading", name=f"Demande {reference}")).to_be_visible()
+    audit(authorizer, screens, "a11y autorisation")
+    authorize(authorizer, e2e, screens, data, reference, sign="drawn")
+
+    # A respondent: sign-in, queue, review; sends the request back for correction.
+    ensure_respondent()
+    wait_for(lambda: e2e.check_alive() or respondent_task_open(reference),
+             what=f"the respondent's task of {reference}")
+    respondent = screens.person()
+    open_app(respondent, f"{e2e.url}/connexion", "Connexion RAMQ")
+    audit(respondent, screens, "a11y connexion")
+    staff_sign_in(respondent, e2e, RESPONDENT, RESPONDENT_PASSWORD, "File de travail")
+    expect(respondent.get_by_role("combobox", name="Ouvrir la demande")).to_be_visible()
+    audit(respondent, screens, "a11y file de travail")
+    picker = respondent.get_by_role("combobox", name="Ouvrir la demande")
+    if not picker.input_value().startswith(reference):  # other tests' tasks may be listed first
+        picker.click()
+        respondent.get_by_role("option", name=re.compile("^" + re.escape(reference))).click()
+        expect(picker).to_have_value(re.compile("^" + re.escape(reference)))
+    respondent.get_by_role("button", name="Ouvrir la demande").click()
+    expect(respondent.get_by_role("heading", name=f"Demande {reference}")).to_be_visible()
+    respondent.get_by_role("button", name="Prendre en charge").click()
+    expect(respondent.get_by_text("Vous avez pris cette tâche en charge.")).to_be_visible()
+    choose(respondent, "Décision", "Renvoyer pour correction")
+    fill(respondent, "Corrections demandées *", "Le numéro de l'établissement est erroné.")
+    audit(respondent, screens, "a11y analyse")
+    respondent.get_by_role("button", name="Confirmer la décision").click()
+    expect(respondent.get_by_text(f"Décision enregistrée pour la demande {reference}.")).to_be_visible()
+
+    back = e2e.wait_mail(user_email(data), "correction demandée")
+    correction_link = next(link for link in back.links if "/corriger?t=" in link)
+    open_app(user, correction_link, "Corriger une demande")
+    expect(user.get_by_role("heading", name=f"Demande {reference}")).to_be_visible()
+    audit(user, screens, "a11y correction")
+
+    user.get_by_role("link", name="Mon accès").click()
+    expect(user.get_by_role("heading", name="Mon accès")).to_be_visible()
+    audit(user, screens, "a11y mon acces")
+
+    respondent.get_by_role("link", name="Rechercher une demande").click()
+    fill(respondent, "Rechercher", reference)
+    expect(respondent.get_by_role("heading", name=f"Demande {reference}")).to_be_visible()
+    audit(respondent, screens, "a11y recherche")
+    respondent.get_by_role("link", name="Courriels").click()
+    expect(respondent.get_by_role("heading", name="Courriels")).to_be_visible()
+    audit(respondent, screens, "a11y courriels")
+
+    ensure_staff(SOES, "soes", RESPONDENT_PASSWORD, "Contresignataire E2E", "soes.e2e@ramq.example.qc.ca")
+    soes = screens.person()
+    staff_sign_in(soes, e2e, SOES, RESPONDENT_PASSWORD, "Contre-signature (SOES)")
+    audit(soes, screens, "a11y contre-signature")
+
+    ensure_staff(MANAGER, "manager", MANAGER_PASSWORD, "Gestionnaire E2E", "gestion.e2e@ramq.example.qc.ca")
+    manager = screens.person()
+    staff_sign_in(manager, e2e, MANAGER, MANAGER_PASSWORD, "Suivi des demandes")
+    fill(manager, "Référence contient", reference)
+    expect(manager.get_by_role("heading", name="Dossier signé")).to_be_visible()
+    audit(manager, screens, "a11y suivi")
+    manager.get_by_role("link", name="Tâches prises en charge").click()
+    expect(manager.get_by_role("heading", name="Tâches prises en charge").first).to_be_visible()
+    audit(manager, screens, "a11y taches prises")

@@ -194,7 +194,7 @@ def goto(at: AppTest, page: str, query: dict | None = None) -> AppTest:
 def texts(at: AppTest) -> str:
     """Everything the page says (markdown, alerts, captions, titles), for assertions."""
     parts: list[str] = []
-    for group in (at.title, at.subheader, at.markdown, at.caption, at.error, at.warning, at.info,
+    for group in (at.title, at.header, at.subheader, at.markdown, at.caption, at.error, at.warning, at.info,
                   at.success):
         parts.extend(str(el.value) for el in group)
     return "\n".join(parts)

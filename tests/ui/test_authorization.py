@@ -227,8 +227,8 @@ def test_the_summary_follows_the_paper_form_order(app):
     sub, _, tok = waiting()
     at = open_page(app, tok)
     headings = [str(el.value) for el in elements(at)
-                if getattr(el, "type", "") == "markdown" and str(el.value).startswith("#### ")]
-    order = [h for h in headings if h[5:7] in ("1.", "2.", "5.") or "Personne qui autorise" in h]
-    assert order == ["#### 1. Description des services en ligne demandés", "#### 2. Utilisateur",
-                     "#### Personne qui autorise la demande",
-                     "#### 5. Numéros d'établissement supplémentaires"], headings
+                if getattr(el, "type", "") == "markdown" and str(el.value).startswith("### ")]
+    order = [h for h in headings if h[4:6] in ("1.", "2.", "5.") or "Personne qui autorise" in h]
+    assert order == ["### 1. Description des services en ligne demandés", "### 2. Utilisateur",
+                     "### Personne qui autorise la demande",
+                     "### 5. Numéros d'établissement supplémentaires"], headings

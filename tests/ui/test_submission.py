@@ -43,7 +43,7 @@ def test_the_form_opens_in_french_with_every_section_and_a_label_on_every_field(
     at = app()
     assert not at.exception
     assert at.title[0].value == "Demande d'accès aux services en ligne"
-    headings = [h.value for h in at.subheader]
+    headings = [h.value for h in at.header]
     for title in ("1. Description des services en ligne demandés", "2. Utilisateur",
                   "5. Numéros d'établissement supplémentaires", "Personne qui autorise la demande",
                   "Engagements et signature de l'utilisateur"):
@@ -160,3 +160,35 @@ def test_a_database_failure_shows_a_french_message_not_a_traceback(app, monkeypa
     assert not at.exception
     assert "Une erreur inattendue est survenue. Rien n'a été enregistré." in errors(at)[0]
     assert at.text_input(key=k("user.first_name")).value == "Marie"  # nothing typed is lost
+
+
+def test_section_5_boxes_come_in_reading_order_for_the_keyboard(app):
+    """The boxes of section 5 are drawn row by row, so Tab goes Numéro 1, 2, 3, 4… (drawn
+    column by column, the DOM, hence Tab, went 1, 4, 2, 5, 3, 6); still so after « more »."""
+    from tests.ui.conftest import elements
+
+    def order(at) -> list[str]:
+        return [el.label for el in elements(at) if str(getattr(el, "key", "")).startswith(k("est."))]
+
+    at = app()
+    assert order(at) == [f"Numéro {i}" for i in range(1, 7)]
+    more = next(b for b in at.button if b.key == k("__more__"))
+    at = more.click().run()
+    assert order(at) == [f"Numéro {i}" for i in range(1, 10)]
+
+
+def test_errors_are_tied_to_their_fields_for_screen_readers(app):
+    """After a refused submit: the summary's lines are links to their fields, each field's
+    messages are in a container the page's script finds (``err:`` + the field's key), and that
+    script names the fields (by Streamlit's class for their keys), no value typed."""
+    at = app()
+    at.text_input(key=k("user.email")).input("pas-une-adresse")
+    at.button(key="sub_submit").click().run()
+    summary = next(e.value for e in at.error if str(e.value).startswith("Erreurs à corriger"))
+    assert "](#ramq-sub-user-email)" in summary
+    assert "](#ramq-sub-user-first_name)" in summary
+    scripts = [str(h.proto.body) for h in at.get("html") if "aria-describedby" in str(h.proto.body)]
+    assert len(scripts) == 1
+    assert '"st-key-sub-user-email"' in scripts[0] and '"ramq-sub-user-email"' in scripts[0]
+    assert "pas-une-adresse" not in scripts[0]
+    assert errors_under(at, k("user.email"))  # the message still right under its field

@@ -59,7 +59,7 @@ show_flash()
 view = open_link_or_stop(token, "authorize")
 
 prefix = f"aut{view.request_id}r{view.revision}"
-st.subheader(t("request_reference", reference=view.reference))
+st.header(t("request_reference", reference=view.reference))
 st.info(t("opening_decides_nothing"))
 
 with st.expander(t("summary_title"), expanded=True):

@@ -42,7 +42,7 @@ if done:
 show_flash()
 view = opened_or_stop(open_cancel_link, token)
 
-st.subheader(t("request_reference", reference=view.reference))
+st.header(t("request_reference", reference=view.reference))
 st.markdown(t("status_current", status=f"**{label('status', view.status)}**"))
 if view.refusal is not None:
     st.info(ActionError(view.refusal).message(lang()))

@@ -44,7 +44,7 @@ if not st.session_state.get(key(prefix, "__prefilled__")):
     prefill_request(prefix, view.request)
     st.session_state[key(prefix, "__prefilled__")] = True
 
-st.subheader(t("request_reference", reference=view.reference))
+st.header(t("request_reference", reference=view.reference))
 st.info(t("correction_intro", reference=view.reference))
 if view.comments:
     st.warning(f"**{t('respondent_comments')}**\n\n{md_escape(view.comments, multiline=True)}")

@@ -106,7 +106,7 @@ def _tasks(claim: str) -> None:
 
 
 def _section4(section4: dict | None) -> None:
-    st.markdown(f"#### {t('section4_signed')}")
+    st.markdown(f"### {t('section4_signed')}")
     if section4 is None:
         st.info(t("none"))
         return
@@ -127,7 +127,7 @@ def _review(task_id: int) -> None:
     if task is None or task["kind"] != TaskKind.countersign:
         st.error(t("task_missing"))
         return
-    st.subheader(t("request_reference", reference=task["reference"]))
+    st.header(t("request_reference", reference=task["reference"]))
     due = fmt_dt(task["due_at"])
     if task["overdue"] and task["status"] == "open":
         st.warning(t("task_overdue", due=due))

@@ -92,7 +92,7 @@ if access["must_change_password"]:
     st.stop()
 
 show_flash("success")
-st.subheader(t("access_granted"))
+st.header(t("access_granted"))
 fields_table([
     (t("username"), access["username"]),
     (t("reference_number"), access["reference"]),

@@ -135,7 +135,7 @@ if flagged:
 
 # --- Filters ---------------------------------------------------------------------------------------
 
-st.markdown(f"#### {t('history_filters')}")
+st.markdown(f"## {t('history_filters')}")
 zone = ZoneInfo(get_settings().timezone)
 today = datetime.now(zone).date()
 c1, c2, c3 = st.columns(3)
@@ -173,12 +173,12 @@ c2.metric(t("open_tasks"), sum(v["open"] for v in work.values()))
 c3.metric(t("overdue_tasks"), sum(v["overdue"] for v in work.values()))
 c4.metric(t("stale_tasks"), sum(v["stale"] for v in work.values()))
 
-st.markdown(f"#### {t('queue_by_kind')}")
+st.markdown(f"## {t('queue_by_kind')}")
 st.dataframe([{t("col_step"): t(f"task_kind_{kind}"), t("open_tasks"): v["open"],
                t("overdue_tasks"): v["overdue"], t("stale_tasks"): v["stale"]}
               for kind, v in work.items()], hide_index=True, width="stretch")
 
-st.markdown(f"#### {t('step_durations')}")
+st.markdown(f"## {t('step_durations')}")
 st.caption(t("step_durations_help"))
 stats = step_durations(flt)
 durations = pd.DataFrame([{
@@ -200,7 +200,7 @@ if not bars.empty:
         tooltip=[alt.Tooltip("step:N", title=t("col_step")), alt.Tooltip("measure:N", title=t("chart_measure")),
                  alt.Tooltip("hours:Q", title=t("chart_hours"))]), width="stretch")
 
-st.markdown(f"#### {t('weekly_volume')}")
+st.markdown(f"## {t('weekly_volume')}")
 weeks = pd.DataFrame([{"week": w["week"].isoformat(), "count": w["count"],
                        "outcome": t("outcome_open") if w["outcome"] == OPEN else label("status", w["outcome"])}
                       for w in weekly_outcomes(flt)])
@@ -212,7 +212,7 @@ if not weeks.empty:
         tooltip=[alt.Tooltip("week:O", title=t("chart_week")), alt.Tooltip("outcome:N", title=t("chart_outcome")),
                  alt.Tooltip("count:Q", title=t("chart_requests"))]), width="stretch")
 
-st.markdown(f"#### {t('open_work')}")
+st.markdown(f"## {t('open_work')}")
 ages = pd.DataFrame([{"step": t(f"task_kind_{r['step']}"), "age": t(f"age_{r['age']}"), "count": r["count"]}
                      for r in open_work_by_age(flt)])
 if not ages.empty:
@@ -226,7 +226,7 @@ if not ages.empty:
 
 # --- Every request, page by page ------------------------------------------------------------------
 
-st.markdown(f"#### {t('page_runs')}")
+st.markdown(f"## {t('page_runs')}")
 if not page.total:
     st.info(t("no_requests"))
     st.stop()
@@ -272,7 +272,7 @@ c2.selectbox(t("page_size"), PAGE_SIZES, index=PAGE_SIZES.index(50), key="runs_p
 c3.download_button(t("csv_requests"), _csv(shown), file_name=f"demandes-page-{page.page}.csv", mime="text/csv",
                    key="runs_csv_requests", on_click="ignore")
 
-st.markdown(f"#### {t('timeline')}")
+st.markdown(f"## {t('timeline')}")
 by_id = {r.request_id: r for r in rows}
 picked = st.selectbox(t("timeline_pick"), list(by_id), key="runs_pick", placeholder=t("choose"),
                       format_func=lambda rid: f"{by_id[rid].reference} — {label('status', by_id[rid].status)}")

@@ -41,7 +41,7 @@ def _change_access(request_id: int, reference: str, revoke: bool) -> None:
 def _access_panel(request_id: int, reference: str) -> None:
     """The issued access under the request: its state, and for the roles that may, revoke or
     restore it with a reason."""
-    st.markdown(f"#### {t('access_heading')}")
+    st.markdown(f"### {t('access_heading')}")
     access = request_access_state(request_id)
     if access is None:
         st.caption(t("access_not_issued"))
@@ -80,14 +80,14 @@ picked = st.selectbox(t("search_open"), list(by_id), key="search_pick", placehol
 review = request_review(picked) if picked is not None else None
 if review is None:
     st.stop()
-st.subheader(t("request_reference", reference=review["reference"]))
+st.header(t("request_reference", reference=review["reference"]))
 st.caption(f"{t('col_status')} : {label('status', review['status'])}")
 request_summary(review["request"], user_signed_at=review["user_signed_at"],
                 authorization_signed_at=review["authorization_signed_at"], with_section3=True)
 _access_panel(picked, review["reference"])
 cancel_action(picked, review["reference"], review["status"], me)
 link_actions(picked, review["reference"], me)
-st.markdown(f"#### {t('timeline')}")
+st.markdown(f"### {t('timeline')}")
 st.dataframe([{t("col_last_at"): fmt_dt(e["at"]), t("col_event"): label("event", e["event"]),
                t("col_actor"): e["actor"]} for e in request_timeline(picked)], hide_index=True, width="stretch")
 signed_record_panel(picked)

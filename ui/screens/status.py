@@ -20,11 +20,11 @@ st.title(t("page_status"))
 token, _ = link_token_or_stop()
 view = opened_or_stop(open_status, token)
 
-st.subheader(t("request_reference", reference=view.reference))
+st.header(t("request_reference", reference=view.reference))
 st.markdown(t("status_current", status=f"**{label('status', view.status)}**"))
 st.info(f"**{t('status_next_title')}** — {label('status_next', view.status)}")
 
-st.markdown(f"#### {t('status_steps')}")
+st.markdown(f"### {t('status_steps')}")
 st.markdown("\n".join(f"- {fmt_dt(step['at'])} — {label('status_step', step['step'])}" for step in view.steps))
 
 st.caption(t("status_read_only", date=fmt_date(view.link_expires_at)))

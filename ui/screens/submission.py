@@ -47,7 +47,7 @@ show_flash()
 
 done = st.session_state.get(DONE)
 if done:
-    st.success(f"### {t('submitted_title')}\n\n" + t("submitted_reference", reference=done["reference"]))
+    st.success(f"## {t('submitted_title')}\n\n" + t("submitted_reference", reference=done["reference"]))
     st.markdown(t("submitted_next"))
     st.button(t("new_request"), key="sub_new", on_click=_new_request)
     st.stop()

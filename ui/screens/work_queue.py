@@ -150,7 +150,7 @@ def _section4(task_id: int) -> None:
         ss[k("valid_from")] = proposal["valid_from"]
         ss[k("valid_until")] = proposal["valid_until"]
     proposal = ss[k("proposal")]
-    st.subheader(t("section4"))
+    st.header(t("section4"))
     fields_table([
         (t("registration_date"), fmt_date(proposal["registration_date"])),
         (t("reference_number"), proposal["reference_number"]),
@@ -172,7 +172,7 @@ def _review(task_id: int) -> None:
     if task is None or task["kind"] != "respondent":
         st.error(t("task_missing"))
         return
-    st.subheader(t("request_reference", reference=task["reference"]))
+    st.header(t("request_reference", reference=task["reference"]))
     if task["returned_reason"]:
         st.warning(t("soes_returned", reason=md_escape(task["returned_reason"])))
     due = fmt_dt(task["due_at"])
@@ -200,7 +200,7 @@ def _review(task_id: int) -> None:
     signed_record_panel(task["request_id"])
     earlier = [d for d in review["decisions"] if d["reason"]]
     if earlier:
-        st.markdown(f"#### {t('previous_comments')}")
+        st.markdown(f"### {t('previous_comments')}")
         for d in earlier:
             st.markdown(f"- {fmt_dt(d['at'])} — {md_escape(d['actor'])} : "
                         f"{md_escape(d['reason'])}")

@@ -22,7 +22,7 @@ def authorization_form(prefix: str, request: dict) -> None:
     """Section 3, with the roles that fit the organization and, when the rules ask for it, the
     board resolution."""
     ss = st.session_state
-    st.subheader(t("section3"))
+    st.header(t("section3"))
     st.caption(t("section3_help"))
     roles = allowed_roles(request.get("organization_type"))
     radio(prefix, "authorization.role", "role", roles, "role")

@@ -41,7 +41,7 @@ def link_actions(request_id: int, reference: str, me: dict[str, Any]) -> None:
     purpose = waiting_link(request_id)
     if purpose is None:
         return
-    st.markdown(f"#### {t('links_heading')}")
+    st.markdown(f"### {t('links_heading')}")
     if purpose == "correct":
         st.caption(t("links_intro_correction"))
         st.button(t("links_resend_correction"), key=f"links_resend:{request_id}", on_click=_resend,

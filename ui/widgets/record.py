@@ -21,7 +21,7 @@ def signed_record_panel(request_id: int) -> None:
     record = signed_record(request_id)
     if record is None:
         return
-    st.markdown(f"#### {t('signed_record')}")
+    st.markdown(f"### {t('signed_record')}")
     language = lang()
     purged = record.get("purged_at")
     if purged:  # the retention purge (models/retention.py): content removed, no form left to print

@@ -9,7 +9,7 @@ import streamlit as st
 from models.canonical import APPLICATIONS, ORGANIZATION_TYPES, REGISTER_SCOPES, SEXES
 from ui.formatting import bold
 from ui.i18n import label, t
-from ui.widgets.errors import all_errors, number_box, show_errors
+from ui.widgets.errors import all_errors, field_messages, number_box, show_errors
 from ui.widgets.fields import clean, commitments, phone_row, radio, text
 from ui.widgets.keys import AUTHORIZER_FIELDS, SLOTMAP, USER_FIELDS, key
 from ui.widgets.signature import current_signature, signature_input
@@ -33,12 +33,13 @@ def _establishment_numbers(prefix: str) -> None:
         box = number_box(p, slotmap)
         if box is not None:
             per_slot.setdefault(box, []).append(message)
-    columns = st.columns(3)
-    for i in range(slots):
-        with columns[i % 3]:
-            st.text_input(t("number_n", n=i + 1), key=key(prefix, f"est.{i}"))
-            for message in per_slot.get(i, []):
-                st.error(message, icon="⚠️")
+    # Row by row, not column by column: the page's order (hence Tab's and a screen reader's) is
+    # the reading order 1, 2, 3, 4… (three columns filled in turn gave 1, 4, 2, 5, 3, 6).
+    for row in range(0, slots, 3):
+        for column, i in zip(st.columns(3), range(row, min(row + 3, slots)), strict=False):
+            with column:
+                st.text_input(t("number_n", n=i + 1), key=key(prefix, f"est.{i}"))
+                field_messages(key(prefix, f"est.{i}"), per_slot.get(i, []))
 
     def more() -> None:
         ss[key(prefix, SLOTS)] = slots + 3
@@ -58,7 +59,7 @@ def _name_row(prefix: str, person: str, first_label: str, last_label: str) -> No
 def request_form(prefix: str, *, existing_signature: dict | None = None) -> None:
     """Sections 1, 2 and 5 of the form, the authorizer's name and email, commitments, signature."""
     ss = st.session_state
-    st.subheader(t("section1"))
+    st.header(t("section1"))
     st.markdown(bold(t("applications")))
     st.caption(t("applications_help"))
     for app in APPLICATIONS:
@@ -73,7 +74,7 @@ def request_form(prefix: str, *, existing_signature: dict | None = None) -> None
     radio(prefix, "register_scope", "register_scope", list(REGISTER_SCOPES), "register_scope",
           captions=_scope_captions())
 
-    st.subheader(t("section2"))
+    st.header(t("section2"))
     st.caption(t("section2_help"))
     _name_row(prefix, "user", "first_name", "last_name")
     radio(prefix, "user.sex", "sex", list(SEXES), "sex", horizontal=True)
@@ -87,16 +88,16 @@ def request_form(prefix: str, *, existing_signature: dict | None = None) -> None
     text(prefix, "user.postal_code", "postal_code", help_key="postal_code_help")
     show_errors(prefix, "user")
 
-    st.subheader(t("section5"))
+    st.header(t("section5"))
     _establishment_numbers(prefix)
 
-    st.subheader(t("section_authorizer"))
+    st.header(t("section_authorizer"))
     st.caption(t("authorizer_help"))
     _name_row(prefix, "authorizer", "authorizer_first_name", "authorizer_last_name")
     text(prefix, "authorizer.email", "authorizer_email", help_key="email_help")
     show_errors(prefix, "authorizer")
 
-    st.subheader(t("section_user_signature"))
+    st.header(t("section_user_signature"))
     commitments(prefix, "user.commitments_accepted", "user_commitments", note_key="commitments_note")
     signature_input(prefix, "user.signature", existing=existing_signature)
 

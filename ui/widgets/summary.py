@@ -30,7 +30,7 @@ def _phone(number: str | None, extension: str | None) -> str | None:
 def request_summary(data: dict, *, user_signed_at=None, authorization_signed_at=None,
                     with_section3: bool = False) -> None:
     """Sections 1, 2 and the authorizer (and section 3 when asked), then 5, with the signatures."""
-    st.markdown(f"#### {t('section1')}")
+    st.markdown(f"### {t('section1')}")
     fields_table([
         (t("applications"), ", ".join(label("application", a) for a in data.get("applications") or [])),
         (t("existing_username_summary"), data.get("existing_username") or t("existing_access_none")),
@@ -38,7 +38,7 @@ def request_summary(data: dict, *, user_signed_at=None, authorization_signed_at=
         (t("register_scope"), label("register_scope", data.get("register_scope"))),
     ])
     user = data.get("user") or {}
-    st.markdown(f"#### {t('section2')}")
+    st.markdown(f"### {t('section2')}")
     fields_table([
         (t("first_name"), user.get("first_name")), (t("last_name"), user.get("last_name")),
         (t("sex"), user.get("sex")), (t("function"), user.get("function")),
@@ -53,7 +53,7 @@ def request_summary(data: dict, *, user_signed_at=None, authorization_signed_at=
         caption += " — " + t("signed_on", date=fmt_dt(user_signed_at))
     show_signature(user.get("signature"), caption)
     authorizer = data.get("authorizer") or {}
-    st.markdown(f"#### {t('section_authorizer')}")
+    st.markdown(f"### {t('section_authorizer')}")
     fields_table([
         (t("authorizer_first_name"), authorizer.get("first_name")),
         (t("authorizer_last_name"), authorizer.get("last_name")),
@@ -61,12 +61,12 @@ def request_summary(data: dict, *, user_signed_at=None, authorization_signed_at=
     ])
     if with_section3:
         _section3(data.get("authorization"), authorization_signed_at)
-    st.markdown(f"#### {t('section5')}")
+    st.markdown(f"### {t('section5')}")
     fields_table([(t("additional_numbers"), ", ".join(data.get("additional_establishment_numbers") or []))])
 
 
 def _section3(section3: dict | None, authorization_signed_at) -> None:
-    st.markdown(f"#### {t('section3')}")
+    st.markdown(f"### {t('section3')}")
     if not section3:
         st.info(t("not_yet_authorized"))
         return
