@@ -456,3 +456,16 @@ class StaffSession(SQLModel, table=True):
     last_seen_at: datetime = _created()
     closed_at: datetime | None = _ts()
     closed_reason: str = Field(default="", max_length=20)
+
+
+class FederatedSignIn(SQLModel, table=True):
+    """One sign-in at the organization's OpenID provider opens one RAMQ staff session
+    (models/oidc.py): the identity's (issuer, subject, issued-at) is kept as a hash, so that the
+    same identity token, still in the browser after a sign-out, opens nothing a second time."""
+
+    __tablename__ = "federated_sign_in"
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity_hash: str = Field(unique=True, max_length=64)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    created_at: datetime = _created()

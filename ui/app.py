@@ -19,7 +19,7 @@ import streamlit as st
 from models.i18n import translate
 from models.settings import SettingsError, get_settings
 from ui import i18n
-from ui.common import RUNS_ROLES, current_staff, session_cookie_script, sign_out
+from ui.common import HOME, RUNS_ROLES, current_staff, session_cookie_script, sign_out
 from ui.i18n import t
 
 st.set_page_config(page_title=translate("ui.app_title", i18n.DEFAULT), page_icon="🏥", layout="centered")
@@ -38,6 +38,14 @@ except SettingsError as exc:  # one line, no secret: never pydantic's error
     st.error(str(exc))
     st.stop()
 staff = current_staff()
+# Back from the organization's OIDC provider (st.login): the staff session starts here, on
+# whichever page Streamlit's callback lands, and the person is then sent where they work.
+arrived = None
+if staff is None and settings.oidc_enabled:
+    from ui.provider_sign_in import sign_in_from_provider
+
+    arrived = sign_in_from_provider()
+    staff = current_staff() if arrived == "signed" else None
 
 
 def _screen(name: str) -> str:
@@ -126,5 +134,7 @@ if settings.is_dev:
 
 # After a staff sign-in or sign-out: the session cookie, through the server (ui/server.py).
 page = st.navigation(pages)
+if arrived is not None:
+    st.switch_page(HOME[staff["role"]][0] if staff is not None else _screen("staff_login"))
 session_cookie_script(page.url_path)
 page.run()
