@@ -154,6 +154,7 @@ class Stack:
         return proc
 
     def log(self, name: str) -> Path:
+        (self.var_dir / "logs").mkdir(parents=True, exist_ok=True)
         return self.var_dir / "logs" / f"{name}.log"
 
     def start(self, components: tuple[str, ...] = COMPONENTS, timeout: float = 120) -> Stack:
@@ -187,12 +188,21 @@ class Stack:
                                    "--server.port", str(self.ui_port), "--server.headless", "true",
                                    "--server.address", "127.0.0.1",
                                    "--browser.gatherUsageStats", "false",
-                                   "--client.toolbarMode", "minimal"])
+                                   "--client.toolbarMode", "minimal", *self._streamlit_secrets()])
             wait_until(lambda: http_ok(f"http://127.0.0.1:{self.ui_port}/_stcore/health"),
                        timeout=timeout, what="Streamlit", proc=p, log=self.log("ui"))
         else:
             raise ValueError(name)
         return p
+
+    def _streamlit_secrets(self) -> list[str]:
+        """Streamlit's ``--secrets.files`` when staff sign in through an OIDC provider
+        (``RAMQ_OIDC_*``): the ``[auth]`` table ``st.login`` reads, written from the settings."""
+        if not self.env.get("RAMQ_OIDC_CLIENT_ID"):
+            return []
+        path = self.var_dir / "streamlit" / "secrets.toml"
+        self.run_python(["-m", "models.oidc", str(path)])
+        return ["--secrets.files", str(path)] if path.exists() else []
 
     def _deployment_ready(self) -> bool:
         name = self.env.get("RAMQ_DEPLOYMENT_NAME", "access-request/access-request").split("/", 1)[-1]

@@ -116,6 +116,16 @@ class Settings(BaseSettings):
     temp_password_days: int = 7  # an unused temporary password stops working after this
     staff_session_idle_minutes: int = 30
     queue_refresh_seconds: int = 30  # the staff queues redraw themselves this often
+    # Staff sign-in through the organization's OpenID Connect provider (Streamlit's st.login),
+    # when the three are set: the provider's discovery document, and this app's client there.
+    # The person's verified email picks their RAMQ staff account (the role stays ours).
+    oidc_metadata_url: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_provider_label: str = ""  # the button's words, e.g. « Microsoft Entra (santé Québec) »
+    # With OIDC on, the local staff accounts' password form stays offered (an emergency path)
+    # unless this is false.
+    local_staff_login: bool = True
 
     # The public form is not a mailer.
     submissions_per_client_hour: int = 10
@@ -196,6 +206,11 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.env in ("dev", "test")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_metadata_url and self.oidc_client_id
+                    and self.oidc_client_secret.get_secret_value())
 
     @property
     def uses_local_mail_sink(self) -> bool:

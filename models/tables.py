@@ -477,3 +477,16 @@ class RequestStepTime(SQLModel, table=True):
     reviewed: float | None = None
     countersigned: float | None = None
     credentials_sent: float | None = None
+
+
+class FederatedSignIn(SQLModel, table=True):
+    """One sign-in at the organization's OpenID provider opens one RAMQ staff session
+    (models/oidc.py): the identity's (issuer, subject, issued-at) is kept as a hash, so that the
+    same identity token, still in the browser after a sign-out, opens nothing a second time."""
+
+    __tablename__ = "federated_sign_in"
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity_hash: str = Field(unique=True, max_length=64)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    created_at: datetime = _created()

@@ -19,7 +19,7 @@ import streamlit as st
 from models.i18n import translate
 from models.settings import SettingsError, get_settings
 from ui import i18n
-from ui.common import RUNS_ROLES, current_staff, session_cookie_script, sign_out
+from ui.common import HOME, RUNS_ROLES, current_staff, session_cookie_script, sign_out
 from ui.i18n import t
 from ui.streamlit_texts import streamlit_texts
 
@@ -44,6 +44,14 @@ except SettingsError as exc:  # one line, no secret: never pydantic's error
     st.error(str(exc))
     st.stop()
 staff = current_staff()
+# Back from the organization's OIDC provider (st.login): the staff session starts here, on
+# whichever page Streamlit's callback lands, and the person is then sent where they work.
+arrived = None
+if staff is None and settings.oidc_enabled:
+    from ui.provider_sign_in import sign_in_from_provider
+
+    arrived = sign_in_from_provider()
+    staff = current_staff() if arrived == "signed" else None
 
 
 # Pages whose tables need the whole width of the window (the others stay centred, easier to read).
@@ -136,6 +144,8 @@ if settings.is_dev:
 
 # After a staff sign-in or sign-out: the session cookie, through the server (ui/server.py).
 page = st.navigation(pages)
+if arrived is not None:
+    st.switch_page(HOME[staff["role"]][0] if staff is not None else _screen("staff_login"))
 streamlit_texts()  # Streamlit's own English texts, in the page's language
 # The staff's tables (arrival, deadline, overdue, owner, dates, the Prefect link) need the width.
 if staff is not None and page.url_path in WIDE_PAGES:

@@ -26,6 +26,9 @@ OPEN_PATH = "/session/ouvrir"  # ui/session_routes.py
 CLOSE_PATH = "/session/fermer"
 
 RUNS_ROLES = ("manager", "operator")  # who may open « Suivi des demandes » (read-only)
+# Where each staff role lands after signing in, and that page's title.
+HOME = {"respondent": ("screens/work_queue.py", "page_queue"), "soes": ("screens/countersign.py", "page_countersign"),
+        "manager": ("screens/runs.py", "page_runs"), "operator": ("screens/runs.py", "page_runs")}
 
 
 def client_address() -> str | None:
@@ -79,6 +82,11 @@ def sign_out() -> None:
         close_session(session_id=session_id)
         st.session_state[LEAVING_KEY] = True
     forget_staff()
+    if get_settings().oidc_enabled:
+        from ui.provider_sign_in import has_identity
+
+        if has_identity():
+            st.logout()  # the provider's identity cookie too (and the provider's session, if it says how)
 
 
 def _post(path: str, fields: dict[str, str]) -> None:

@@ -145,3 +145,34 @@ def test_signing_out_closes_the_session_for_every_tab(app):
     other_tab = goto(other_tab, "staff_login.py")
     assert STAFF_KEY not in other_tab.session_state
     assert nav_error(other_tab, "work_queue.py")
+
+
+def test_without_oidc_settings_the_page_offers_the_local_form_only(app):
+    at = goto(app(), "staff_login.py")
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Se connecter"] and not at.expander
+
+
+def test_with_oidc_settings_the_provider_comes_first_and_the_local_form_stays_behind(app, monkeypatch):
+    monkeypatch.setenv("RAMQ_OIDC_METADATA_URL", "https://idp.example/.well-known/openid-configuration")
+    monkeypatch.setenv("RAMQ_OIDC_CLIENT_ID", "ramq-acces")
+    monkeypatch.setenv("RAMQ_OIDC_CLIENT_SECRET", "secret")
+    monkeypatch.setenv("RAMQ_OIDC_PROVIDER_LABEL", "Santé Québec")
+    from models.settings import get_settings
+
+    get_settings.cache_clear()
+    at = goto(app(), "staff_login.py")
+    assert not at.exception
+    assert at.button[0].label == "Se connecter avec Santé Québec"
+    assert [e.label for e in at.expander] == ["Compte local de la RAMQ (nom d'utilisateur et mot de passe)"]
+    staff = staff_account("respondent")  # the local form still works behind it
+    at.text_input(key="staff_username").input(staff["username"])
+    at.text_input(key="staff_password").input(STAFF_PASSWORD)
+    at = at.button[[b.label for b in at.button].index("Se connecter")].click().run()
+    assert at.title[0].value == "File de travail"
+
+    monkeypatch.setenv("RAMQ_LOCAL_STAFF_LOGIN", "false")
+    get_settings.cache_clear()
+    at = goto(app(), "staff_login.py")
+    assert [b.label for b in at.button] == ["Se connecter avec Santé Québec"] and not at.expander
+    get_settings.cache_clear()

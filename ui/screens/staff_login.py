@@ -1,18 +1,20 @@
-"""« Connexion RAMQ » (``/connexion``): the staff login (respondents and managers)."""
+"""« Connexion RAMQ » (``/connexion``): the staff login (respondents, SOES and managers), with
+the organization's OpenID Connect provider when configured (``RAMQ_OIDC_*``, Streamlit's
+``st.login``; ``ui/provider_sign_in.py`` takes the person's identity when they come back), local
+accounts otherwise, and as a fallback unless ``RAMQ_LOCAL_STAFF_LOGIN`` is false."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import current_staff, start_staff_session
+from models.settings import get_settings
+from ui.common import HOME, current_staff, start_staff_session
 from ui.feedback import guarded, show_flash
 from ui.i18n import t
+from ui.provider_sign_in import has_identity
 from ui.sign_in import sign_in_from_form
 
 GO = "_staff_go_work"
-# Where each staff role lands after signing in, and that page's title.
-HOME = {"respondent": ("screens/work_queue.py", "page_queue"), "soes": ("screens/countersign.py", "page_countersign"),
-        "manager": ("screens/runs.py", "page_runs"), "operator": ("screens/runs.py", "page_runs")}
 
 
 @guarded
@@ -21,6 +23,23 @@ def _login() -> None:
     if signed is not None:
         start_staff_session(signed.account_id)
         st.session_state[GO] = True
+
+
+def _local_form() -> None:
+    with st.form("staff_login_form"):
+        st.text_input(t("username"), key="staff_username", autocomplete="username")
+        st.text_input(t("password"), key="staff_password", type="password",
+                      autocomplete="current-password")
+        st.form_submit_button(t("sign_in"), type="primary", on_click=_login)
+
+
+def _provider(label: str) -> None:
+    """The provider's button; and, when the identity it gave names no staff account (the
+    message above says so), the way out of that identity."""
+    if st.button(t("oidc_sign_in", provider=label), type="primary", key="oidc_login"):
+        st.login()
+    if has_identity() and st.button(t("oidc_sign_out_provider", provider=label), key="oidc_logout"):
+        st.logout()
 
 
 st.title(t("page_staff_login"))
@@ -35,8 +54,11 @@ if staff is not None:
 
 st.caption(t("staff_login_intro"))
 show_flash()
-with st.form("staff_login_form"):
-    st.text_input(t("username"), key="staff_username", autocomplete="username")
-    st.text_input(t("password"), key="staff_password", type="password",
-                  autocomplete="current-password")
-    st.form_submit_button(t("sign_in"), type="primary", on_click=_login)
+settings = get_settings()
+if settings.oidc_enabled:
+    _provider(settings.oidc_provider_label or t("oidc_default_provider"))
+    if settings.local_staff_login:
+        with st.expander(t("oidc_local_login")):
+            _local_form()
+else:
+    _local_form()
