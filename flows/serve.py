@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from prefect import serve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
 from flows import fast_start
 from flows.access_request import access_request
@@ -15,6 +16,10 @@ from flows.prefect_sync import sync_result
 from flows.recovery import ensure_zombie_automation
 from flows.sweeper import sweeper_flow
 from models.settings import get_settings
+
+# One sweep at a time: a sweep due while the last one still runs (a loaded machine, a slow
+# start) is cancelled instead of piling up beside it (prefect.yaml says the same for scale-out).
+ONE_SWEEP = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
 
 
 def deployment_suffix() -> str:
@@ -33,12 +38,14 @@ def main() -> None:
     if fast_start.install():
         # Each execution of a run is forked from a warm interpreter (flows/fast_start.py).
         fast_start.serve((access_request, {"name": name}),
-                         (sweeper_flow, {"name": name, "interval": settings.sweep_every_seconds}))
+                         (sweeper_flow, {"name": name, "interval": settings.sweep_every_seconds,
+                                        "concurrency_limit": ONE_SWEEP}))
         return
     # Prefect's default: each execution is a new `python -m prefect.engine` (the baseline).
     serve(
         sync_result(access_request.to_deployment(name=name)),
-        sync_result(sweeper_flow.to_deployment(name=name, interval=settings.sweep_every_seconds)),
+        sync_result(sweeper_flow.to_deployment(name=name, interval=settings.sweep_every_seconds,
+                                               concurrency_limit=ONE_SWEEP)),
         print_starting_message=True,
     )
 
