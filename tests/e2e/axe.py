@@ -94,8 +94,22 @@ def heading_problems(page) -> list[str]:
     return problems
 
 
+def settle(page, timeout_ms: int = 60_000) -> None:
+    """Waits until the page is as its person sees it at rest: the script run over, no element
+    faded as stale (Streamlit fades the previous run's elements while it reruns, which would read
+    as low contrast) and no placeholder still drawn where a widget is coming."""
+    page.wait_for_function(
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+                && !document.querySelector('[data-stale="true"]')
+                && !document.querySelector('[data-testid="stSkeleton"]');
+        }""", timeout=timeout_ms)
+
+
 def assert_accessible(page, where: str) -> None:
     """Fails with each violation's rule, help and nodes, and the headings out of order."""
+    settle(page)
     violations = serious_violations(page)
     headings = heading_problems(page)
     report = [str(v) for v in violations] + [f"headings: {p}" for p in headings]

@@ -572,8 +572,9 @@ def test_signatures_as_uploaded_images_after_a_resent_link(e2e, screens):
 def audit(page: Page, screens, step: str) -> None:
     """The screen as shown (saved like the others), checked by axe-core (WCAG 2.x A/AA: no
     serious or critical violation) and for its headings' outline."""
-    from tests.e2e.axe import assert_accessible
+    from tests.e2e.axe import assert_accessible, settle
 
+    settle(page)
     screens.shot(page, step)
     assert_accessible(page, step)
 

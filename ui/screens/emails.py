@@ -35,7 +35,9 @@ if not items:
     st.stop()
 
 for i, item in enumerate(items):
-    with st.expander(f"{fmt_dt(item.date)} — {item.subject} — {item.to}", expanded=(i == 0)):
+    # The address as code: Markdown would make it a link inside the expander's button (a control
+    # in a control, which screen readers cannot use).
+    with st.expander(f"{fmt_dt(item.date)} — {item.subject} — `{item.to}`", expanded=(i == 0)):
         st.caption(t("email_to", to=item.to) + " · " + t("email_date", date=fmt_dt(item.date)))
         if item.links:
             st.markdown(f"**{t('email_links')}**")

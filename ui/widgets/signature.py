@@ -156,7 +156,7 @@ def show_signature(signature: dict | None, caption: str) -> None:
     raw = decode_image((signature or {}).get("image_png_base64"))
     if raw:
         try:
-            st.image(raw, caption=caption, width=280)
+            st.image(raw, caption=caption, width=280, alt=caption)
             return
         except Exception:
             pass
