@@ -183,7 +183,12 @@ def update_request_from_canonical(session: Session, *, request: AccessRequest, n
     when the content changed but the signature is the former one: a signature is never carried
     over to content its signer did not see."""
     data = _validated(normalized)
-    if content_changed(session, request, data) and _signed_before(session, request, data["user"]["signature"]):
+    signature = data["user"]["signature"]
+    # A typed name is signed by submitting it with the attestation ticked: typed again on the
+    # changed request, it is the same text as before but a new act (the screen never keeps a
+    # typed signature: it asks for the attestation again). A drawing or an image replayed is not.
+    if (content_changed(session, request, data) and signature.get("method") != "typed"
+            and _signed_before(session, request, signature)):
         raise SignatureReused("a changed request needs a new signature")
     now = utcnow()
     for name, value in _request_columns(data).items():

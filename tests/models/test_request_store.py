@@ -11,6 +11,7 @@ from sqlmodel import select
 from models.db import session_scope
 from models.request_store import (
     InvalidRequest,
+    SignatureReused,
     authorization_from_canonical,
     export_request,
     get_request_by_reference,
@@ -222,3 +223,31 @@ def test_authorization_from_canonical(engine):
         row = latest_authorization(session, request_id)
         assert row.revision == 1 and row.signed_at is not None
         assert export_request(session, reference=reference)["authorization"] == section3
+
+
+def test_a_correction_may_be_signed_by_typing_the_same_name_again_but_not_by_replaying_a_drawing(engine):
+    """Typing one's name with the attestation ticked is the act of signing: the same name typed
+    on the changed request is a new signature. The same drawing sent again is not."""
+    typed = {"method": "typed", "typed_name": "Marie Tremblay", "attested": True}
+    data = load_sample()
+    data["user"]["signature"] = dict(typed)
+    with session_scope() as session:
+        request_id = store_request(session, normalized=data, actor="test").id
+    corrected = load_sample()
+    corrected["user"]["phone"] = "514-555-0111"
+    corrected["user"]["signature"] = dict(typed)
+    with session_scope() as session:
+        update_request_from_canonical(session, request=session.get(AccessRequest, request_id),
+                                      normalized=corrected, actor="user")
+    with session_scope() as session:
+        assert session.get(AccessRequest, request_id).revision == 2
+
+    drawn = resigned(load_sample())
+    with session_scope() as session:
+        request_id = store_request(session, normalized=drawn, actor="test").id
+    replayed = load_sample()
+    replayed["user"]["phone"] = "514-555-0111"
+    replayed["user"]["signature"] = dict(drawn["user"]["signature"])
+    with pytest.raises(SignatureReused), session_scope() as session:
+        update_request_from_canonical(session, request=session.get(AccessRequest, request_id),
+                                      normalized=replayed, actor="user")

@@ -168,7 +168,9 @@ def signature_input(prefix: str, path: str, *, existing: dict | None = None) -> 
     attestation (or keep the existing one). The canonical value is kept in
     ``<prefix>:<path>.value`` for the button's callback."""
     st.markdown(bold(t("signature")))
-    options = (["keep"] if existing else []) + ["drawn", "image", "typed"]
+    # A typed signature is never kept: its attestation is ticked again, on what is shown now.
+    keep = existing is not None and existing.get("method") != "typed"
+    options = (["keep"] if keep else []) + ["drawn", "image", "typed"]
     names = {"keep": t("sign_keep"), "drawn": t("sign_drawn"), "image": t("sign_image"),
              "typed": t("sign_typed")}
     choice = st.radio(t("signature_method"), options, key=key(prefix, path + ".choice"),
