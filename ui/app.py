@@ -28,7 +28,11 @@ st.set_page_config(page_title=translate("ui.app_title", i18n.DEFAULT), page_icon
 # white; ours are a solid grey of 6.5:1 (5.8:1 on the sidebar's grey). No theme setting does it.
 st.html("<style>[data-testid='stCaptionContainer'] { opacity: 1 !important; }"
         " [data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] p"
-        " { color: #5e6068 !important; }</style>")
+        " { color: #5e6068 !important; }"
+        # Target size (WCAG 2.5.8): the date fields' day and month parts, each a small spin
+        # button, are at least 24 px wide and high.
+        " [role='spinbutton'] { display: inline-block; min-width: 24px; min-height: 24px;"
+        " text-align: center; }</style>")
 
 # A language asked for in the link (?lang=en) applies until the person changes it.
 if i18n.LANG_KEY not in st.session_state:
