@@ -125,16 +125,20 @@ def test_an_expiry_date_does_not_matter_once_the_password_was_changed(app):
 
 
 def test_guessing_on_mon_acces_is_slowed_with_a_french_message(app):
-    from models import accounts
-    from models.throttle import USER
+    from datetime import timedelta
+
+    from models import throttle
+    from models.tables import utcnow
 
     sub = submit()
     account = issued_account(sub.request_id, TEMP)
-    for _ in range(USER.threshold):
-        try:
-            accounts.sign_in(account["username"], "devine-2026-x", client=None, kind="issued")
-        except accounts.AccountError:
-            pass
+    # Wrong guesses spread over minutes (each one after the previous wait): the username's wait
+    # has grown to its cap, so the next sign-in, right password or not, is refused. (Ten guesses
+    # in a row left a wait of one second, which a slow machine had passed before the sign-in.)
+    when = utcnow()
+    for _ in range(throttle.USER.threshold + 6):
+        throttle.take_attempt(account["username"], None, now=when)
+        when += timedelta(seconds=throttle.USER.cap_seconds + 1)
     at = sign_in(page(app), account["username"], TEMP)
     assert len(errors(at)) == 1 and "Trop de tentatives de connexion." in errors(at)[0]
     assert MY_ACCESS_KEY not in at.session_state
