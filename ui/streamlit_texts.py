@@ -72,7 +72,21 @@ _SCRIPT = r"""
         button.setAttribute('aria-label', T.choose);
     }
   };
+  // Streamlit's own accessibility texts: the skip link, the headings' anchors, the help buttons.
+  const relabelPage = () => {
+    const T = window.__ramqTexts;
+    for (const el of document.querySelectorAll('[data-testid="stSkipToContent"]'))
+      if (el.textContent !== T.skip_to_content) el.textContent = T.skip_to_content;
+    for (const el of document.querySelectorAll('[aria-label]')) {
+      const label = el.getAttribute('aria-label');
+      if (label === 'Link to heading') el.setAttribute('aria-label', T.heading_link);
+      else if (label === 'Help') el.setAttribute('aria-label', T.help_button);
+      else if (label.startsWith('Help for '))
+        el.setAttribute('aria-label', T.help_for.replace('{label}', label.slice(9)));
+    }
+  };
   const run = () => {
+    relabelPage();
     for (const place of document.querySelectorAll(places)) relabel(place);
     for (const host of document.querySelectorAll('*')) {
       const root = host.shadowRoot;
@@ -116,6 +130,8 @@ def streamlit_texts() -> None:
              "ctrl_enter_apply": t("press_ctrl_enter_apply"), "ctrl_enter_submit": t("press_ctrl_enter_submit"),
              "no_options": t("no_options"), "no_results": t("no_results"), "choose_option": t("choose"),
              "decimal": t("decimal_separator"),
+             "skip_to_content": t("skip_to_content"), "heading_link": t("heading_link"),
+             "help_button": t("help_button"), "help_for": t("help_for", label="{label}"),
              "units": {"B": t("unit_bytes"), "KB": t("unit_kilobytes"), "MB": t("unit_megabytes"),
                        "GB": t("unit_gigabytes")}}
     st.html(_SCRIPT % {"texts": json.dumps(texts, ensure_ascii=False)}, unsafe_allow_javascript=True)

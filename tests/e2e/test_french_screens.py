@@ -34,7 +34,7 @@ ENGLISH = [
     "Print", "Show password", "Hide password", "Delete", "Remove", "Decrement", "Increment",
     "yyyy", "YYYY", "mm/dd", "Download", "Fullscreen", "Close", "Open", "Edit", "Bring forward",
     "Send backward", "Delete selected", "must be", "or smaller", "not allowed", "Running", "Stop",
-    "KB", "MB", "GB",
+    "KB", "MB", "GB", "Skip to main content", "Link to heading", "Help for", "Help",
 ]
 ENGLISH_RE = re.compile(r"\b(" + "|".join(re.escape(w) for w in ENGLISH) + r")\b")
 # Texts screen readers read besides the visible text, in the page and inside components' shadow roots.
