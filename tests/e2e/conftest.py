@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,3 +215,33 @@ def screens(browser, request) -> Iterator[Screens]:
     finally:
         for context in screens.contexts:
             context.close()
+
+
+@contextmanager
+def streamlit_only(tmp_path_factory, name: str, extra_env: dict[str, str] | None = None) -> Iterator[E2EStack]:
+    """Only Streamlit (``ui/server.py``), on a fresh SQLite database of its own in dev mode, for
+    the screens that need no flow run; stopped on leaving, even on failure."""
+    var_dir = tmp_path_factory.mktemp(name)
+    database_url = f"sqlite:///{var_dir / 'app.db'}"
+    models_db.upgrade(database_url)
+    models_db.dispose_engines()
+    stack = Stack(var_dir=var_dir, prefect_port=free_port(), ui_port=free_port(),
+                  extra_env={"RAMQ_DATABASE_URL": database_url, "RAMQ_ENV": "dev",
+                             "RAMQ_VAR_DIR": str(var_dir), **(extra_env or {})})
+    try:
+        stack.start(("ui",), timeout=180)
+        yield E2EStack(stack, database_url)
+    finally:
+        stack.stop()
+
+
+@contextmanager
+def on_stack(stack: E2EStack, monkeypatch) -> Iterator[E2EStack]:
+    """The test process on that stack's database and var dir (to make accounts, to wait)."""
+    monkeypatch.setenv("RAMQ_DATABASE_URL", stack.database_url)
+    monkeypatch.setenv("RAMQ_VAR_DIR", str(stack.var_dir))
+    monkeypatch.setenv("RAMQ_ENV", "dev")
+    _reset_caches()
+    stack.check_alive()
+    yield stack
+    _reset_caches()

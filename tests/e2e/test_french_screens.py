@@ -15,12 +15,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from flows.stack import Stack, free_port
-from models import db as models_db
 from models.accounts import create_staff
 from models.db import session_scope
 from models.rules import MAX_SIGNATURE_BYTES
-from tests.e2e.conftest import E2EStack, _reset_caches
+from tests.e2e.conftest import E2EStack, on_stack, streamlit_only
 from tests.e2e.test_browser_journey import choose, png_signature
 
 pytestmark = pytest.mark.browser
@@ -56,29 +54,14 @@ READ_ALOUD = """() => {
 
 @pytest.fixture(scope="module")
 def ui_stack(chromium_path, tmp_path_factory) -> Iterator[E2EStack]:
-    var_dir = tmp_path_factory.mktemp("french-var")
-    database_url = f"sqlite:///{var_dir / 'app.db'}"
-    models_db.upgrade(database_url)
-    models_db.dispose_engines()
-    stack = Stack(var_dir=var_dir, prefect_port=free_port(), ui_port=free_port(),
-                  extra_env={"RAMQ_DATABASE_URL": database_url, "RAMQ_ENV": "dev",
-                             "RAMQ_VAR_DIR": str(var_dir)})
-    try:
-        stack.start(("ui",), timeout=180)
-        yield E2EStack(stack, database_url)
-    finally:
-        stack.stop()
+    with streamlit_only(tmp_path_factory, "french-var", None) as stack:
+        yield stack
 
 
 @pytest.fixture
 def site(ui_stack, monkeypatch) -> Iterator[E2EStack]:
-    monkeypatch.setenv("RAMQ_DATABASE_URL", ui_stack.database_url)
-    monkeypatch.setenv("RAMQ_VAR_DIR", str(ui_stack.var_dir))
-    monkeypatch.setenv("RAMQ_ENV", "dev")
-    _reset_caches()
-    ui_stack.check_alive()
-    yield ui_stack
-    _reset_caches()
+    with on_stack(ui_stack, monkeypatch) as stack:
+        yield stack
 
 
 def staff(role: str) -> str:

@@ -18,11 +18,10 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Page, expect
 
-from flows.stack import Stack, free_port
-from models import db as models_db
+from flows.stack import free_port
 from models.accounts import create_staff
 from models.db import session_scope
-from tests.e2e.conftest import E2EStack, _reset_caches, wait_for
+from tests.e2e.conftest import E2EStack, on_stack, streamlit_only, wait_for
 from tests.e2e.test_staff_session import STAFF_ONLY, session_cookie
 
 pytestmark = pytest.mark.browser
@@ -40,32 +39,17 @@ def provider() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def oidc_stack(chromium_path, provider, tmp_path_factory) -> Iterator[E2EStack]:
-    var_dir = tmp_path_factory.mktemp("oidc-var")
-    database_url = f"sqlite:///{var_dir / 'app.db'}"
-    models_db.upgrade(database_url)
-    models_db.dispose_engines()
-    stack = Stack(var_dir=var_dir, prefect_port=free_port(), ui_port=free_port(),
-                  extra_env={"RAMQ_DATABASE_URL": database_url, "RAMQ_ENV": "dev",
-                             "RAMQ_VAR_DIR": str(var_dir),
-                             "RAMQ_OIDC_METADATA_URL": f"{provider}/.well-known/openid-configuration",
-                             "RAMQ_OIDC_CLIENT_ID": "ramq-acces", "RAMQ_OIDC_CLIENT_SECRET": "secret-de-test",
-                             "RAMQ_OIDC_PROVIDER_LABEL": PROVIDER_LABEL})
-    try:
-        stack.start(("ui",), timeout=180)
-        yield E2EStack(stack, database_url)
-    finally:
-        stack.stop()
+    with streamlit_only(tmp_path_factory, "oidc-var", {
+        "RAMQ_OIDC_METADATA_URL": f"{provider}/.well-known/openid-configuration",
+        "RAMQ_OIDC_CLIENT_ID": "ramq-acces", "RAMQ_OIDC_CLIENT_SECRET": "secret-de-test",
+        "RAMQ_OIDC_PROVIDER_LABEL": PROVIDER_LABEL}) as stack:
+        yield stack
 
 
 @pytest.fixture
 def site(oidc_stack, monkeypatch) -> Iterator[E2EStack]:
-    monkeypatch.setenv("RAMQ_DATABASE_URL", oidc_stack.database_url)
-    monkeypatch.setenv("RAMQ_VAR_DIR", str(oidc_stack.var_dir))
-    monkeypatch.setenv("RAMQ_ENV", "dev")
-    _reset_caches()
-    oidc_stack.check_alive()
-    yield oidc_stack
-    _reset_caches()
+    with on_stack(oidc_stack, monkeypatch) as stack:
+        yield stack
 
 
 def person_at_provider(provider: str, email: str, *, verified: bool = True) -> str:

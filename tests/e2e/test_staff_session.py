@@ -21,13 +21,11 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from flows.stack import Stack, free_port
-from models import db as models_db
 from models import staff_sessions
 from models.accounts import create_staff
 from models.db import session_scope
 from models.tables import Account, StaffSession, utcnow
-from tests.e2e.conftest import E2EStack, _reset_caches, wait_for
+from tests.e2e.conftest import E2EStack, on_stack, streamlit_only, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -38,29 +36,14 @@ STAFF_ONLY = "Cette page est réservée au personnel de la RAMQ autorisé. Conne
 
 @pytest.fixture(scope="module")
 def ui_stack(chromium_path, tmp_path_factory) -> Iterator[E2EStack]:
-    var_dir = tmp_path_factory.mktemp("session-var")
-    database_url = f"sqlite:///{var_dir / 'app.db'}"
-    models_db.upgrade(database_url)
-    models_db.dispose_engines()
-    stack = Stack(var_dir=var_dir, prefect_port=free_port(), ui_port=free_port(),
-                  extra_env={"RAMQ_DATABASE_URL": database_url, "RAMQ_ENV": "dev",
-                             "RAMQ_VAR_DIR": str(var_dir), "RAMQ_QUEUE_REFRESH_SECONDS": str(REFRESH)})
-    try:
-        stack.start(("ui",), timeout=180)
-        yield E2EStack(stack, database_url)
-    finally:
-        stack.stop()
+    with streamlit_only(tmp_path_factory, "session-var", {"RAMQ_QUEUE_REFRESH_SECONDS": str(REFRESH)}) as stack:
+        yield stack
 
 
 @pytest.fixture
 def site(ui_stack, monkeypatch) -> Iterator[E2EStack]:
-    monkeypatch.setenv("RAMQ_DATABASE_URL", ui_stack.database_url)
-    monkeypatch.setenv("RAMQ_VAR_DIR", str(ui_stack.var_dir))
-    monkeypatch.setenv("RAMQ_ENV", "dev")
-    _reset_caches()
-    ui_stack.check_alive()
-    yield ui_stack
-    _reset_caches()
+    with on_stack(ui_stack, monkeypatch) as stack:
+        yield stack
 
 
 def respondent() -> tuple[str, int]:
