@@ -21,6 +21,19 @@ from models.settings import Settings, get_settings
 from models.tables import Account, id_of, quebec_today
 
 CALLBACK_PATH = "/oauth2callback"  # Streamlit's own route for the provider's answer
+# The identity is taken only just after the person signed in at the provider: Streamlit's
+# identity cookie lasts 30 days, and a RAMQ session that ended (sign-out, inactivity) must need
+# a new sign-in there, not a reload.
+FRESH_SECONDS = 300
+
+
+def is_fresh(claims: dict[str, Any], now: float | None = None) -> bool:
+    """Whether the provider issued this identity within :data:`FRESH_SECONDS`."""
+    import time
+
+    issued = claims.get("iat")
+    age = (time.time() if now is None else now) - issued if isinstance(issued, (int, float)) else -1
+    return 0 <= age <= FRESH_SECONDS
 
 
 def _toml_string(value: str) -> str:

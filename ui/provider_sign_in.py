@@ -5,8 +5,6 @@ claims there, once per identity, and says where to go next."""
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from models.accounts import SignInRefused
@@ -14,10 +12,6 @@ from ui.common import client_address, start_staff_session
 from ui.feedback import flash
 from ui.i18n import t
 
-# The identity is taken only just after the person signed in at the provider: Streamlit's
-# identity cookie lasts 30 days, and a RAMQ session that ended (sign-out, inactivity) must need
-# a new sign-in there, not a reload.
-FRESH_SECONDS = 300
 _TRIED_KEY = "_oidc_identity_tried"  # (sub, iat) already carried in this browser session
 
 
@@ -34,11 +28,10 @@ def fresh_identity() -> dict | None:
     """The provider's claims when the person has just signed in there, else None."""
     if not has_identity():
         return None
+    from models.oidc import is_fresh
+
     claims = st.user.to_dict()
-    issued = claims.get("iat")
-    if not isinstance(issued, (int, float)) or not 0 <= time.time() - issued <= FRESH_SECONDS:
-        return None
-    return claims
+    return claims if is_fresh(claims) else None
 
 
 def sign_in_from_provider() -> str | None:
