@@ -25,6 +25,7 @@ CALLBACK_PATH = "/oauth2callback"  # Streamlit's own route for the provider's an
 # identity cookie lasts 30 days, and a RAMQ session that ended (sign-out, inactivity) must need
 # a new sign-in there, not a reload.
 FRESH_SECONDS = 300
+CLOCK_SKEW_SECONDS = 60  # the provider's clock may run a little ahead of ours
 
 
 def is_fresh(claims: dict[str, Any], now: float | None = None) -> bool:
@@ -33,7 +34,7 @@ def is_fresh(claims: dict[str, Any], now: float | None = None) -> bool:
 
     issued = claims.get("iat")
     age = (time.time() if now is None else now) - issued if isinstance(issued, (int, float)) else -1
-    return 0 <= age <= FRESH_SECONDS
+    return -CLOCK_SKEW_SECONDS <= age <= FRESH_SECONDS
 
 
 def _toml_string(value: str) -> str:

@@ -109,3 +109,15 @@ def test_one_provider_sign_in_opens_one_session():
         sign_in_federated(dict(claims))
     assert replayed.value.code == "oidc_used"
     sign_in_federated({**claims, "iat": claims["iat"] + 60})  # a new sign-in at the provider
+
+
+def test_an_identity_is_taken_only_just_after_the_provider_sign_in_allowing_clock_skew():
+    from models.oidc import FRESH_SECONDS, is_fresh
+
+    now = 1_800_000_000
+    assert is_fresh({"iat": now - FRESH_SECONDS + 1}, now)
+    assert not is_fresh({"iat": now - FRESH_SECONDS - 1}, now)  # the 30-day cookie, later on
+    assert not is_fresh({}, now) and not is_fresh({"iat": "hier"}, now)
+    # The provider's clock a few seconds ahead of ours must not make signing in impossible.
+    assert is_fresh({"iat": now + 20}, now)
+    assert not is_fresh({"iat": now + 3600}, now)
