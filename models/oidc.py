@@ -33,7 +33,9 @@ def is_fresh(claims: dict[str, Any], now: float | None = None) -> bool:
     import time
 
     issued = claims.get("iat")
-    age = (time.time() if now is None else now) - issued if isinstance(issued, (int, float)) else -1
+    if not isinstance(issued, (int, float)) or isinstance(issued, bool):
+        return False
+    age = (time.time() if now is None else now) - issued
     return -CLOCK_SKEW_SECONDS <= age <= FRESH_SECONDS
 
 
