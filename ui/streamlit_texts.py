@@ -8,6 +8,10 @@ inside the component's shadow root, out of reach of the page's CSS). One small s
 per page (``st.html`` with JavaScript), watches the page and:
 
 - removes the pad's toolbar (our own French buttons replace it: ``ui.widgets.signature``);
+- rewrites the date fields and their calendar (React Aria), which speak the browser's language
+  and, whatever it is, say « Choose date », « Previous month », « Selected Date: … », « Past Week »:
+  dates and month and day names go through ``Intl`` in the page's language;
+- names the lists' arrows, the number fields' steppers and the tables' hover toolbar;
 - hides the uploader's instructions (our caption states our limit, 1 Mo) and puts our texts on
   its button and on its refusals, visible text and screen-reader name alike.
 
@@ -44,7 +48,78 @@ _SCRIPT = r"""
   ];
   const places = ['[data-testid="stFileUploader"]', '[data-testid="InputInstructions"]',
                   '[data-testid="stSelectbox"]', '[data-testid="stMultiSelect"]',
-                  '[data-baseweb="popover"]'].join(', ');
+                  '[data-baseweb="popover"]', '[data-testid="stDateInput"]',
+                  '[data-testid="stDateInputCalendar"]', '#stFloatingOverlayPortal', '#portal',
+                  '[data-testid="stDateInputQuickSelectPopover"]', '[id^="react-aria-description"]'].join(', ');
+  // The date fields and their calendar (React Aria) speak the browser's language, and some of
+  // their texts are English whatever it is: dates and names are rewritten through Intl in the
+  // page's language; anything already in it matches no pattern and is left alone.
+  const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
+                  'September', 'October', 'November', 'December'];
+  const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+  const M = `(${MONTHS.join('|')})`, D = `(?:(?:${DAYS.join('|')}), )?`;
+  const intl = (options, date) => new Intl.DateTimeFormat(window.__ramqTexts.date_locale, options).format(date);
+  const month = (name) => new Date(2026, MONTHS.indexOf(name), 1);
+  const dateText = (text) => {
+    const T = window.__ramqTexts;
+    const fixed = {'Choose date': T.date_choose, 'Choose date range': T.date_choose_range,
+                   'Previous month': T.date_previous_month, 'Next month': T.date_next_month,
+                   'Next': T.date_next, 'Empty': T.date_empty, 'year': T.date_year,
+                   'month': T.date_month, 'day': T.date_day, 'Clear date': T.date_clear,
+                   'Clear dates': T.date_clear,
+                   'Use arrow keys to navigate dates. Enter to select. Escape to close.': T.date_keys,
+                   'Date range': T.date_quick, 'Quick select a date range': T.date_quick_choose,
+                   'Select...': T.date_quick_placeholder, 'Past Week': T.date_past_week,
+                   'Past Month': T.date_past_month, 'Past 3 Months': T.date_past_3_months,
+                   'Past 6 Months': T.date_past_6_months, 'Past Year': T.date_past_year,
+                   'Past 2 Years': T.date_past_2_years, 'Dismiss': T.date_dismiss,
+                   'Click to start selecting date range': T.date_range_start_prompt,
+                   'Click to finish selecting date range.': T.date_range_end_prompt};
+    if (Object.hasOwn(fixed, text)) return fixed[text];
+    let m;
+    if ((m = /^Today, (.*)$/.exec(text))) return T.date_today.replace('{date}', dateText(m[1]) ?? m[1]);
+    if ((m = /^(.*) selected$/.exec(text))) return T.date_day_selected.replace('{date}', dateText(m[1]) ?? m[1]);
+    // « Selected Range: Tuesday, September 1 to Saturday, December 5, 2026[, the day selected] »:
+    // the start has no year when it is the end's
+    const range = `^Selected Range: (${D}${M} \\d{1,2}(?:, \\d{4})?) to (${D}${M} \\d{1,2}, (\\d{4}))(?:, (.*))?$`;
+    if ((m = new RegExp(range).exec(text))) {
+      const year = +m[5], endMonth = MONTHS.indexOf(m[4]), startMonth = MONTHS.indexOf(m[2]);
+      const start = /, \d{4}$/.test(m[1]) ? m[1] : `${m[1]}, ${startMonth > endMonth ? year - 1 : year}`;
+      const range = T.date_range_selected.replace('{start}', dateText(start) ?? start)
+        .replace('{end}', dateText(m[3]) ?? m[3]);
+      return m[6] ? `${range}, ${dateText(m[6]) ?? m[6]}` : range;
+    }
+    if ((m = /^Selected Date: (.*)$/.exec(text))) return T.date_selected.replace('{date}', dateText(m[1]) ?? m[1]);
+    if ((m = /^(Choose date(?: range)?), (.*)$/.exec(text))) return `${fixed[m[1]]}, ${dateText(m[2]) ?? m[2]}`;
+    if ((m = new RegExp(`^${D}${M} (\\d{1,2}), (\\d{4})$`).exec(text))) {
+      const date = new Date(+m[3], MONTHS.indexOf(m[1]), +m[2]);
+      return intl({weekday: /^[A-Z][a-z]+day, /.test(text) ? 'long' : undefined, day: 'numeric',
+                   month: 'long', year: 'numeric'}, date);
+    }
+    if ((m = new RegExp(`^${M} (\\d{4})$`).exec(text)))
+      return intl({month: 'long', year: 'numeric'}, new Date(+m[2], MONTHS.indexOf(m[1]), 1));
+    if ((m = new RegExp(`^${M}$`).exec(text))) return intl({month: 'long'}, month(m[1]));
+    if ((m = new RegExp(`^(\\d{2}) – ${M}$`).exec(text))) return `${m[1]} – ${intl({month: 'long'}, month(m[2]))}`;
+    if ((m = /^(year|month|day), (.*)$/.exec(text)))
+      return `${fixed[m[1]]}, ${dateText(m[2]) ?? m[2]}`;
+    if ((m = /^(.*) (start|end) date$/.exec(text)))
+      return T[m[2] === 'start' ? 'date_start' : 'date_end'].replace('{label}', m[1]);
+    return null;
+  };
+  const placeholders = {year: 'date_placeholder_year', month: 'date_placeholder_month', day: 'date_placeholder_day'};
+  // The calendar's weekday initials (S M T W T F S, from Sunday or another first day): the
+  // rotation they show tells each column's day.
+  const weekdays = (root) => {
+    for (const row of root.querySelectorAll('[data-testid="stDateInputCalendar"] thead tr')) {
+      const cells = [...row.querySelectorAll('th')];
+      const shown = cells.map((c) => c.textContent).join('');
+      const first = [0, 1, 2, 3, 4, 5, 6].find((k) => (('SMTWTFS' + 'SMTWTFS').slice(k, k + 7) === shown));
+      if (first === undefined || cells.length !== 7) continue;
+      cells.forEach((cell, i) => {
+        cell.textContent = intl({weekday: 'narrow'}, new Date(2026, 10, 29 + (first + i) % 7));
+      });
+    }
+  };
   const relabel = (root) => {
     const T = window.__ramqTexts;
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
@@ -55,6 +130,21 @@ _SCRIPT = r"""
       }
       const size = /^(\d+(?:\.\d+)?)\s?(B|KB|MB|GB)$/.exec(text);  // « 1.0MB » → « 1,0 Mo »
       if (size) node.nodeValue = `${size[1].replace('.', T.decimal)}\u00a0${T.units[size[2]]}`;
+      const segment = node.parentElement && node.parentElement.closest('[data-placeholder="true"][data-type]');
+      const placeholder = segment && placeholders[segment.dataset.type];
+      if (placeholder && /^(yyyy|mm|dd)$/.test(text)) {
+        if (node.nodeValue !== T[placeholder]) node.nodeValue = T[placeholder];
+        continue;
+      }
+      const date = text && dateText(text);
+      if (date && date !== text) node.nodeValue = date;
+    }
+    weekdays(root);
+    for (const attribute of ['aria-label', 'aria-valuetext']) {
+      for (const el of root.querySelectorAll(`[${attribute}]`)) {
+        const value = el.getAttribute(attribute), date = dateText(value);
+        if (date && date !== value) el.setAttribute(attribute, date);
+      }
     }
     for (const el of root.querySelectorAll('input[placeholder]')) {
       for (const [pattern, name] of rules) {
@@ -72,6 +162,9 @@ _SCRIPT = r"""
         button.setAttribute('aria-label', T.choose);
     }
   };
+  const toolbar = {'Download as CSV': 'toolbar_download_csv', 'Fullscreen': 'toolbar_fullscreen',
+                   'Close fullscreen': 'toolbar_close_fullscreen', 'Search': 'toolbar_search',
+                   'Show/hide columns': 'toolbar_columns'};
   // Streamlit's own accessibility texts: the skip link, the headings' anchors, the help buttons.
   const relabelPage = () => {
     const T = window.__ramqTexts;
@@ -83,6 +176,12 @@ _SCRIPT = r"""
       else if (label === 'Help') el.setAttribute('aria-label', T.help_button);
       else if (label.startsWith('Help for '))
         el.setAttribute('aria-label', T.help_for.replace('{label}', label.slice(9)));
+      else if (el.getAttribute('aria-haspopup') === 'listbox' && (label === 'Open' || label === 'Close'))
+        el.setAttribute('aria-label', label === 'Open' ? T.list_open : T.list_close);  // a list's arrow
+      else if (Object.hasOwn(toolbar, label) && el.closest('[data-testid="stElementToolbar"]'))
+        el.setAttribute('aria-label', T[toolbar[label]]);  // a table's buttons, shown on hover
+      else if ((label === 'Decrement' || label === 'Increment') && el.closest('[data-testid="stNumberInput"]'))
+        el.setAttribute('aria-label', label === 'Decrement' ? T.number_decrement : T.number_increment);
     }
   };
   const run = () => {
@@ -121,9 +220,20 @@ _SCRIPT = r"""
 """
 
 
-def streamlit_texts() -> None:
-    """Adds the script (every run, from ``ui/app.py``; the browser keeps one observer per page)."""
-    texts = {"choose": t("signature_upload_choose"), "drop": t("signature_upload_drop"),
+# Texts the script takes as they are, under their own names.
+_PLAIN_KEYS = ("date_locale", "date_choose", "date_choose_range", "date_previous_month",
+               "date_next_month", "date_next", "date_year", "date_month", "date_day", "date_empty",
+               "date_placeholder_year", "date_placeholder_month", "date_placeholder_day", "date_keys", "date_clear",
+               "list_open", "list_close", "number_decrement", "number_increment", "date_quick",
+               "date_quick_choose", "date_quick_placeholder", "date_past_week", "date_past_month",
+               "date_past_3_months", "date_past_6_months", "date_past_year", "date_past_2_years",
+               "date_dismiss", "date_range_start_prompt", "date_range_end_prompt", "toolbar_download_csv",
+               "toolbar_fullscreen", "toolbar_close_fullscreen", "toolbar_search", "toolbar_columns")
+
+
+def script_texts() -> dict:
+    """The texts the script puts in the page, in the session's language."""
+    return {"choose": t("signature_upload_choose"), "drop": t("signature_upload_drop"),
              "too_big": t("signature_upload_too_big"), "wrong_type": t("signature_upload_wrong_type"),
              "remove": t("signature_upload_remove"),
              "enter_apply": t("press_enter_apply"), "enter_submit": t("press_enter_submit"),
@@ -132,6 +242,20 @@ def streamlit_texts() -> None:
              "decimal": t("decimal_separator"),
              "skip_to_content": t("skip_to_content"), "heading_link": t("heading_link"),
              "help_button": t("help_button"), "help_for": t("help_for", label="{label}"),
+             **{key: t(key) for key in _PLAIN_KEYS},
+             "date_today": t("date_today", date="{date}"), "date_selected": t("date_selected", date="{date}"),
+             "date_start": t("date_start", label="{label}"), "date_end": t("date_end", label="{label}"),
+             "date_day_selected": t("date_day_selected", date="{date}"),
+             "date_range_selected": t("date_range_selected", start="{start}", end="{end}"),
              "units": {"B": t("unit_bytes"), "KB": t("unit_kilobytes"), "MB": t("unit_megabytes"),
                        "GB": t("unit_gigabytes")}}
-    st.html(_SCRIPT % {"texts": json.dumps(texts, ensure_ascii=False)}, unsafe_allow_javascript=True)
+
+
+def script() -> str:
+    """The script and its style, ready for ``st.html``."""
+    return _SCRIPT.replace("%(texts)s", json.dumps(script_texts(), ensure_ascii=False))
+
+
+def streamlit_texts() -> None:
+    """Adds the script (every run, from ``ui/app.py``; the browser keeps one observer per page)."""
+    st.html(script(), unsafe_allow_javascript=True)

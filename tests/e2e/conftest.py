@@ -163,12 +163,13 @@ class Screens:
     contexts: list = field(default_factory=list)
     count: int = 0
 
-    def person(self):
-        """A new page in its own context (cookies, Streamlit session): one person's browser."""
+    def person(self, locale: str = "fr-CA"):
+        """A new page in its own context (cookies, Streamlit session): one person's browser, in
+        ``locale`` (a Québec browser unless told)."""
         from playwright.sync_api import expect
 
         expect.set_options(timeout=UI_TIMEOUT_MS)
-        context = self.browser.new_context(viewport=VIEWPORT, locale="fr-CA",
+        context = self.browser.new_context(viewport=VIEWPORT, locale=locale,
                                            timezone_id="America/Montreal")
         context.set_default_timeout(UI_TIMEOUT_MS)
         self.contexts.append(context)

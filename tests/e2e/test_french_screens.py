@@ -1,7 +1,8 @@
 """French all the way down (issue 11, item 3), in a real Chromium: on the French screens no
 English text of Streamlit's or of a component's shows, neither in the visible text nor in what
 screen readers read (aria-label, placeholder, title); the uploader states our own limit and
-refuses a file over it with our French message; dates are typed as AAAA-MM-JJ.
+refuses a file over it with our French message; dates are typed as AAAA-MM-JJ and the calendar
+speaks French whatever the browser's language.
 
 Only Streamlit is started (these screens need no flow run), on its own SQLite database which the
 test process also reads to make the staff accounts."""
@@ -9,6 +10,7 @@ test process also reads to make the staff accounts."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -33,6 +35,12 @@ ENGLISH = [
     "yyyy", "YYYY", "mm/dd", "Download", "Fullscreen", "Close", "Open", "Edit", "Bring forward",
     "Send backward", "Delete selected", "must be", "or smaller", "not allowed", "Running", "Stop",
     "KB", "MB", "GB", "Skip to main content", "Link to heading", "Help for", "Help",
+    # the date fields and their calendar
+    "Choose date", "Previous month", "Next month", "Selected Date", "Use arrow keys", "Clear date",
+    "Today", "Empty", "start date", "end date", "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December", "Sunday", "Monday", "Tuesday",
+    "Wednesday", "Thursday", "Friday", "Saturday", "Quick select", "Past", "Dismiss", "Click to",
+    "Select...", "Date range", "selected",
 ]
 ENGLISH_RE = re.compile(r"\b(" + "|".join(re.escape(w) for w in ENGLISH) + r")\b")
 # Texts screen readers read besides the visible text, in the page and inside components' shadow roots.
@@ -43,6 +51,10 @@ READ_ALOUD = """() => {
             for (const a of ['aria-label', 'placeholder', 'title', 'alt', 'aria-description']) {
                 const v = el.getAttribute(a);
                 if (v) out.push(`${a}=${v}`);
+            }
+            for (const id of (el.getAttribute('aria-describedby') || '').split(' ').filter(Boolean)) {
+                const described = (root.getElementById ? root : document).getElementById(id);
+                if (described) out.push(`aria-describedby=${described.textContent}`);
             }
             if (el.shadowRoot) { out.push(el.shadowRoot.textContent || ''); walk(el.shadowRoot); }
         }
@@ -72,13 +84,19 @@ def staff(role: str) -> str:
     return name
 
 
-def english_on(page: Page) -> list[str]:
-    """Every English word of the list found on the page: visible text, then what is read aloud."""
+def english_on(page: Page, settle: float = 10.0) -> list[str]:
+    """Every English word of the list found on the page: visible text, then what is read aloud.
+    Streamlit draws a page in steps and the script rewrites each step on the next frame, so the
+    page is looked at again until nothing English is left, for ``settle`` seconds at most."""
     expect(page.locator('[data-stale="true"]')).to_have_count(0)
-    found = [f"text: {m}" for m in ENGLISH_RE.findall(page.inner_text("body"))]
-    for text in page.evaluate(READ_ALOUD):
-        found += [f"{text[:60]!r}: {m}" for m in ENGLISH_RE.findall(text)]
-    return found
+    deadline = time.monotonic() + settle
+    while True:
+        found = [f"text: {m}" for m in ENGLISH_RE.findall(page.inner_text("body"))]
+        for text in page.evaluate(READ_ALOUD):
+            found += [f"{text[:60]!r}: {m}" for m in ENGLISH_RE.findall(text)]
+        if not found or time.monotonic() > deadline:
+            return found
+        page.wait_for_timeout(250)  # the next look
 
 
 def open_form(page: Page, url: str) -> None:
@@ -124,6 +142,24 @@ def test_the_french_screens_show_no_english(site, screens):
     sign_in(runs, site.url, staff("manager"), "Suivi des demandes")
     assert not (found := english_on(runs)), f"the managers' page: {found}"
     screens.shot(runs, "suivi")
+    # The period's calendar, opened in a browser set to English (whose language the calendar
+    # would otherwise speak): its month, days and buttons, and what is read aloud, in French.
+    english_browser = screens.person(locale="en-US")
+    sign_in(english_browser, site.url, staff("manager"), "Suivi des demandes")
+    english_browser.get_by_role("button", name="Choisir une période").first.click()
+    calendar = english_browser.get_by_test_id("stDateInputCalendar")
+    expect(calendar.get_by_role("button", name="Mois précédent")).to_be_visible()
+    expect(calendar.locator("thead th")).to_have_text(["D", "L", "M", "M", "J", "V", "S"])
+    expect(calendar.get_by_role("button", name=re.compile(r"^Période choisie : du \w+ \d+ \w+ \d{4} au "))
+           ).to_have_count(1)
+    assert not (found := english_on(english_browser)), f"the managers' page, calendar open: {found}"
+    screens.shot(english_browser, "suivi calendrier")
+    english_browser.get_by_role("button", name="Choisir une période prédéfinie").click()
+    expect(english_browser.get_by_role("option", name="Les 3 derniers mois")).to_be_visible()
+    assert not (found := english_on(english_browser)), f"the period's shortcuts: {found}"
+    english_browser.keyboard.press("Escape")
+    english_browser.keyboard.press("Escape")
+    expect(calendar).to_have_count(0)
 
 
 def test_a_file_over_the_limit_is_refused_in_french(site, screens):
