@@ -18,13 +18,14 @@ import importlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
+
+from benchmarks.common import stop_on_sigterm
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -56,6 +57,23 @@ def _child(name: str, quick: bool, out: Path) -> int:
     return 0
 
 
+def _wait(proc: subprocess.Popen, timeout: float) -> int:
+    """The child's exit code; if ``make bench`` itself is stopped meanwhile (Ctrl-C, SIGTERM), the
+    child is stopped first, gently, so that it stops the stack it started."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise
+    except BaseException:
+        proc.terminate()
+        try:
+            proc.wait(timeout=150)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
+
+
 def run_one(name: str, quick: bool) -> dict:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -66,7 +84,7 @@ def run_one(name: str, quick: bool) -> dict:
     started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT)
     try:
-        error = f"exit code {proc.wait(timeout=TIMEOUT[quick])}"
+        error = f"exit code {_wait(proc, TIMEOUT[quick])}"
     except subprocess.TimeoutExpired:
         proc.terminate()  # lets it stop its stack
         try:
@@ -175,11 +193,8 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    stop_on_sigterm()  # the clean-up runs: the child's stack, or the child (``_wait``)
     if args.child:
-        def _stop(*_):
-            raise SystemExit(143)  # the benchmark's own clean-up (its stack) runs
-
-        signal.signal(signal.SIGTERM, _stop)
         raise SystemExit(_child(args.child, args.quick, Path(args.out)))
     print(f"cores: {os.cpu_count()}, load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     for name in args.only or BENCHMARKS:

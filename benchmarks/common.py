@@ -10,12 +10,42 @@ module): Prefect reads its settings from the environment this module sets.
 from __future__ import annotations
 
 import os
+import signal
 import statistics
+import subprocess
 import tempfile
 from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM ends this process the way Ctrl-C does: ``finally`` blocks run, so the stack a
+    benchmark started is stopped instead of being left running with nobody to stop it."""
+    def _stop(*_):
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, _stop)
+
+
+def run_child(cmd: list[str], cwd: Path, grace: float = 120.0) -> None:
+    """Runs ``cmd`` (a benchmark process that stops on SIGTERM) to its end. If this process is
+    stopped meanwhile, the child is asked to stop too (SIGTERM: it stops its own stack) and given
+    ``grace`` seconds before it is killed; ``subprocess.run`` would kill it at once."""
+    proc = subprocess.Popen(cmd, cwd=cwd)
+    try:
+        code = proc.wait()
+    except BaseException:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
+    if code:
+        raise subprocess.CalledProcessError(code, cmd)
 
 
 def fresh_stack(components: tuple[str, ...] = ("prefect", "smtp", "runner"), **extra_env: str):

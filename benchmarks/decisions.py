@@ -16,11 +16,12 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks.common import run_child, stop_on_sigterm
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +43,7 @@ def _run_stack(fast: bool, requests: dict[str, int], progress) -> dict:
         out = Path(tmp) / "out.json"
         cmd = [sys.executable, "-m", "benchmarks.decisions", "--one", "fast" if fast else "baseline",
                "--requests", json.dumps(requests), "--out", str(out)]
-        subprocess.run(cmd, check=True, cwd=PROJECT_ROOT)
+        run_child(cmd, cwd=PROJECT_ROOT)  # stopped with this process, it stops its stack
         result = json.loads(out.read_text())
     for level, summary in result.items():
         progress(f"{'fast' if fast else 'baseline'} {level}: {summary['as_expected']}/"
@@ -159,6 +160,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # one side of the comparison, in a process of its own
+        stop_on_sigterm()
         _one(args.one == "fast", json.loads(args.requests), args.out)
         return
     print(f"cores: {os.cpu_count()}")

@@ -69,3 +69,49 @@ def test_a_failing_benchmark_is_reported_not_raised(tmp_path, monkeypatch):
     harness._child("throughput", True, out)
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["status"] == "failed" and result["error"] == "RuntimeError: the stack did not start"
+
+
+_GRANDCHILD = """
+import sys, time
+from pathlib import Path
+from benchmarks.common import stop_on_sigterm
+stop_on_sigterm()
+here = Path(sys.argv[1])
+(here / "started").write_text("yes")
+try:
+    while True:
+        time.sleep(0.1)  # a benchmark playing its people
+finally:
+    (here / "stack stopped").write_text("yes")  # where a benchmark stops its stack
+"""
+
+_CHILD = """
+import sys
+from pathlib import Path
+from benchmarks.common import run_child, stop_on_sigterm
+stop_on_sigterm()
+run_child([sys.executable, "-c", sys.argv[2], sys.argv[1]], cwd=Path.cwd())
+"""
+
+
+def test_a_benchmark_stopped_with_sigterm_stops_the_process_it_started(tmp_path):
+    """Stopping a benchmark (SIGTERM, as `kill` or a timeout sends) reaches the process it started
+    for one side of a comparison, which stops its own stack: none is left running."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from flows.stack import wait_until
+
+    root = Path(harness.ROOT)
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(tmp_path), _GRANDCHILD], cwd=root)
+    try:
+        wait_until(lambda: (tmp_path / "started").exists(), timeout=60, what="the benchmark's child")
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=60) != 0
+        assert (tmp_path / "stack stopped").exists()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
