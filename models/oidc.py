@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
+import time
 from typing import Any
 
 from sqlmodel import select
@@ -30,8 +32,6 @@ CLOCK_SKEW_SECONDS = 60  # the provider's clock may run a little ahead of ours
 
 def is_fresh(claims: dict[str, Any], now: float | None = None) -> bool:
     """Whether the provider issued this identity within :data:`FRESH_SECONDS`."""
-    import time
-
     issued = claims.get("iat")
     if not isinstance(issued, (int, float)) or isinstance(issued, bool):
         return False
@@ -74,8 +74,9 @@ def sign_in_federated(claims: dict[str, Any], *, client: str | None = None) -> S
     email = normalize_email(claims.get("email"))
     verified = claims.get("email_verified")
     if email is None or verified not in (True, "true", "True", 1):
-        record_refusal("sign_in", "oidc_unverified_email", account_kind="staff", client=client or "",
-                       user_key=hashed_key("login_user", email or ""))
+        if _first_refusal(claims, email):
+            record_refusal("sign_in", "oidc_unverified_email", account_kind="staff", client=client or "",
+                           user_key=hashed_key("login_user", email or ""))
         raise SignInRefused("oidc_no_account")
     today = quebec_today()
     with read_scope() as s:
@@ -85,12 +86,39 @@ def sign_in_federated(claims: dict[str, Any], *, client: str | None = None) -> S
         found = [SignedIn(id_of(a), a.username, a.kind, a.role, a.display_name or a.username, False)
                  for a in usable]
     if len(found) != 1:  # none, or two accounts for one address: the RAMQ must sort it out
-        record_refusal("sign_in", "oidc_no_account" if not found else "oidc_ambiguous",
-                       account_kind="staff", client=client or "",
-                       user_key=hashed_key("login_user", email))
+        if _first_refusal(claims, email):
+            record_refusal("sign_in", "oidc_no_account" if not found else "oidc_ambiguous",
+                           account_kind="staff", client=client or "",
+                           user_key=hashed_key("login_user", email))
         raise SignInRefused("oidc_no_account")
     _consume(claims, found[0].account_id)
     return found[0]
+
+
+_refused_lock = threading.Lock()
+_refused: dict[str, float] = {}  # identity hash → when its refusal was kept (monotonic)
+
+
+def _identity(claims: dict[str, Any]) -> str:
+    """One sign-in at the provider: its issuer, subject, issued-at and nonce."""
+    return json.dumps([str(claims.get("iss") or ""), str(claims.get("sub") or ""),
+                       claims.get("iat"), str(claims.get("nonce") or "")])
+
+
+def _first_refusal(claims: dict[str, Any], email: str | None) -> bool:
+    """Whether this refused identity is new to this process. Streamlit hands the same fresh
+    identity to every page the person loads for :data:`FRESH_SECONDS`; its refusal is kept as a
+    security event once, not once per reload."""
+    key = hashlib.sha256(json.dumps([_identity(claims), email or ""]).encode()).hexdigest()
+    now = time.monotonic()
+    with _refused_lock:
+        for old, at in list(_refused.items()):
+            if now - at > FRESH_SECONDS + CLOCK_SKEW_SECONDS:
+                del _refused[old]
+        if key in _refused:
+            return False
+        _refused[key] = now
+        return True
 
 
 def _consume(claims: dict[str, Any], account_id: int) -> None:
@@ -102,8 +130,7 @@ def _consume(claims: dict[str, Any], account_id: int) -> None:
     from models.db import session_scope
     from models.tables import FederatedSignIn
 
-    identity = json.dumps([str(claims.get("iss") or ""), str(claims.get("sub") or ""),
-                           claims.get("iat"), str(claims.get("nonce") or "")])
+    identity = _identity(claims)
     try:
         with session_scope() as s:
             s.add(FederatedSignIn(identity_hash=hashlib.sha256(identity.encode()).hexdigest(),

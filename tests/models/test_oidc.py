@@ -14,6 +14,7 @@ from sqlmodel import select
 from models.accounts import SignInRefused, create_staff
 from models.db import session_scope
 from models.oidc import sign_in_federated, streamlit_auth_toml, write_streamlit_secrets
+from models.security import hashed_key
 from models.settings import Settings, get_settings
 from models.tables import Account, SecurityEvent
 
@@ -121,3 +122,25 @@ def test_an_identity_is_taken_only_just_after_the_provider_sign_in_allowing_cloc
     # The provider's clock a few seconds ahead of ours must not make signing in impossible.
     assert is_fresh({"iat": now + 20}, now)
     assert not is_fresh({"iat": now + 3600}, now)
+
+
+def test_a_refused_identity_is_kept_once_not_once_per_page_load():
+    """Streamlit hands the same fresh identity to every page for five minutes: its refusal is one
+    security event; a new sign-in at the provider (another issued-at) is another."""
+    email = _address()
+    key = hashed_key("login_user", email)
+    claims = {"iss": "https://idp.example", "sub": uuid.uuid4().hex, "iat": 1_800_000_000,
+              "email": email, "email_verified": True}
+
+    def kept() -> int:
+        with session_scope() as s:
+            events = s.exec(select(SecurityEvent).where(SecurityEvent.kind == "sign_in")).all()
+            return sum(1 for e in events if e.detail.get("user_key") == key)
+
+    for _ in range(3):  # three page loads
+        with pytest.raises(SignInRefused):
+            sign_in_federated(claims)
+    assert kept() == 1
+    with pytest.raises(SignInRefused):
+        sign_in_federated({**claims, "iat": claims["iat"] + 60})
+    assert kept() == 2
