@@ -151,14 +151,8 @@ def _reset(request_id: int, round_: int, *, actor: str) -> bool:
             return False
         account_id, recipient, lang = id_of(account), req.user_email, req.language
         subject = compose(KIND, lang=lang, **request_context(req), temporary_password="-").subject
-    try:
-        row_id = outbox.claim_secret(request_id=request_id, kind=KIND, round=round_,
-                                     recipient_role="user", recipient=recipient, subject=subject, lang=lang)
-    except outbox.SecretEmailError:
-        return False  # another sender holds this very email: it makes its own password
-    if row_id is None:
-        return False  # already sent: never twice
-    try:
+
+    def set_password_and_email():
         password = generate_temporary_password()
         password_hash = hash_password(password)  # the slow part, no transaction open
         with session_scope() as s:
@@ -167,17 +161,14 @@ def _reset(request_id: int, round_: int, *, actor: str) -> bool:
             set_temporary_password(account, password_hash=password_hash)
             s.add(account)
             audit(s, request_id, AuditEventKind.password_reset, actor=actor, round=round_)
-            message = compose(KIND, lang=lang, **request_context(req), temporary_password=password)
-        del password
-    except BaseException:
-        outbox.release_secret(row_id)
-        raise
+            return compose(KIND, lang=lang, **request_context(req), temporary_password=password)
+
     try:
-        outbox.deliver_claimed_secret(row_id, recipient=recipient, message=message)
-    except Exception:
+        done = outbox.send_secret(request_id=request_id, kind=KIND, round=round_, recipient=recipient,
+                                  subject=subject, lang=lang, make_message=set_password_and_email)
+    except outbox.SecretNotSent:
         # No text of the message: the row is failed, and the sweeper makes a new password.
         log.warning("reset email of request %s round %s not sent", request_id, round_)
         return False
-    finally:
-        del message
-    return True
+    # held: another sender holds this very email and makes its own password; already sent: never twice
+    return done is outbox.SecretSend.sent

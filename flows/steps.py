@@ -335,14 +335,8 @@ def issue_credentials(request_id: int) -> int:
         subject = compose("temporary_password", lang=req.language, **request_context(req),
                           temporary_password="-").subject
         recipient, lang = req.user_email, req.language
-    try:
-        row_id = outbox.claim_secret(request_id=request_id, kind="temporary_password", round=1,
-                                     recipient_role="user", recipient=recipient, subject=subject, lang=lang)
-    except outbox.SecretEmailError:
-        raise DeliveryError(f"temporary password email of request {request_id} is held by another sender") from None
-    if row_id is None:
-        return request_id  # already delivered: never a second password email
-    try:
+
+    def make_account_and_email():
         with session_scope() as s:
             req = get_row(s, AccessRequest, request_id)
             section4 = s.exec(select(RamqProcessing).where(RamqProcessing.request_id == request_id)).one()
@@ -359,18 +353,19 @@ def issue_credentials(request_id: int) -> int:
             account.valid_until = section4.valid_until
             s.add(account)
             _set_status(s, req, RequestStatus.issuing_credentials)
-            message = compose("temporary_password", lang=req.language, **request_context(req),
-                              temporary_password=password, valid_until=section4.valid_until)
-        del password
-    except BaseException:
-        outbox.release_secret(row_id)
-        raise
+            return compose("temporary_password", lang=req.language, **request_context(req),
+                           temporary_password=password, valid_until=section4.valid_until)
+
     try:
-        outbox.deliver_claimed_secret(row_id, recipient=recipient, message=message)
-    except Exception:
+        done = outbox.send_secret(request_id=request_id, kind="temporary_password", round=1,
+                                  recipient=recipient, subject=subject, lang=lang,
+                                  make_message=make_account_and_email)
+    except outbox.SecretNotSent:
         raise DeliveryError(f"temporary password email failed for request {request_id}") from None
-    finally:
-        del message
+    if done is outbox.SecretSend.held:
+        raise DeliveryError(f"temporary password email of request {request_id} is held by another sender")
+    if done is outbox.SecretSend.already_sent:
+        return request_id  # never a second password email
     with session_scope() as s:
         audit_once(s, request_id, AuditEventKind.password_sent, actor=SYSTEM)
     return request_id

@@ -26,6 +26,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import aiosmtplib
@@ -429,3 +430,43 @@ def send_now(*, to: str, message: Message) -> str:
 def deliver_claimed_secret(row_id: int, *, recipient: str, message: Message) -> None:
     """:func:`send_claimed_secret` for synchronous callers (the password step)."""
     _run_sync(send_claimed_secret(row_id, recipient=recipient, message=message))
+
+
+class SecretNotSent(Exception):
+    """The email carrying a secret failed: its row says so, without any text of it."""
+
+
+class SecretSend(StrEnum):
+    """What :func:`send_secret` did."""
+
+    sent = "sent"
+    already_sent = "already_sent"  # never a second email
+    held = "held"  # another sender holds it, and makes its own secret
+
+
+def send_secret(*, request_id: int, kind: str, round: int, recipient: str, subject: str, lang: str,
+                make_message: Callable[[], Message]) -> SecretSend:
+    """The one way an email carrying a secret (a temporary password) goes out: its body-less row
+    is claimed first, then ``make_message`` makes the secret, stores its hash and returns the
+    email (the secret lives only in that message, in memory); a failure there releases the row
+    and is raised as it is. A failed send raises :class:`SecretNotSent` (the row says failed; a
+    retry makes a *new* secret)."""
+    try:
+        row_id = claim_secret(request_id=request_id, kind=kind, round=round, recipient_role="user",
+                              recipient=recipient, subject=subject, lang=lang)
+    except SecretEmailError:
+        return SecretSend.held
+    if row_id is None:
+        return SecretSend.already_sent
+    try:
+        message = make_message()
+    except BaseException:
+        release_secret(row_id)
+        raise
+    try:
+        deliver_claimed_secret(row_id, recipient=recipient, message=message)
+    except Exception:
+        raise SecretNotSent(f"{kind} email of request {request_id} round {round} not sent") from None
+    finally:
+        del message
+    return SecretSend.sent

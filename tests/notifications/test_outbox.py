@@ -362,3 +362,42 @@ def test_a_row_left_sending_by_a_dead_sender_is_sent_later(make_request, smtp_se
     sent = asyncio.run(send_pending(request_id=rid))
     assert [r.key for r in sent] == [row.key] and _row(row.key).status == "sent"
     assert len(smtp_server.wait_for(1)) == 1
+
+
+def _send_made_secret(rid: int, make):
+    from notifications.outbox import send_secret
+
+    return send_secret(request_id=rid, kind="temporary_password", round=1,
+                       recipient="marie.tremblay@cisss.example.qc.ca", subject="Votre mot de passe",
+                       lang="fr", make_message=make)
+
+
+def test_send_secret_makes_the_secret_only_once_its_row_is_ours(make_request, smtp_server):
+    """The password steps' one path (flows.steps.issue_credentials, flows.password_reset): the
+    secret is made after the claim, never when the email is already sent; a failure while making
+    it leaves the row free for the retry; a failed send says so without any text of it."""
+    from notifications.outbox import SecretNotSent, SecretSend
+
+    rid = make_request()
+    made: list[str] = []
+
+    def make(password: str = PASSWORD):
+        made.append(password)
+        return _password_message(f"REF-{rid}", password)
+
+    def broken():
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        _send_made_secret(rid, broken)
+    assert _row(f"{rid}:temporary_password:1:user").status != "sending"  # released for the retry
+    smtp_server.fail_next(1)
+    with pytest.raises(SecretNotSent) as info:
+        _send_made_secret(rid, make)
+    assert PASSWORD not in str(info.value) and PASSWORD not in repr(info.value.__context__)
+    assert _send_made_secret(rid, lambda: make("Fresh-Pass-1234y")) is SecretSend.sent
+    assert _send_made_secret(rid, lambda: make("Third-Pass-5678z")) is SecretSend.already_sent
+    assert made == [PASSWORD, "Fresh-Pass-1234y"]  # never made once the email went out
+    (msg,) = smtp_server.wait_for(1)
+    assert "Fresh-Pass-1234y" in msg.get_body(("plain",)).get_content()
+    _no_password_anywhere(rid, "Fresh-Pass-1234y")
