@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from flows.api import COUNTERSIGN_OUTCOMES, claim_task, countersign_decide, unclaim_task
+from flows.api import COUNTERSIGN_OUTCOMES, countersign_decide
 from models.enums import Outcome, TaskKind
 from models.queries import CLAIM_FILTERS, list_countersign_queue, request_review, task_summary
 from models.settings import get_settings
@@ -18,35 +18,15 @@ from ui.formatting import fmt_date, fmt_dt, md_escape
 from ui.i18n import label, t
 from ui.widgets.record import signed_record_panel
 from ui.widgets.summary import fields_table, person_and_applications, request_summary
-
-SELECTED = "cs_task_id"
+from ui.widgets.task_desk import TaskDesk
 
 staff = require_staff("soes")
 me = staff["username"]
+desk = TaskDesk(staff=me, prefix="cs", selected="cs_task_id")
 
 
 def _key(task_id: int, name: str) -> str:
     return f"cs:{task_id}:{name}"
-
-
-def _open() -> None:
-    st.session_state[SELECTED] = st.session_state.get("cs_pick")
-
-
-def _close() -> None:
-    st.session_state.pop(SELECTED, None)
-
-
-@guarded
-def _claim(task_id: int) -> None:
-    with refusals():
-        claim_task(task_id, staff=me)
-
-
-@guarded
-def _unclaim(task_id: int) -> None:
-    with refusals():
-        unclaim_task(task_id, staff=me)
 
 
 @guarded
@@ -65,7 +45,7 @@ def _decide(task_id: int, reference: str) -> None:
         return
     for name in [n for n in ss.keys() if isinstance(n, str) and n.startswith(f"cs:{task_id}:")]:
         del ss[name]
-    ss.pop(SELECTED, None)
+    desk.close()
     flash(t("decision_recorded", reference=reference), "success")
 
 
@@ -80,7 +60,7 @@ def _queue() -> None:
 @st.fragment(run_every=get_settings().queue_refresh_seconds)
 def _tasks(claim: str) -> None:
     """The approvals to countersign, redrawn on their own every few seconds; the filter stays."""
-    if not still_signed_in() or st.session_state.get(SELECTED):
+    if not still_signed_in() or desk.open_task():
         st.rerun()  # the whole page: the login's end, or the task just opened
     rows = list_countersign_queue(claim=claim, staff=me)
     if not rows:
@@ -99,10 +79,7 @@ def _tasks(claim: str) -> None:
          for r in rows],
         hide_index=True, width="stretch",
     )
-    choices = {r.task_id: r for r in rows}
-    st.selectbox(t("open_task"), list(choices), key="cs_pick", placeholder=t("choose"),
-                 format_func=lambda tid: f"{choices[tid].reference} — {choices[tid].user_name}")
-    st.button(t("open_task"), key="cs_open", type="primary", on_click=_open)
+    desk.picker(rows, lambda r: f"{r.reference} — {r.user_name}")
 
 
 def _section4(section4: dict | None) -> None:
@@ -122,30 +99,14 @@ def _section4(section4: dict | None) -> None:
 
 
 def _review(task_id: int) -> None:
-    st.button(t("back_to_queue"), key="cs_back", on_click=_close, icon=":material/arrow_back:")
+    desk.back_button()
     task = task_summary(task_id)
     if task is None or task["kind"] != TaskKind.countersign:
         st.error(t("task_missing"))
         return
     st.header(t("request_reference", reference=task["reference"]))
-    due = fmt_dt(task["due_at"])
-    if task["overdue"] and task["status"] == "open":
-        st.warning(t("task_overdue", due=due))
-    else:
-        st.caption(t("task_due", due=due))
-
-    is_open = task["status"] == "open"
-    mine = task["claimed_by"] == me
-    if not is_open:
-        st.info(t("task_not_open"))
-    elif mine:
-        st.success(t("claimed_by_you"))
-        st.button(t("unclaim"), key="cs_unclaim", on_click=_unclaim, args=(task_id,))
-    elif task["claimed_by"]:
-        st.info(t("claimed_by_other", who=task["claimed_by"]))
-    else:
-        st.info(t("countersign_claim_first"))
-        st.button(t("claim"), key="cs_claim_btn", type="primary", on_click=_claim, args=(task_id,))
+    desk.due(task)
+    may_decide = desk.claim_panel(task, task_id, claim_first="countersign_claim_first")
 
     review = request_review(task["request_id"])
     request_summary(review["request"], user_signed_at=review["user_signed_at"],
@@ -153,7 +114,7 @@ def _review(task_id: int) -> None:
     _section4(review["section4"])
     signed_record_panel(task["request_id"])
 
-    if not (is_open and mine):
+    if not may_decide:
         return
     st.divider()
     outcome = st.radio(t("countersign_decision"), [o.value for o in COUNTERSIGN_OUTCOMES],
@@ -172,8 +133,8 @@ def _review(task_id: int) -> None:
 st.title(t("page_countersign"))
 show_flash()
 keep_values("cs_claim")
-selected = st.session_state.get(SELECTED)
+selected = desk.open_task()
 if selected:
-    _review(int(selected))
+    _review(selected)
 else:
     _queue()

@@ -9,7 +9,7 @@ from datetime import date
 
 import streamlit as st
 
-from flows.api import RESPONDENT_OUTCOMES, claim_task, proposed_section4, respondent_decide, unclaim_task
+from flows.api import RESPONDENT_OUTCOMES, proposed_section4, respondent_decide
 from models.canonical import ORGANIZATION_TYPES
 from models.enums import Outcome
 from models.queries import (
@@ -26,32 +26,11 @@ from ui.formatting import fmt_date, fmt_dt, md_escape
 from ui.i18n import label, t
 from ui.widgets.record import signed_record_panel
 from ui.widgets.summary import fields_table, person_and_applications, request_summary
-
-SELECTED = "queue_task_id"
+from ui.widgets.task_desk import TaskDesk
 
 staff = require_staff("respondent")
 me = staff["username"]
-
-
-def _open() -> None:
-    # Read the choice from the state: the box may have changed in the same click.
-    st.session_state[SELECTED] = st.session_state.get("q_pick")
-
-
-def _close() -> None:
-    st.session_state.pop(SELECTED, None)
-
-
-@guarded
-def _claim(task_id: int) -> None:
-    with refusals():
-        claim_task(task_id, staff=me)
-
-
-@guarded
-def _unclaim(task_id: int) -> None:
-    with refusals():
-        unclaim_task(task_id, staff=me)
+desk = TaskDesk(staff=me, prefix="q", selected="queue_task_id")
 
 
 @guarded
@@ -78,7 +57,7 @@ def _decide(task_id: int, reference: str) -> None:
         return
     for name in [n for n in ss.keys() if isinstance(n, str) and n.startswith(f"s4:{task_id}:")]:
         del ss[name]
-    ss.pop(SELECTED, None)
+    desk.close()
     flash(t("decision_recorded", reference=reference), "success")
 
 
@@ -112,7 +91,7 @@ def _queue() -> None:
 def _tasks(filters: dict) -> None:
     """The tasks the filters select, redrawn on their own every few seconds (new arrivals,
     claims by colleagues); the filters stay as they are."""
-    if not still_signed_in() or st.session_state.get(SELECTED):
+    if not still_signed_in() or desk.open_task():
         st.rerun()  # the whole page: the login's end, or the task just opened
     rows = list_queue(staff=me, **filters)
     if not rows:
@@ -132,12 +111,7 @@ def _tasks(filters: dict) -> None:
          for r in rows],
         hide_index=True, width="stretch",
     )
-    choices = {r.task_id: r for r in rows}
-    st.selectbox(
-        t("open_task"), list(choices), key="q_pick", placeholder=t("choose"),
-        format_func=lambda tid: f"{choices[tid].reference} — {choices[tid].user_name} — "
-                                f"{choices[tid].establishment_number}")
-    st.button(t("open_task"), key="q_open", type="primary", on_click=_open)
+    desk.picker(rows, lambda r: f"{r.reference} — {r.user_name} — {r.establishment_number}")
 
 
 def _section4(task_id: int) -> None:
@@ -167,7 +141,7 @@ def _section4(task_id: int) -> None:
 
 
 def _review(task_id: int) -> None:
-    st.button(t("back_to_queue"), key="q_back", on_click=_close, icon=":material/arrow_back:")
+    desk.back_button()
     task = task_summary(task_id)
     if task is None or task["kind"] != "respondent":
         st.error(t("task_missing"))
@@ -175,24 +149,8 @@ def _review(task_id: int) -> None:
     st.header(t("request_reference", reference=task["reference"]))
     if task["returned_reason"]:
         st.warning(t("soes_returned", reason=md_escape(task["returned_reason"])))
-    due = fmt_dt(task["due_at"])
-    if task["overdue"] and task["status"] == "open":
-        st.warning(t("task_overdue", due=due))
-    else:
-        st.caption(t("task_due", due=due))
-
-    is_open = task["status"] == "open"
-    mine = task["claimed_by"] == me
-    if not is_open:
-        st.info(t("task_not_open"))
-    elif mine:
-        st.success(t("claimed_by_you"))
-        st.button(t("unclaim"), key="q_unclaim", on_click=_unclaim, args=(task_id,))
-    elif task["claimed_by"]:
-        st.info(t("claimed_by_other", who=task["claimed_by"]))
-    else:
-        st.info(t("claim_first"))
-        st.button(t("claim"), key="q_claim_btn", type="primary", on_click=_claim, args=(task_id,))
+    desk.due(task)
+    may_decide = desk.claim_panel(task, task_id, claim_first="claim_first")
 
     review = request_review(task["request_id"])
     request_summary(review["request"], user_signed_at=review["user_signed_at"],
@@ -205,7 +163,7 @@ def _review(task_id: int) -> None:
             st.markdown(f"- {fmt_dt(d['at'])} — {md_escape(d['actor'])} : "
                         f"{md_escape(d['reason'])}")
 
-    if not (is_open and mine):
+    if not may_decide:
         return
     st.divider()
     outcome_key = f"s4:{task_id}:outcome"
@@ -227,8 +185,8 @@ def _review(task_id: int) -> None:
 st.title(t("page_queue"))
 show_flash()
 keep_values(*FILTERS)
-selected = st.session_state.get(SELECTED)
+selected = desk.open_task()
 if selected:
-    _review(int(selected))
+    _review(selected)
 else:
     _queue()
