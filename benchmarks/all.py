@@ -3,7 +3,7 @@ is reported as failed and the others go on), JSON under benchmarks/results/ (tim
 ``<name>-latest.json``), and the table of docs/performance.md regenerated between its markers
 from the latest result of every benchmark.
 
-    .venv/bin/python -m benchmarks.all [--only NAME ...] [--quick]
+    .venv/bin/python -m benchmarks.all [--only NAME ...] [--quick] [--requests N]
 
 A benchmark module exposes ``bench(quick: bool = False) -> dict``: ``{"name", "cores", "rows":
 [{"measure", "ours", "baseline", "unit", "target", "met", "note"}], "raw"}``. A target reads
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import os
 import re
@@ -35,7 +36,7 @@ BENCHMARKS = ("decisions", "throughput", "waiting", "scale", "scaleout", "histor
 TIMEOUT = {True: 45 * 60, False: 4 * 3600}  # per benchmark, quick or full
 
 
-def _child(name: str, quick: bool, out: Path) -> int:
+def _child(name: str, quick: bool, out: Path, requests: int | None = None) -> int:
     """Runs one benchmark in this (fresh) process and writes its result, or its failure."""
     started = time.monotonic()
     try:
@@ -46,7 +47,10 @@ def _child(name: str, quick: bool, out: Path) -> int:
                 raise
             result = {"name": name, "status": "missing", "error": "not written yet"}
         else:
-            result = {**module.bench(quick=quick), "status": "ok"}
+            sized = requests is not None and "requests" in inspect.signature(module.bench).parameters
+            extra = {"requests": requests} if sized else {}
+            result = {**module.bench(quick=quick, **extra), "status": "ok",
+                      **({"requests_asked": requests} if sized else {})}
     except SystemExit as exc:
         result = {"name": name, "status": "failed", "error": f"stopped before its end (exit {exc.code})"}
     except BaseException as exc:  # noqa: BLE001 - reported in the table, the others go on
@@ -74,13 +78,15 @@ def _wait(proc: subprocess.Popen, timeout: float) -> int:
         raise
 
 
-def run_one(name: str, quick: bool) -> dict:
+def run_one(name: str, quick: bool, requests: int | None = None) -> dict:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"{name}-{stamp}.json"
     cmd = [sys.executable, "-m", "benchmarks.all", "--child", name, "--out", str(out)]
     if quick:
         cmd.append("--quick")
+    if requests is not None:
+        cmd += ["--requests", str(requests)]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT)
     try:
@@ -143,7 +149,9 @@ def table(results: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for res in results:
         head = res["name"]
-        how = f"{'quick' if res.get('quick') else 'full'}, {res.get('at', '?')}, {res.get('cores', '?')} cores"
+        size = f"{res['requests_asked']} requests" if res.get("requests_asked") else None
+        size = size or ("quick" if res.get("quick") else "full")
+        how = f"{size}, {res.get('at', '?')}, {res.get('cores', '?')} cores"
         if res.get("load_average"):
             how += f", load {res['load_average'][0]:g}"
         if res.get("status") != "ok":
@@ -190,16 +198,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="this benchmark only (repeatable)")
     parser.add_argument("--quick", action="store_true", help="fewer requests: minutes, not hours")
+    parser.add_argument("--requests", type=int, help="this many requests, for the benchmarks that take a size "
+                        "(decisions: per level; throughput, waiting, scale, scaleout)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     stop_on_sigterm()  # the clean-up runs: the child's stack, or the child (``_wait``)
     if args.child:
-        raise SystemExit(_child(args.child, args.quick, Path(args.out)))
+        raise SystemExit(_child(args.child, args.quick, Path(args.out), args.requests))
     print(f"cores: {os.cpu_count()}, load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     for name in args.only or BENCHMARKS:
         print(f"== {name}{' (quick)' if args.quick else ''}", flush=True)
-        res = run_one(name, args.quick)
+        res = run_one(name, args.quick, args.requests)
         print(f"== {name}: {res.get('status')} in {res.get('seconds')} s {res.get('error', '')}", flush=True)
     results = latest()
     write_doc(results)

@@ -115,10 +115,10 @@ def _ours(stack, count: int, seed: int, timeout: float) -> dict:
             "driver_cpu_seconds": time.process_time() - driver0}
 
 
-def bench(quick: bool = False) -> dict:
+def bench(quick: bool = False, requests: int | None = None) -> dict:
     import os
 
-    count = REQUESTS[quick]
+    count = requests or REQUESTS[quick]
     seed, timeout = 1, 900.0
     stack = fresh_stack(("prefect", "smtp"))
     try:

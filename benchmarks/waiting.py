@@ -89,8 +89,8 @@ def _read_p95(ids: list[str]) -> float:
     return pct(times, 0.95)
 
 
-def bench(quick: bool = False) -> dict:
-    count = REQUESTS[quick]
+def bench(quick: bool = False, requests: int | None = None) -> dict:
+    count = requests or REQUESTS[quick]
     page = min(PAGE, count // 2)
     # The sweeper's schedule is stretched: its runs come every 30 s whether requests wait or
     # not, and on a starved machine they pile up and hide what waiting costs.

@@ -71,6 +71,29 @@ def test_a_failing_benchmark_is_reported_not_raised(tmp_path, monkeypatch):
     assert result["status"] == "failed" and result["error"] == "RuntimeError: the stack did not start"
 
 
+def test_a_size_reaches_the_benchmarks_that_take_one_and_the_table_says_it(tmp_path, monkeypatch):
+    asked = []
+
+    class Sized:
+        @staticmethod
+        def bench(quick: bool = False, requests: int | None = None) -> dict:
+            asked.append(requests)
+            return _ok("waiting", [_row("memory", 1.0, 1.0, "MB", None, None)])
+
+    class Unsized:
+        @staticmethod
+        def bench(quick: bool = False) -> dict:
+            return _ok("record", [_row("store", 1.0, None, "ms", None, None)])
+
+    monkeypatch.setattr(harness.importlib, "import_module", lambda name: Sized if "waiting" in name else Unsized)
+    harness._child("waiting", False, tmp_path / "w.json", requests=60)
+    harness._child("record", False, tmp_path / "r.json", requests=60)
+    waiting = json.loads((tmp_path / "w.json").read_text(encoding="utf-8"))
+    record = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert asked == [60] and waiting["requests_asked"] == 60 and "requests_asked" not in record
+    assert "(60 requests, " in harness.table([waiting]) and "(full, " in harness.table([record])
+
+
 _GRANDCHILD = """
 import sys, time
 from pathlib import Path
