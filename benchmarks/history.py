@@ -227,16 +227,26 @@ def _run(label: str, n: int, repeat: int) -> dict[str, float]:
     return figures
 
 
-def bench(quick: bool = False) -> dict:
-    """For ``benchmarks.all``: SQLite, 10,000 requests (1,000 quick); no target here (the
-    scale benchmark holds the targets at 100,000)."""
-    n, repeat = (1000, 3) if quick else (10000, 5)
-    figures = measure(n, repeat, "")
-    return {"name": "history", "cores": os.cpu_count() or 0,
-            "rows": [{"measure": f"{name} ({n} requests, SQLite)", "ours": round(ms, 1), "baseline": None,
-                      "unit": "ms", "target": None, "met": None, "note": f"median of {repeat}" if i == 0 else ""}
-                     for i, (name, ms) in enumerate(figures["sqlite"].items())],
-            "raw": figures}
+PAGE_TARGET_MS = 1000.0  # issue 11: the managers' page under 1 s with 100,000 requests
+
+
+def bench(quick: bool = False, requests: int | None = None) -> dict:
+    """For ``benchmarks.all``: the managers' page with 100,000 requests (1,000 quick), on SQLite
+    and, when ``RAMQ_BENCH_PG_URL`` names a server, on PostgreSQL; the whole page's target is
+    issue 11's (under 1 s), its queries' targets at that size are the scale benchmark's."""
+    n, repeat = (1000, 3) if quick else (100_000, 5)
+    n = requests or n
+    figures = measure(n, repeat, os.environ.get("RAMQ_BENCH_PG_URL", ""))
+    rows = []
+    for backend, measured in figures.items():
+        for name, ms in measured.items():
+            whole = name == "all of the page"
+            rows.append({"measure": f"{name} ({n} requests, {backend})", "ours": round(ms, 1),
+                         "baseline": None, "unit": "ms",
+                         "target": f"≤ {PAGE_TARGET_MS:g}" if whole else None,
+                         "met": ms <= PAGE_TARGET_MS if whole else None,
+                         "note": f"median of {repeat}" if not rows else ""})
+    return {"name": "history", "cores": os.cpu_count() or 0, "rows": rows, "raw": figures}
 
 
 def main() -> None:
