@@ -116,7 +116,8 @@ _SCRIPT = r"""
       const first = [0, 1, 2, 3, 4, 5, 6].find((k) => (('SMTWTFS' + 'SMTWTFS').slice(k, k + 7) === shown));
       if (first === undefined || cells.length !== 7) continue;
       cells.forEach((cell, i) => {
-        cell.textContent = intl({weekday: 'narrow'}, new Date(2026, 10, 29 + (first + i) % 7));
+        const initial = intl({weekday: 'narrow'}, new Date(2026, 10, 29 + (first + i) % 7));
+        if (cell.textContent !== initial) cell.textContent = initial;  // the same again would loop
       });
     }
   };
@@ -129,7 +130,8 @@ _SCRIPT = r"""
         if (text && pattern.test(text) && node.nodeValue !== T[name]) node.nodeValue = T[name];
       }
       const size = /^(\d+(?:\.\d+)?)\s?(B|KB|MB|GB)$/.exec(text);  // « 1.0MB » → « 1,0 Mo »
-      if (size) node.nodeValue = `${size[1].replace('.', T.decimal)}\u00a0${T.units[size[2]]}`;
+      const sized = size && `${size[1].replace('.', T.decimal)}\u00a0${T.units[size[2]]}`;
+      if (sized && node.nodeValue !== sized) node.nodeValue = sized;
       const segment = node.parentElement && node.parentElement.closest('[data-placeholder="true"][data-type]');
       const placeholder = segment && placeholders[segment.dataset.type];
       if (placeholder && /^(yyyy|mm|dd)$/.test(text)) {
