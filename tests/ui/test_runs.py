@@ -77,6 +77,10 @@ def test_the_manager_sees_states_and_timelines_but_no_prefect_link(app):
     sub, task_id = authorized_request()
     attach_run(sub.request_id)
     at = open_page(app, "manager", sub.reference)
+    # One heading per name: the list under the charts is not a second « Suivi des demandes »
+    # (two headings of one name share one anchor id, and a browser test could not tell them apart).
+    headings = [m.value.lstrip("# ").strip() for m in at.markdown if str(m.value).startswith("#")]
+    assert "Toutes les demandes" in headings and at.title[0].value not in headings
     row = main_row(at, sub.reference)
     assert row["État"] == "En attente d'autorisation"  # status as stored (no flow ran)
     assert row["Exécution"] == "inconnu"  # no such run in Prefect (or Prefect not running)

@@ -226,7 +226,7 @@ if not ages.empty:
 
 # --- Every request, page by page ------------------------------------------------------------------
 
-st.markdown(f"## {t('page_runs')}")
+st.markdown(f"## {t('runs_list')}")  # not the page's title again: one name, one heading
 if not page.total:
     st.info(t("no_requests"))
     st.stop()
