@@ -26,7 +26,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.common import stop_on_sigterm
+from benchmarks.common import stop_gently, stop_on_sigterm
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -69,12 +69,7 @@ def _wait(proc: subprocess.Popen, timeout: float) -> int:
     except subprocess.TimeoutExpired:
         raise
     except BaseException:
-        proc.terminate()
-        try:
-            proc.wait(timeout=150)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_gently(proc, 150)
         raise
 
 
@@ -92,12 +87,7 @@ def run_one(name: str, quick: bool, requests: int | None = None) -> dict:
     try:
         error = f"exit code {_wait(proc, TIMEOUT[quick])}"
     except subprocess.TimeoutExpired:
-        proc.terminate()  # lets it stop its stack
-        try:
-            proc.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_gently(proc, 90)  # lets it stop its stack
         error = f"timed out after {TIMEOUT[quick]} s"
     if out.exists() and not error.startswith("timed out"):
         result = json.loads(out.read_text(encoding="utf-8"))

@@ -29,20 +29,26 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _stop)
 
 
+def stop_gently(proc: subprocess.Popen, grace: float) -> None:
+    """Asks a benchmark process to stop (SIGTERM: it stops its own stack), and kills it if it
+    has not after ``grace`` seconds (a long query in C only sees the signal once it returns)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def run_child(cmd: list[str], cwd: Path, grace: float = 120.0) -> None:
     """Runs ``cmd`` (a benchmark process that stops on SIGTERM) to its end. If this process is
-    stopped meanwhile, the child is asked to stop too (SIGTERM: it stops its own stack) and given
-    ``grace`` seconds before it is killed; ``subprocess.run`` would kill it at once."""
+    stopped meanwhile, the child is stopped too (:func:`stop_gently`); ``subprocess.run`` would
+    kill it at once and leave its stack running."""
     proc = subprocess.Popen(cmd, cwd=cwd)
     try:
         code = proc.wait()
     except BaseException:
-        proc.terminate()
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_gently(proc, grace)
         raise
     if code:
         raise subprocess.CalledProcessError(code, cmd)

@@ -12,8 +12,9 @@ Prefect task retry) tries it again.
 
 The temporary-password email is claimed (:func:`claim_secret`) before the password is made,
 then sent (:func:`send_claimed_secret`, or :func:`deliver_claimed_secret` from sync code;
-:func:`send_secret_once` does both): its row keeps no body, the message is sent from memory,
-and nothing it raises carries the message.
+:func:`send_secret` is the whole sequence the password steps use, making the password only
+once the row is theirs): its row keeps no body, the message is sent from memory, and nothing it
+raises carries the message.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ def enqueue(
     """Add an email to the outbox in the caller's transaction; idempotent on its key: a
     second call returns the existing row unchanged."""
     if kind in SECRET_KINDS:
-        raise ValueError("the password email is never stored: use send_secret_once")
+        raise ValueError("the password email is never stored: use send_secret")
     return _enqueue(
         session, request_id=request_id, kind=kind, round=round, recipient_role=recipient_role,
         recipient=recipient, message=message, lang=lang, store_body=True,

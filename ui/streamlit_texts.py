@@ -60,29 +60,43 @@ _SCRIPT = r"""
   const M = `(${MONTHS.join('|')})`, D = `(?:(?:${DAYS.join('|')}), )?`;
   const intl = (options, date) => new Intl.DateTimeFormat(window.__ramqTexts.date_locale, options).format(date);
   const month = (name) => new Date(2026, MONTHS.indexOf(name), 1);
+  // Built once per set of texts (a rerun in another language brings a new one), not per node.
+  let fixedFor = null, fixedTexts = {};
+  const fixedOf = (T) => {
+    if (fixedFor !== T) {
+      fixedFor = T;
+      fixedTexts = {'Choose date': T.date_choose, 'Choose date range': T.date_choose_range,
+                    'Previous month': T.date_previous_month, 'Next month': T.date_next_month,
+                    'Next': T.date_next, 'Empty': T.date_empty, 'year': T.date_year,
+                    'month': T.date_month, 'day': T.date_day, 'Clear date': T.date_clear,
+                    'Clear dates': T.date_clear,
+                    'Use arrow keys to navigate dates. Enter to select. Escape to close.': T.date_keys,
+                    'Date range': T.date_quick, 'Quick select a date range': T.date_quick_choose,
+                    'Select...': T.date_quick_placeholder, 'Past Week': T.date_past_week,
+                    'Past Month': T.date_past_month, 'Past 3 Months': T.date_past_3_months,
+                    'Past 6 Months': T.date_past_6_months, 'Past Year': T.date_past_year,
+                    'Past 2 Years': T.date_past_2_years, 'Dismiss': T.date_dismiss,
+                    'Click to start selecting date range': T.date_range_start_prompt,
+                    'Click to finish selecting date range.': T.date_range_end_prompt};
+    }
+    return fixedTexts;
+  };
+  const RANGE = new RegExp(
+    `^Selected Range: (${D}${M} \\d{1,2}(?:, \\d{4})?) to (${D}${M} \\d{1,2}, (\\d{4}))(?:, (.*))?$`);
+  const LONG_DATE = new RegExp(`^${D}${M} (\\d{1,2}), (\\d{4})$`);
+  const MONTH_YEAR = new RegExp(`^${M} (\\d{4})$`);
+  const MONTH = new RegExp(`^${M}$`);
+  const NUMBERED_MONTH = new RegExp(`^(\\d{2}) – ${M}$`);
   const dateText = (text) => {
     const T = window.__ramqTexts;
-    const fixed = {'Choose date': T.date_choose, 'Choose date range': T.date_choose_range,
-                   'Previous month': T.date_previous_month, 'Next month': T.date_next_month,
-                   'Next': T.date_next, 'Empty': T.date_empty, 'year': T.date_year,
-                   'month': T.date_month, 'day': T.date_day, 'Clear date': T.date_clear,
-                   'Clear dates': T.date_clear,
-                   'Use arrow keys to navigate dates. Enter to select. Escape to close.': T.date_keys,
-                   'Date range': T.date_quick, 'Quick select a date range': T.date_quick_choose,
-                   'Select...': T.date_quick_placeholder, 'Past Week': T.date_past_week,
-                   'Past Month': T.date_past_month, 'Past 3 Months': T.date_past_3_months,
-                   'Past 6 Months': T.date_past_6_months, 'Past Year': T.date_past_year,
-                   'Past 2 Years': T.date_past_2_years, 'Dismiss': T.date_dismiss,
-                   'Click to start selecting date range': T.date_range_start_prompt,
-                   'Click to finish selecting date range.': T.date_range_end_prompt};
+    const fixed = fixedOf(T);
     if (Object.hasOwn(fixed, text)) return fixed[text];
     let m;
     if ((m = /^Today, (.*)$/.exec(text))) return T.date_today.replace('{date}', dateText(m[1]) ?? m[1]);
     if ((m = /^(.*) selected$/.exec(text))) return T.date_day_selected.replace('{date}', dateText(m[1]) ?? m[1]);
     // « Selected Range: Tuesday, September 1 to Saturday, December 5, 2026[, the day selected] »:
     // the start has no year when it is the end's
-    const range = `^Selected Range: (${D}${M} \\d{1,2}(?:, \\d{4})?) to (${D}${M} \\d{1,2}, (\\d{4}))(?:, (.*))?$`;
-    if ((m = new RegExp(range).exec(text))) {
+    if ((m = RANGE.exec(text))) {
       const year = +m[5], endMonth = MONTHS.indexOf(m[4]), startMonth = MONTHS.indexOf(m[2]);
       const start = /, \d{4}$/.test(m[1]) ? m[1] : `${m[1]}, ${startMonth > endMonth ? year - 1 : year}`;
       const range = T.date_range_selected.replace('{start}', dateText(start) ?? start)
@@ -91,15 +105,15 @@ _SCRIPT = r"""
     }
     if ((m = /^Selected Date: (.*)$/.exec(text))) return T.date_selected.replace('{date}', dateText(m[1]) ?? m[1]);
     if ((m = /^(Choose date(?: range)?), (.*)$/.exec(text))) return `${fixed[m[1]]}, ${dateText(m[2]) ?? m[2]}`;
-    if ((m = new RegExp(`^${D}${M} (\\d{1,2}), (\\d{4})$`).exec(text))) {
+    if ((m = LONG_DATE.exec(text))) {
       const date = new Date(+m[3], MONTHS.indexOf(m[1]), +m[2]);
       return intl({weekday: /^[A-Z][a-z]+day, /.test(text) ? 'long' : undefined, day: 'numeric',
                    month: 'long', year: 'numeric'}, date);
     }
-    if ((m = new RegExp(`^${M} (\\d{4})$`).exec(text)))
+    if ((m = MONTH_YEAR.exec(text)))
       return intl({month: 'long', year: 'numeric'}, new Date(+m[2], MONTHS.indexOf(m[1]), 1));
-    if ((m = new RegExp(`^${M}$`).exec(text))) return intl({month: 'long'}, month(m[1]));
-    if ((m = new RegExp(`^(\\d{2}) – ${M}$`).exec(text))) return `${m[1]} – ${intl({month: 'long'}, month(m[2]))}`;
+    if ((m = MONTH.exec(text))) return intl({month: 'long'}, month(m[1]));
+    if ((m = NUMBERED_MONTH.exec(text))) return `${m[1]} – ${intl({month: 'long'}, month(m[2]))}`;
     if ((m = /^(year|month|day), (.*)$/.exec(text)))
       return `${fixed[m[1]]}, ${dateText(m[2]) ?? m[2]}`;
     if ((m = /^(.*) (start|end) date$/.exec(text)))
@@ -188,7 +202,9 @@ _SCRIPT = r"""
   };
   const run = () => {
     relabelPage();
-    for (const place of document.querySelectorAll(places)) relabel(place);
+    // A place inside another (the calendar in the overlay's portal) is walked with it, once.
+    for (const place of document.querySelectorAll(places))
+      if (!place.parentElement || !place.parentElement.closest(places)) relabel(place);
     for (const host of document.querySelectorAll('*')) {
       const root = host.shadowRoot;
       if (!root) continue;
