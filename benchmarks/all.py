@@ -184,11 +184,22 @@ def write_doc(results: list[dict]) -> None:
     DOC.write_text(f"{before}{START}\n{table(results)}\n{END}{after}", encoding="utf-8")
 
 
+def _positive(text: str) -> int:
+    """A size asked for on the command line: 0 would have meant the full size (hours)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of requests: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 request, not {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="this benchmark only (repeatable)")
     parser.add_argument("--quick", action="store_true", help="fewer requests: minutes, not hours")
-    parser.add_argument("--requests", type=int, help="this many requests, for the benchmarks that take a size "
+    parser.add_argument("--requests", type=_positive, help="this many requests, for the benchmarks that take a size "
                         "(decisions: per level; throughput, waiting, scale, scaleout)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)

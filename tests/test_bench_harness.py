@@ -138,3 +138,15 @@ def test_a_benchmark_stopped_with_sigterm_stops_the_process_it_started(tmp_path)
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_a_size_that_is_not_a_positive_number_is_refused_before_anything_runs():
+    """``--requests 0`` fell back to the full size (hours of benchmark) and a negative size went
+    through: both are refused at once, before any stack starts."""
+    import subprocess
+    import sys
+
+    for size in ("0", "-5", "dix"):
+        done = subprocess.run([sys.executable, "-m", "benchmarks.all", "--only", "record", "--requests", size],
+                              cwd=harness.ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and "--requests" in done.stderr, (size, done.stderr[-300:])
