@@ -85,8 +85,8 @@ def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
             with get_client(sync_client=True) as client:
                 run = client.read_flow_run(UUID(flow_run_id))
                 if run.state and run.state.type == StateType.PAUSED:
-                    answer = client.resume_flow_run(UUID(flow_run_id), run_input={"decision_id": decision_id})
-                    if answer.status == SetStateStatus.ACCEPT:  # a REJECT also comes back as HTTP 200
+                    status = _resume_once(client, UUID(flow_run_id), decision_id)
+                    if status == SetStateStatus.ACCEPT:  # a REJECT also comes back as HTTP 200
                         _mark_resumed(decision_id)
                         return True
                 elif run.state and run.state.is_final():
@@ -97,6 +97,33 @@ def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
             return False
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
+
+
+# What Prefect's server answers when it could not take a call now and it may be made again.
+SERVER_BUSY = frozenset({429, 502, 503})
+
+
+def _resume_once(client: Any, flow_run_id: UUID, decision_id: int) -> Any:
+    """Prefect's resume call (``POST /flow_runs/{id}/resume``), made once: the orchestration
+    status, or None when the server was busy, for the loop above to try again a moment later.
+
+    Prefect's client would try again by itself, but only after 2 s (then 4, 8…), and its server
+    on SQLite answers busy often here: its resume reads the run, then writes the new state in one
+    transaction, and any write in between (the logs and events of the execution that has just
+    suspended) makes it fail with « database is locked » (503). That was one decision in two on
+    an idle stack, each 2 s late. The request is the client's own (address, authentication,
+    headers), sent without its retry loop."""
+    import httpx
+    from prefect.client.schemas import OrchestrationResult
+
+    http = client._client  # the client's configured httpx client (its send() adds the retries)
+    request = http.build_request("POST", f"/flow_runs/{flow_run_id}/resume",
+                                 json={"run_input": {"decision_id": decision_id}})
+    response = httpx.Client.send(http, request)
+    if response.status_code in SERVER_BUSY:
+        return None
+    response.raise_for_status()
+    return OrchestrationResult.model_validate(response.json()).status
 
 
 def resume_soon(decision_id: int, flow_run_id: str | None) -> threading.Thread | None:

@@ -1,0 +1,118 @@
+"""Resuming a run when Prefect's server is busy. On SQLite, the server answers a resume that
+raced another write with 503 (« database is locked »), which happens at one decision in two on
+an idle stack. Prefect's client waits 2 s before trying again (then 4, 8…); the resume is tried
+again at once instead. A small proxy in front of the real Prefect server answers the first resume
+with 503, the way the server does."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from flows import api, runs
+from flows.recovery import read_run_states
+from models.db import session_scope
+from models.tables import AccessRequest, Decision
+from tests.flows.workflow_helpers import mail, open_task, section3, token_in, unique_request, wait_until
+
+pytestmark = pytest.mark.workflow
+STEP = 240
+
+
+class BusyOnce(ThreadingHTTPServer):
+    """Forwards every call to Prefect's server, except the first resume: 503, as when busy."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str):
+        self.upstream = upstream.rstrip("/")
+        self.refused: list[float] = []
+        self.resumes: list[tuple[float, int]] = []
+        super().__init__(("127.0.0.1", 0), _Forward)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/api"
+
+
+class _Forward(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: BusyOnce
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _answer(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        resume = self.command == "POST" and self.path.endswith("/resume")
+        if resume and not self.server.refused:
+            self.server.refused.append(time.monotonic())
+            self._answer(503, b'{"exception_message": "Service Unavailable"}')
+            return
+        path = self.path[len("/api"):] if self.path.startswith("/api") else self.path
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("host", "content-length", "accept-encoding")}
+        request = urllib.request.Request(self.server.upstream + path, data=body or None, method=self.command,
+                                         headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                status, data, kind = answer.status, answer.read(), answer.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as refused:
+            status, data, kind = refused.code, refused.read(), refused.headers.get("Content-Type", "")
+        if resume:
+            self.server.resumes.append((time.monotonic(), status))
+        self._answer(status, data, kind or "application/json")
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _forward
+
+
+@pytest.fixture
+def busy_once(prefect_server):
+    proxy = BusyOnce(prefect_server.api_url)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield proxy
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
+def test_a_resume_the_server_answers_busy_is_tried_again_at_once(live, smtp_server, busy_once, monkeypatch):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    data = unique_request()
+    sub = api.submit_request(data, actor="test")
+    token = token_in(mail(smtp_server, data["authorizer"]["email"], "autorisation est requise",
+                          timeout=STEP)[-1])
+    with session_scope() as s:
+        run_id = s.get(AccessRequest, sub.request_id).flow_run_id
+    wait_until(lambda: read_run_states([run_id])[run_id].state_type == "PAUSED", timeout=STEP,
+               what="the run waits for its authorizer")
+
+    # The decision is stored as the screen stores it; its resume is made here, through the proxy.
+    monkeypatch.setattr(runs, "resume_soon", lambda decision_id, flow_run_id: None)
+    decision_id = api.authorizer_decide(token, outcome="authorize", section3=section3(data))
+    with temporary_settings({PREFECT_API_URL: busy_once.url}):
+        assert runs.resume(decision_id) is True
+
+    assert len(busy_once.refused) == 1, "the proxy never saw the resume"
+    (accepted_at, status), = busy_once.resumes
+    assert status in (200, 201)
+    # Prefect's client would have waited about 2 s (1.6 to 2.4 with its jitter) before the retry.
+    assert accepted_at - busy_once.refused[0] < 1.0
+    with session_scope() as s:
+        assert s.get(Decision, decision_id).resumed_at is not None
+    open_task(sub.request_id, "respondent", timeout=STEP)  # the run went on with the decision
