@@ -12,10 +12,19 @@ Prefect's runner starts processes through the module-level ``run_flow_in_subproc
 replaces it by ``run_flow_in_forkserver``, a copy of Prefect's function with the forkserver
 context instead of ``spawn``. ``RAMQ_FAST_START=false`` keeps Prefect's default (the baseline of
 ``benchmarks/decisions.py``).
+
+Two more waits are cut on this path. The runner starts a run as soon as the Prefect server
+announces it (a new run, a resumed one) on its event stream, instead of at its next poll (the
+poll goes on beside, and alone while the stream is down). And a run's process ends as soon as its
+flow has, instead of sitting out the heartbeat thread's one-second naps: the runner starts a
+resumed run only once the process of its last execution is gone.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
 import multiprocessing
 import multiprocessing.context
 import os
@@ -56,7 +65,13 @@ PRELOAD = (
 # Set in the forked child by the bootstrap below: a test reads it to prove the run came this way.
 MARKER_ENV = "RAMQ_FAST_STARTED"
 
+# The server's events that mean a run may be ready to start here: a new run, a resumed one.
+WAKE_EVENTS = ("prefect.flow-run.Scheduled", "prefect.flow-run.Resuming")
+# While the event stream is down, try it again this often (the runner's poll covers the gap).
+EVENTS_RETRY_SECONDS = 5.0
+
 _installed = False
+logger = logging.getLogger("ramq.fast_start")
 
 
 def enabled() -> bool:
@@ -114,9 +129,61 @@ def serve(*flows: tuple[Any, dict[str, Any]]) -> None:
     for flow, options in flows:
         sync_result(runner.add_flow(flow, **options))
     try:
-        asyncio.run(runner.start())
+        asyncio.run(_start(runner))
     except (KeyboardInterrupt, TerminationSignal):
         pass
+
+
+async def _start(runner: Any) -> None:
+    """The runner, with its runs started on the server's events beside its own poll."""
+    waker = asyncio.create_task(start_runs_on_events(runner))
+    try:
+        await runner.start()
+    finally:
+        waker.cancel()
+
+
+async def start_runs_on_events(runner: Any) -> None:
+    """Makes the runner ask for runs to start as soon as the server says a run was scheduled or
+    resumed: a resumed run no longer waits for the runner's next poll. Events that come while an
+    ask is under way make one more ask after it, not one each. The asking itself is the runner's
+    own (the same call its poll makes: it skips a run already starting, and holds to its limit)."""
+    from prefect.events.clients import get_events_subscriber
+    from prefect.events.filters import EventFilter, EventNameFilter
+
+    while not getattr(runner, "started", False):
+        await asyncio.sleep(0.05)
+    wanted = asyncio.Event()
+
+    async def ask_when_wanted() -> None:
+        while True:
+            await wanted.wait()
+            wanted.clear()
+            try:
+                await runner._get_and_submit_flow_runs()
+            except Exception:  # noqa: BLE001 - the runner's poll asks again shortly
+                logger.debug("asking for runs on an event failed", exc_info=True)
+
+    asker = asyncio.create_task(ask_when_wanted())
+    stream_down_told = False
+    try:
+        while True:
+            try:
+                wake = EventFilter(event=EventNameFilter(name=list(WAKE_EVENTS)))
+                async with get_events_subscriber(filter=wake) as events:
+                    stream_down_told = False
+                    async for _ in events:
+                        wanted.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the poll still starts runs, only later
+                if not stream_down_told:
+                    logger.warning("event stream unavailable (%s): runs start at the runner's poll",
+                                   type(exc).__name__)
+                    stream_down_told = True
+            await asyncio.sleep(EVENTS_RETRY_SECONDS)
+    finally:
+        asker.cancel()
 
 
 def _bootstrap(payload: bytes, startup_env: dict[str, str] | None) -> Any:
@@ -124,7 +191,54 @@ def _bootstrap(payload: bytes, startup_env: dict[str, str] | None) -> Any:
     from prefect.flow_engine import _run_serialized_call_with_control_bootstrap
 
     os.environ[MARKER_ENV] = "1"
+    _end_without_awaiting_heartbeats()
+    _no_outside_suspension_watch()
     return _run_serialized_call_with_control_bootstrap(payload, startup_env)
+
+
+def _end_without_awaiting_heartbeats() -> None:
+    """A run's heartbeat thread naps one second at a time, and Prefect's sync engine waits for it
+    when the flow ends (up to a second, half a second on average) before the process may exit;
+    its async engine does not. Here the sync engine does as the async one: the thread is told to
+    stop, never beats again, and ends with the process (it is a daemon)."""
+    import prefect.flow_engine as engine
+
+    if not heartbeats_awaited_on_exit():
+        return
+    engine._send_heartbeats = functools.partial(engine._send_heartbeats, join_on_exit=False)
+
+
+def _no_outside_suspension_watch() -> None:
+    """Prefect starts each execution of a deployment's run with a watch for a suspension asked
+    from outside (a thread with its own client and event-stream connection: about 0.2 s before
+    the flow may begin, 0.15 s more to end). Our runs suspend only themselves, which Prefect's
+    ``suspend_flow_run`` handles without that watch, and an execution lasts a second or so.
+    A suspension asked from outside is still recorded by the server; the execution it finds
+    running ends at its own next suspension, as it would have."""
+    import prefect.flow_engine as engine
+
+    engine.observe_flow_run_suspension = _no_watch
+
+
+def _no_watch(*args: Any, **kwargs: Any) -> Any:
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def outside_suspension_watched() -> bool:
+    """Whether a flow run in this process starts a watch for a suspension asked from outside."""
+    import prefect.flow_engine as engine
+
+    return engine.observe_flow_run_suspension is not _no_watch
+
+
+def heartbeats_awaited_on_exit() -> bool:
+    """Whether a flow run in this process waits for its heartbeat thread when it ends."""
+    import prefect.flow_engine as engine
+
+    sender = engine._send_heartbeats
+    return not (isinstance(sender, functools.partial) and sender.keywords.get("join_on_exit") is False)
 
 
 def run_flow_in_forkserver(flow: Any, flow_run: Any = None, parameters: dict[str, Any] | None = None,

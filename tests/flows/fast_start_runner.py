@@ -1,6 +1,7 @@
 """A runner serving small probe flows through the fast path (flows/fast_start.py), for
 tests/flows/test_fast_start.py: a flow that tells how its process was started, one whose
-process dies, one that waits to be cancelled. Run as ``python -m tests.flows.fast_start_runner``."""
+process dies, one that suspends until resumed, one that waits to be cancelled.
+Run as ``python -m tests.flows.fast_start_runner``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 from prefect import flow
+from prefect.flow_runs import suspend_flow_run
 
 from flows import fast_start
 
@@ -20,7 +22,9 @@ def probe(out: str) -> None:
     """Writes how this run's process came to be: its pid, its parent's, the fast path's marker."""
     Path(out).write_text(json.dumps({
         "pid": os.getpid(), "ppid": os.getppid(), "marker": os.environ.get(fast_start.MARKER_ENV),
-        "streamlit": "streamlit" in sys.modules, "pandas": "pandas" in sys.modules}))
+        "streamlit": "streamlit" in sys.modules, "pandas": "pandas" in sys.modules,
+        "heartbeats_awaited_on_exit": fast_start.heartbeats_awaited_on_exit(),
+        "outside_suspension_watched": fast_start.outside_suspension_watched()}))
 
 
 @flow(name="fast-start-crash")
@@ -28,6 +32,14 @@ def crash(out: str) -> None:
     """Writes its pid, then its process dies at once (no exception, no state sent to Prefect)."""
     Path(out).write_text(json.dumps({"pid": os.getpid()}))
     os._exit(13)
+
+
+@flow(name="fast-start-suspend")
+def suspend_once(out: str) -> None:
+    """Writes its pid to ``out.before`` and suspends (its process ends); resumed, writes ``out``."""
+    Path(out + ".before").write_text(json.dumps({"pid": os.getpid()}))
+    suspend_flow_run(key="probe", timeout=600)
+    Path(out).write_text(json.dumps({"pid": os.getpid(), "resumed": True}))
 
 
 @flow(name="fast-start-wait")
@@ -40,7 +52,7 @@ def wait(out: str) -> None:
 def main() -> None:
     suffix = os.environ["RAMQ_TEST_FAST_START_SUFFIX"]
     assert fast_start.install()
-    fast_start.serve(*((f, {"name": suffix}) for f in (probe, crash, wait)))
+    fast_start.serve(*((f, {"name": suffix}) for f in (probe, crash, suspend_once, wait)))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ forkserver, and this gives up neither process isolation (a run whose process die
 runner serving the next run) nor the runner's cancellation (a cancelled run's process ends).
 
 A runner of small probe flows (tests/flows/fast_start_runner.py) on the session's Prefect
-server; each test starts its own runs and waits on their states."""
+server; each test starts its own runs and waits on their states. The runner asks for runs to
+start only every 10 minutes: every run here starts because the server's event woke it."""
 
 from __future__ import annotations
 
@@ -21,13 +22,17 @@ from flows.stack import Stack, _deployment_exists, wait_until
 
 pytestmark = [pytest.mark.workflow]
 
+# The probe runner's own poll: far longer than any wait below, so a run that starts at all was
+# started on the server's event (flows/fast_start.py), not found by the poll.
+SLOW_POLL_SECONDS = 600
+
 
 @pytest.fixture(scope="module")
 def probe_runner(prefect_server, tmp_path_factory):
     suffix = f"fs-{uuid.uuid4().hex[:8]}"
     stack = Stack(var_dir=tmp_path_factory.mktemp("fast-start"), prefect_port=prefect_server.prefect_port,
                   extra_env={"RAMQ_TEST_FAST_START_SUFFIX": suffix, "RAMQ_FAST_START": "true",
-                             "RAMQ_ENV": "test"})
+                             "RAMQ_ENV": "test", "RAMQ_RUNNER_POLL_SECONDS": str(SLOW_POLL_SECONDS)})
     proc = stack._spawn("runner", [sys.executable, "-m", "tests.flows.fast_start_runner"])
     try:
         wait_until(lambda: _deployment_exists(stack.api_url, suffix, stack.auth), timeout=180,
@@ -54,7 +59,7 @@ def state_of(run_id: UUID):
         return client.read_flow_run(run_id).state
 
 
-def wait_state(run_id: UUID, *types: str, timeout: float = 120):
+def wait_state(run_id: UUID, *types: str, timeout: float = SLOW_POLL_SECONDS / 5):
     return wait_until(lambda: (s := state_of(run_id)) is not None and s.type.value in types and s,
                       timeout=timeout, what=f"run in {types}")
 
@@ -89,6 +94,32 @@ def test_runs_are_forked_from_the_warm_forkserver(probe_runner, tmp_path):
     cmdline = Path(f"/proc/{seen['ppid']}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     assert "forkserver" in cmdline, cmdline
     assert not seen["streamlit"] and not seen["pandas"]  # no UI library in a flow run's process
+    # A run's process ends as soon as its flow has: it does not sit out the heartbeat thread's
+    # one-second naps (the runner starts a resumed run only once the last execution's process is gone).
+    assert seen["heartbeats_awaited_on_exit"] is False
+    # Nor does it open a second client and event stream to watch for a suspension asked from
+    # outside: our runs suspend only themselves (the test below suspends and resumes one).
+    assert seen["outside_suspension_watched"] is False
+
+
+def test_a_new_run_starts_on_the_servers_event_not_the_next_poll(probe_runner, tmp_path):
+    # The runner polled once when it started and next polls in 10 minutes; the run must start now.
+    assert assert_runner_serves(probe_runner, tmp_path)["marker"] == "1"
+
+
+def test_a_resumed_run_starts_on_the_servers_event(probe_runner, tmp_path):
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.prefect_sync import sync_result
+
+    out = tmp_path / "suspended.json"
+    run_id = start(probe_runner, "fast-start-suspend", out)
+    first = written(tmp_path / "suspended.json.before")
+    assert wait_state(run_id, "PAUSED").name == "Suspended"
+    wait_until(lambda: not pid_alive(first["pid"]), timeout=60, what="the suspended run's process to end")
+    sync_result(resume_flow_run(run_id))
+    assert wait_state(run_id, "COMPLETED", "FAILED", "CRASHED").type.value == "COMPLETED"
+    assert written(out)["resumed"] is True
 
 
 def test_a_run_whose_process_exits_leaves_the_runner_serving(probe_runner, tmp_path):
@@ -122,3 +153,15 @@ def test_cancelling_a_run_ends_its_process(probe_runner, tmp_path):
     assert wait_state(run_id, "CANCELLED", "CRASHED", "FAILED", "COMPLETED").type.value == "CANCELLED"
     wait_until(lambda: not pid_alive(pid), timeout=60, what="the cancelled run's process to end")
     assert assert_runner_serves(probe_runner, tmp_path)["marker"] == "1"
+
+
+def test_the_engine_names_the_fast_path_replaces_are_still_prefects():
+    """The forked child replaces two module-level names of Prefect's engine; an upgrade of
+    Prefect that renamed or stopped using them would silently undo the fast path's teardown."""
+    import inspect
+
+    import prefect.flow_engine as engine
+
+    assert "join_on_exit" in inspect.signature(engine._send_heartbeats).parameters
+    uses = inspect.getsource(engine.FlowRunEngine) + inspect.getsource(engine.BaseFlowRunEngine)
+    assert "_send_heartbeats(" in uses and "observe_flow_run_suspension(" in uses
