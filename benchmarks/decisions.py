@@ -133,9 +133,17 @@ def _stat(summary: dict, step: str | None, stat: str) -> float | None:
     return round(values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))], 3)
 
 
-def bench(quick: bool = False, baseline: bool = True, progress=print) -> dict:
-    """Runs the benchmark; the harness's dict (rows: ours next to the baseline, raw: summaries)."""
-    requests = QUICK_REQUESTS if quick else {level: FULL_REQUESTS for level in LEVELS}
+def bench(quick: bool = False, baseline: bool = True, progress=print, requests: int | None = None) -> dict:
+    """Runs the benchmark; the harness's dict (rows: ours next to the baseline, raw: summaries).
+    ``requests``: this many requests at each level instead of the quick or full sizes."""
+    if requests is not None:
+        per_level = {level: requests for level in LEVELS}
+    else:
+        per_level = QUICK_REQUESTS if quick else {level: FULL_REQUESTS for level in LEVELS}
+    return _bench(per_level, baseline, progress)
+
+
+def _bench(requests: dict[str, int], baseline: bool, progress) -> dict:
     ours = _run_stack(True, requests, progress)
     base = _run_stack(False, requests, progress) if baseline else None
     return {
