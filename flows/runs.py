@@ -19,16 +19,53 @@ import time
 from typing import Any
 from uuid import UUID
 
+import httpx
 from sqlalchemy import update
 from sqlmodel import col
 
-from flows.prefect_sync import sync_result
 from models.db import get_row, session_scope
 from models.settings import get_settings
 from models.tables import AccessRequest, Decision, utcnow
 
 # The state name of a dead run scheduled again (shown in Prefect's UI).
 RESTART_STATE_NAME = "AwaitingRestart"
+# What Prefect's server answers when it could not take a call now and it may be made again.
+SERVER_BUSY = frozenset({429, 502, 503})
+# How long a call answered busy is tried again here before Prefect's client has the answer.
+BUSY_PATIENCE_SECONDS = 10.0
+
+
+class _BusyAnswersTriedAgain(httpx.HTTPTransport):
+    """Sends a call again 50 ms after the server answered it busy (then 100, 200…, at most
+    0.5 s apart, for :data:`BUSY_PATIENCE_SECONDS`), before Prefect's client sees the answer.
+
+    Prefect's client tries a busy answer again by itself, but only after 2 s (then 4, 8, 16,
+    32), and its server on SQLite answers busy often: it starts a run, and resumes one, in a
+    transaction that reads and then writes, and any write in between (the logs and events of an
+    execution, another run's step) makes it fail with « database is locked » (503). On an idle
+    stack that was one decision in two, 2 s late; with 8 people at once, new requests waited
+    up to two minutes for their first email. A busy answer means the server rolled the call
+    back, so sending it again is safe (Prefect's client does the same, later)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        delay, deadline = 0.05, time.monotonic() + BUSY_PATIENCE_SECONDS
+        while True:
+            response = super().handle_request(request)
+            if (response.status_code not in SERVER_BUSY or "retry-after" in response.headers
+                    or time.monotonic() + delay > deadline):
+                return response
+            response.read()
+            response.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+def prefect_client() -> Any:
+    """Prefect's sync client, whose calls answered busy are tried again at once
+    (:class:`_BusyAnswersTriedAgain`): the one every change of a run made here goes through."""
+    from prefect.client.orchestration import get_client
+
+    return get_client(httpx_settings={"transport": _BusyAnswersTriedAgain(retries=3)}, sync_client=True)
 
 
 def start_flow(request_id: int) -> str | None:
@@ -36,7 +73,7 @@ def start_flow(request_id: int) -> str | None:
 
     Returns None when Prefect cannot be reached; the sweeper starts it later.
     """
-    from prefect.deployments import run_deployment
+    from prefect.states import Scheduled
 
     with session_scope() as s:
         req = get_row(s, AccessRequest, request_id)
@@ -47,16 +84,19 @@ def start_flow(request_id: int) -> str | None:
         # Prefect's is kept (ids alone would then point at an older request's run).
         idempotency_key = f"ramq-access:{reference}:{req.created_at.timestamp():.6f}"
     try:
-        # The idempotency key makes Prefect answer a second start (a retry after a crash
-        # between this call and the commit below, a racing sweeper) with the same run.
-        run = run_deployment(get_settings().deployment_name, parameters={"request_id": request_id},
-                             flow_run_name=reference, timeout=0, as_subflow=False,
-                             idempotency_key=idempotency_key)
+        # What `run_deployment(..., timeout=0)` does, through a client that tries a busy answer
+        # again at once. The idempotency key makes Prefect answer a second start (a retry after
+        # a crash between this call and the commit below, a racing sweeper) with the same run.
+        with prefect_client() as client:
+            deployment = client.read_deployment_by_name(get_settings().deployment_name)
+            run = client.create_flow_run_from_deployment(
+                deployment.id, parameters={"request_id": request_id}, name=reference,
+                state=Scheduled(), idempotency_key=idempotency_key)
     except Exception:
         return None
     with session_scope() as s:
         req = get_row(s, AccessRequest, request_id)
-        req.flow_run_id = req.flow_run_id or str(sync_result(run).id)
+        req.flow_run_id = req.flow_run_id or str(run.id)
         s.add(req)
         return req.flow_run_id
 
@@ -67,7 +107,6 @@ def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
     The decision may land before the run reached its suspension: then either the run reads it
     on its way (and marks it), or it suspends and this resumes it. Anything left is the sweeper's.
     """
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.responses import SetStateStatus
 
@@ -82,11 +121,11 @@ def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
         if not flow_run_id:
             return False  # the run is not started yet: it will read the decision when it is
         try:
-            with get_client(sync_client=True) as client:
+            with prefect_client() as client:
                 run = client.read_flow_run(UUID(flow_run_id))
                 if run.state and run.state.type == StateType.PAUSED:
-                    status = _resume_once(client, UUID(flow_run_id), decision_id)
-                    if status == SetStateStatus.ACCEPT:  # a REJECT also comes back as HTTP 200
+                    answer = client.resume_flow_run(UUID(flow_run_id), run_input={"decision_id": decision_id})
+                    if answer.status == SetStateStatus.ACCEPT:  # a REJECT also comes back as HTTP 200
                         _mark_resumed(decision_id)
                         return True
                 elif run.state and run.state.is_final():
@@ -97,33 +136,6 @@ def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
             return False
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
-
-
-# What Prefect's server answers when it could not take a call now and it may be made again.
-SERVER_BUSY = frozenset({429, 502, 503})
-
-
-def _resume_once(client: Any, flow_run_id: UUID, decision_id: int) -> Any:
-    """Prefect's resume call (``POST /flow_runs/{id}/resume``), made once: the orchestration
-    status, or None when the server was busy, for the loop above to try again a moment later.
-
-    Prefect's client would try again by itself, but only after 2 s (then 4, 8…), and its server
-    on SQLite answers busy often here: its resume reads the run, then writes the new state in one
-    transaction, and any write in between (the logs and events of the execution that has just
-    suspended) makes it fail with « database is locked » (503). That was one decision in two on
-    an idle stack, each 2 s late. The request is the client's own (address, authentication,
-    headers), sent without its retry loop."""
-    import httpx
-    from prefect.client.schemas import OrchestrationResult
-
-    http = client._client  # the client's configured httpx client (its send() adds the retries)
-    request = http.build_request("POST", f"/flow_runs/{flow_run_id}/resume",
-                                 json={"run_input": {"decision_id": decision_id}})
-    response = httpx.Client.send(http, request)
-    if response.status_code in SERVER_BUSY:
-        return None
-    response.raise_for_status()
-    return OrchestrationResult.model_validate(response.json()).status
 
 
 def resume_soon(decision_id: int, flow_run_id: str | None) -> threading.Thread | None:
@@ -147,11 +159,10 @@ def restart_run(flow_run_id: str) -> bool:
     """Schedules a dead run to run again now (its runner or worker picks it up); True if
     Prefect took it. Forced, since Prefect does not move a run out of a final state by itself.
     The same run replays from the top: the steps before come back cached or find their work done."""
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
     from prefect.states import Scheduled
 
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         answer: OrchestrationResult[Any] = client.set_flow_run_state(
             UUID(flow_run_id), Scheduled(name=RESTART_STATE_NAME), force=True)
     return answer.status == SetStateStatus.ACCEPT

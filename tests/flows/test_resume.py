@@ -1,8 +1,9 @@
-"""Resuming a run when Prefect's server is busy. On SQLite, the server answers a resume that
-raced another write with 503 (« database is locked »), which happens at one decision in two on
-an idle stack. Prefect's client waits 2 s before trying again (then 4, 8…); the resume is tried
-again at once instead. A small proxy in front of the real Prefect server answers the first resume
-with 503, the way the server does."""
+"""Starting and resuming a run when Prefect's server is busy. On SQLite, the server answers a
+start or a resume that raced another write with 503 (« database is locked »): one decision in two
+on an idle stack, and new requests waited up to two minutes with 8 people at once. Prefect's
+client waits 2 s before trying again (then 4, 8, 16, 32); the call is tried again at once
+instead. A small proxy in front of the real Prefect server answers the first start and the first
+resume with 503, the way the server does."""
 
 from __future__ import annotations
 
@@ -24,15 +25,19 @@ pytestmark = pytest.mark.workflow
 STEP = 240
 
 
+BUSY_ONCE = ("/create_flow_run", "/resume")  # the calls answered busy the first time
+
+
 class BusyOnce(ThreadingHTTPServer):
-    """Forwards every call to Prefect's server, except the first resume: 503, as when busy."""
+    """Forwards every call to Prefect's server, except the first start and the first resume of
+    a run: 503, as when busy."""
 
     daemon_threads = True
 
     def __init__(self, upstream: str):
         self.upstream = upstream.rstrip("/")
-        self.refused: list[float] = []
-        self.resumes: list[tuple[float, int]] = []
+        self.refused: dict[str, float] = {}  # call → when it was answered busy
+        self.passed: dict[str, list[tuple[float, int]]] = {call: [] for call in BUSY_ONCE}
         super().__init__(("127.0.0.1", 0), _Forward)
 
     @property
@@ -56,9 +61,9 @@ class _Forward(BaseHTTPRequestHandler):
 
     def _forward(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        resume = self.command == "POST" and self.path.endswith("/resume")
-        if resume and not self.server.refused:
-            self.server.refused.append(time.monotonic())
+        call = next((c for c in BUSY_ONCE if self.command == "POST" and self.path.endswith(c)), None)
+        if call and call not in self.server.refused:
+            self.server.refused[call] = time.monotonic()
             self._answer(503, b'{"exception_message": "Service Unavailable"}')
             return
         path = self.path[len("/api"):] if self.path.startswith("/api") else self.path
@@ -71,8 +76,8 @@ class _Forward(BaseHTTPRequestHandler):
                 status, data, kind = answer.status, answer.read(), answer.headers.get("Content-Type", "")
         except urllib.error.HTTPError as refused:
             status, data, kind = refused.code, refused.read(), refused.headers.get("Content-Type", "")
-        if resume:
-            self.server.resumes.append((time.monotonic(), status))
+        if call:
+            self.server.passed[call].append((time.monotonic(), status))
         self._answer(status, data, kind or "application/json")
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _forward
@@ -90,15 +95,19 @@ def busy_once(prefect_server):
         proxy.server_close()
 
 
-def test_a_resume_the_server_answers_busy_is_tried_again_at_once(live, smtp_server, busy_once, monkeypatch):
+def test_a_start_and_a_resume_the_server_answers_busy_are_tried_again_at_once(live, smtp_server, busy_once,
+                                                                               monkeypatch):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     data = unique_request()
-    sub = api.submit_request(data, actor="test")
-    token = token_in(mail(smtp_server, data["authorizer"]["email"], "autorisation est requise",
-                          timeout=STEP)[-1])
+    with temporary_settings({PREFECT_API_URL: busy_once.url}):
+        sub = api.submit_request(data, actor="test")
+    assert_tried_again_at_once(busy_once, "/create_flow_run")
     with session_scope() as s:
         run_id = s.get(AccessRequest, sub.request_id).flow_run_id
+    assert run_id, "the run was not started: the sweeper would have had to"
+    token = token_in(mail(smtp_server, data["authorizer"]["email"], "autorisation est requise",
+                          timeout=STEP)[-1])
     wait_until(lambda: read_run_states([run_id])[run_id].state_type == "PAUSED", timeout=STEP,
                what="the run waits for its authorizer")
 
@@ -107,12 +116,15 @@ def test_a_resume_the_server_answers_busy_is_tried_again_at_once(live, smtp_serv
     decision_id = api.authorizer_decide(token, outcome="authorize", section3=section3(data))
     with temporary_settings({PREFECT_API_URL: busy_once.url}):
         assert runs.resume(decision_id) is True
-
-    assert len(busy_once.refused) == 1, "the proxy never saw the resume"
-    (accepted_at, status), = busy_once.resumes
-    assert status in (200, 201)
-    # Prefect's client would have waited about 2 s (1.6 to 2.4 with its jitter) before the retry.
-    assert accepted_at - busy_once.refused[0] < 1.0
+    assert_tried_again_at_once(busy_once, "/resume")
     with session_scope() as s:
         assert s.get(Decision, decision_id).resumed_at is not None
     open_task(sub.request_id, "respondent", timeout=STEP)  # the run went on with the decision
+
+
+def assert_tried_again_at_once(proxy: BusyOnce, call: str) -> None:
+    assert call in proxy.refused, f"the proxy never saw {call}"
+    (passed_at, status), = proxy.passed[call]
+    assert status in (200, 201)
+    # Prefect's client would have waited about 2 s (1.6 to 2.4 with its jitter) before the retry.
+    assert passed_at - proxy.refused[call] < 1.0
