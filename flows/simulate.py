@@ -29,7 +29,7 @@ from models.db import session_scope
 from models.enums import Outcome, RequestStatus, TaskKind, TaskStatus
 from models.settings import get_settings
 from models.tables import HumanTask, id_of
-from notifications.maildir import find_messages
+from notifications.maildir import MaildirReader
 from notifications.templates import read_secret
 
 SIM_RESPONDENT = "sim-repondant"
@@ -127,16 +127,25 @@ class Simulation:
         self.timeout = timeout
         self.progress = progress
         self.maildir: Path = get_settings().maildir
+        self._mail: MaildirReader | None = None
         self._lock = threading.Lock()
         self.traces: list[Trace] = []
 
     # -- waiting on what a person would see ---------------------------------------------------
 
+    @property
+    def mail(self) -> MaildirReader:
+        """One reader of the Maildir for every thread: each message is parsed once, not at each
+        look (a test may point ``maildir`` elsewhere after construction)."""
+        if self._mail is None or self._mail.path != Path(self.maildir):
+            self._mail = MaildirReader(self.maildir)
+        return self._mail
+
     def wait_mail(self, *, to: str, contains: str, reference: str, since: float) -> tuple[object, float]:
         """The first message to ``to`` about ``reference`` whose subject has ``contains``."""
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
-            for m in find_messages(self.maildir, to=to):
+            for m in self.mail.find(to=to):
                 if reference in m.subject and contains.lower() in m.subject.lower():
                     return m, time.monotonic() - since
             time.sleep(0.05)
@@ -259,7 +268,7 @@ class Simulation:
     def _round_mail(self, authorizer: str, ref: str, round: int, since: float):
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
-            msgs = [m for m in find_messages(self.maildir, to=authorizer)
+            msgs = [m for m in self.mail.find(to=authorizer)
                     if ref in m.subject and "autorisation est requise" in m.subject]
             if len(msgs) >= round:
                 return msgs[0], time.monotonic() - since  # newest first
