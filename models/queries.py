@@ -435,7 +435,7 @@ def search_requests(text: str, *, limit: int = SEARCH_LIMIT) -> list[dict]:
                 col(AccessRequest.user_email).contains(word.lower(), autoescape=True),
                 col(AccessRequest.authorizer_email).contains(word.lower(), autoescape=True),
                 *(col(name).contains(word.upper(), autoescape=True) for name in names)))
-    # SQLite would read the rows in the order of ix_access_request_created_at_id, one lookup
+    # SQLite would read the rows in the order of ix_access_request_period, one lookup
     # each: for a rare word, 4 times slower than its scan and sort (« + » keeps the index out).
     newest = col(AccessRequest.created_at) if indexed else literal_column("+access_request.created_at")
     stmt = stmt.order_by(newest.desc(), col(AccessRequest.id).desc())

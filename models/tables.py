@@ -94,7 +94,8 @@ class AccessRequest(SQLModel, table=True):
 
     __tablename__ = "access_request"
     # The history's period and pages, the search's most recent first (migration 0011).
-    __table_args__ = (Index("ix_access_request_created_at_id", "created_at", "id"),)
+    # The list's order, and what a period's figures read (migration 0013): one index for both.
+    __table_args__ = (Index("ix_access_request_period", "created_at", "id", "status", "organization_type"),)
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str | None = Field(default=None, unique=True, index=True, max_length=20)

@@ -210,3 +210,27 @@ def test_the_open_work_looks_each_open_tasks_request_up_not_every_selected_reque
         plan = " ".join(str(row) for row in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all())
     assert "access_request USING INTEGER PRIMARY KEY" in plan, plan
     assert "SCAN access_request" not in plan and "access_request USING COVERING INDEX" not in plan, plan
+
+
+def test_the_weekly_outcomes_read_a_period_from_an_index_alone(engine):
+    """A period's requests are counted by week and outcome from one index (created_at, id,
+    status, organization_type: migration 0013). Through the (created_at, id) index, SQLite looked
+    up each request's row for its status: 0.22 s for a whole year of 100,000 requests, 0.05 s
+    from the index alone (benchmarks/history.py)."""
+    from sqlalchemy import func, select
+
+    from models.db import read_scope
+    from models.history import _request_conditions
+    from models.tables import AccessRequest
+
+    start = far_future()
+    f = HistoryFilter(start=start, end=start + timedelta(days=365), now=start, organization_types=["gmf"])
+    day = func.substr(AccessRequest.created_at, 1, 10)
+    statement = (select(day, AccessRequest.status, func.count()).where(*_request_conditions(f))
+                 .group_by(day, AccessRequest.status))
+    with read_scope() as s:
+        if s.get_bind().dialect.name != "sqlite":
+            pytest.skip("the plan's words are SQLite's; PostgreSQL plans by its statistics")
+        sql = str(statement.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
+        plan = " ".join(str(row) for row in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all())
+    assert "access_request USING COVERING INDEX" in plan, plan
