@@ -128,3 +128,24 @@ def assert_tried_again_at_once(proxy: BusyOnce, call: str) -> None:
     assert status in (200, 201)
     # Prefect's client would have waited about 2 s (1.6 to 2.4 with its jitter) before the retry.
     assert passed_at - proxy.refused[call] < 1.0
+
+
+def test_two_starts_of_one_request_at_once_make_one_run(live):
+    """The form's own start and the sweeper's may race for a request stored without a run: the
+    idempotency key makes Prefect answer both with the same run, and the request keeps it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    sub = api.submit_request(unique_request(), actor="test", start=False)
+    with ThreadPoolExecutor(2) as pool:
+        started = list(pool.map(lambda _: runs.start_flow(sub.request_id), range(2)))
+    assert started[0] and started[0] == started[1]
+    with session_scope() as s:
+        request = s.get(AccessRequest, sub.request_id)
+        assert request.flow_run_id == started[0]
+        reference = request.reference
+    with get_client(sync_client=True) as client:
+        named = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[reference])))
+    assert [str(r.id) for r in named] == [started[0]]
