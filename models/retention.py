@@ -191,6 +191,10 @@ def purge(*, older_than_days: int | None = None, now: datetime | None = None, dr
         with session_scope() as s:
             if purge_request(s, request_id, cutoff=cutoff, now=now, older_than_days=days, actor=actor):
                 purged.append(reference)
+    if purged:
+        from models.queries import compact_search_index
+
+        compact_search_index()
     return PurgeResult(days, cutoff, False, purged)
 
 
