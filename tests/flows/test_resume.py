@@ -134,10 +134,12 @@ def test_two_starts_of_one_request_at_once_make_one_run(live):
     """The form's own start and the sweeper's may race for a request stored without a run: the
     idempotency key makes Prefect answer both with the same run, and the request keeps it."""
     from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
+    began = datetime.now(UTC)
     sub = api.submit_request(unique_request(), actor="test", start=False)
     with ThreadPoolExecutor(2) as pool:
         started = list(pool.map(lambda _: runs.start_flow(sub.request_id), range(2)))
@@ -148,4 +150,7 @@ def test_two_starts_of_one_request_at_once_make_one_run(live):
         reference = request.reference
     with get_client(sync_client=True) as client:
         named = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[reference])))
-    assert [str(r.id) for r in named] == [started[0]]
+    # The other backend's database (the Prefect server is shared) may hold a request of the same
+    # reference: only this test's runs are counted.
+    ours = [str(r.id) for r in named if r.created is not None and r.created >= began]
+    assert ours == [started[0]]
