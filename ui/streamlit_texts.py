@@ -180,7 +180,9 @@ _SCRIPT = r"""
   };
   const toolbar = {'Download as CSV': 'toolbar_download_csv', 'Fullscreen': 'toolbar_fullscreen',
                    'Close fullscreen': 'toolbar_close_fullscreen', 'Search': 'toolbar_search',
-                   'Show/hide columns': 'toolbar_columns'};
+                   'Show/hide columns': 'toolbar_columns', 'Show data': 'toolbar_show_data',
+                   'Show chart': 'toolbar_show_chart', 'Download as PNG': 'toolbar_download_png',
+                   'Copy Vega-Lite spec': 'toolbar_copy_spec', 'Copied!': 'toolbar_copied'};
   // Streamlit's own accessibility texts: the skip link, the headings' anchors, the help buttons.
   const relabelPage = () => {
     const T = window.__ramqTexts;
@@ -192,10 +194,20 @@ _SCRIPT = r"""
       else if (label === 'Help') el.setAttribute('aria-label', T.help_button);
       else if (label.startsWith('Help for '))
         el.setAttribute('aria-label', T.help_for.replace('{label}', label.slice(9)));
+      else if (label === 'Show password' || label === 'Hide password') {  // a password field's eye
+        const named = label === 'Show password' ? T.password_show : T.password_hide;
+        if (named !== label) el.setAttribute('aria-label', named);  // in English: the same, left be
+      }
+      else if (label.startsWith('Fullscreen: ')) {  // an image's button, named after its caption
+        const named = T.image_fullscreen.replace('{label}', label.slice(12));
+        if (named !== label) el.setAttribute('aria-label', named);
+      }
       else if (el.getAttribute('aria-haspopup') === 'listbox' && (label === 'Open' || label === 'Close'))
         el.setAttribute('aria-label', label === 'Open' ? T.list_open : T.list_close);  // a list's arrow
-      else if (Object.hasOwn(toolbar, label) && el.closest('[data-testid="stElementToolbar"]'))
-        el.setAttribute('aria-label', T[toolbar[label]]);  // a table's buttons, shown on hover
+      else if (Object.hasOwn(toolbar, label) && el.closest('[data-testid="stElementToolbar"]')) {
+        // a table's or a chart's buttons, shown on hover (in English: the same, left be)
+        if (T[toolbar[label]] !== label) el.setAttribute('aria-label', T[toolbar[label]]);
+      }
       else if ((label === 'Decrement' || label === 'Increment') && el.closest('[data-testid="stNumberInput"]'))
         el.setAttribute('aria-label', label === 'Decrement' ? T.number_decrement : T.number_increment);
     }
@@ -246,7 +258,9 @@ _PLAIN_KEYS = ("date_locale", "date_choose", "date_choose_range", "date_previous
                "date_quick_choose", "date_quick_placeholder", "date_past_week", "date_past_month",
                "date_past_3_months", "date_past_6_months", "date_past_year", "date_past_2_years",
                "date_dismiss", "date_range_start_prompt", "date_range_end_prompt", "toolbar_download_csv",
-               "toolbar_fullscreen", "toolbar_close_fullscreen", "toolbar_search", "toolbar_columns")
+               "toolbar_fullscreen", "toolbar_close_fullscreen", "toolbar_search", "toolbar_columns",
+               "toolbar_show_data", "toolbar_show_chart", "toolbar_download_png", "toolbar_copy_spec",
+               "toolbar_copied")
 
 
 def script_texts() -> dict:
@@ -260,6 +274,8 @@ def script_texts() -> dict:
              "decimal": t("decimal_separator"),
              "skip_to_content": t("skip_to_content"), "heading_link": t("heading_link"),
              "help_button": t("help_button"), "help_for": t("help_for", label="{label}"),
+             "image_fullscreen": t("image_fullscreen", label="{label}"),
+             "password_show": t("password_show"), "password_hide": t("password_hide"),
              **{key: t(key) for key in _PLAIN_KEYS},
              "date_today": t("date_today", date="{date}"), "date_selected": t("date_selected", date="{date}"),
              "date_start": t("date_start", label="{label}"), "date_end": t("date_end", label="{label}"),

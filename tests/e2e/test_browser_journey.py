@@ -571,12 +571,15 @@ def test_signatures_as_uploaded_images_after_a_resent_link(e2e, screens):
 
 def audit(page: Page, screens, step: str) -> None:
     """The screen as shown (saved like the others), checked by axe-core (WCAG 2.x A/AA: no
-    serious or critical violation) and for its headings' outline."""
+    serious or critical violation) and for its headings' outline, and for any English text of
+    Streamlit's or of a component's (issue 11: none in French mode, on any screen)."""
     from tests.e2e.axe import assert_accessible, settle
+    from tests.e2e.english import english_on
 
     settle(page)
     screens.shot(page, step)
     assert_accessible(page, step)
+    assert not (found := english_on(page)), f"{step}: English on a French screen: {found}"
 
 
 def staff_sign_in(page: Page, e2e, username: str, password: str, heading: str) -> None:
