@@ -6,6 +6,7 @@ dataclasses of values, never ORM objects), so a screen keeps only ids in its ses
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -441,7 +442,9 @@ def search_requests(text: str, *, limit: int = SEARCH_LIMIT) -> list[dict]:
     word is looked for as typed, in capitals and in lower case in :func:`search_key` (one
     expression, trigram-indexed; a word has no space, so it never matches across two columns).
     Every word must match somewhere (« tremblay 12345 »). Most recent first."""
-    words = [w for w in (text or "").split() if w][:5]
+    # NFC, as names and emails are stored (models.rules): an « é » typed as « e » and an accent
+    # (a decomposed keyboard's) is the same letter.
+    words = [unicodedata.normalize("NFC", w) for w in (text or "").split() if w][:5]
     if not words:
         return []
     stmt = select(AccessRequest)
