@@ -40,8 +40,10 @@ def test_every_way_of_writing_a_word_finds_the_request(engine):
                         user_email=f"eloise.{tag.lower()}@cisss.example.qc.ca", establishment_number=number,
                         authorizer_last_name="O'BRIEN-{tag}")
     for query in (f"r-{tag.lower()}", f"côté-nguyen{tag.lower()}", "éloïse", f"ELOISE.{tag}@CISSS",
-                  number, f"o'brien-{tag.lower()}", f"  éloïse   nguyen{tag}  ", tag[:2], f"{tag}"):
+                  number, f"o'brien-{tag.lower()}", f"  éloïse   nguyen{tag}  ", f"{tag[:2]} {tag}", f"{tag}"):
         assert rid in _found(query), query
+    # A word under three characters (the tag's first two) is compared by the scan, beside the index's words;
+    # alone it would match too many requests for this one to be in the first page.
     # A decomposed « é » (e and a combining accent, as some keyboards type it) is the same letter.
     assert rid in _found(unicodedata.normalize("NFD", f"côté-nguyen{tag}")), "NFD"
     # Every word must match somewhere; a word in no column finds nothing.
