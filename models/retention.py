@@ -191,10 +191,11 @@ def purge(*, older_than_days: int | None = None, now: datetime | None = None, dr
         with session_scope() as s:
             if purge_request(s, request_id, cutoff=cutoff, now=now, older_than_days=days, actor=actor):
                 purged.append(reference)
-    if purged:
-        from models.queries import compact_search_index
+    # Always, not only when this run purged: a run killed before this line left its blanked
+    # names in the search index's pages, and the next run may find nothing more to purge.
+    from models.queries import compact_search_index
 
-        compact_search_index()
+    compact_search_index()
     return PurgeResult(days, cutoff, False, purged)
 
 
