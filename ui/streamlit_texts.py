@@ -183,6 +183,22 @@ _SCRIPT = r"""
                    'Show/hide columns': 'toolbar_columns', 'Show data': 'toolbar_show_data',
                    'Show chart': 'toolbar_show_chart', 'Download as PNG': 'toolbar_download_png',
                    'Copy Vega-Lite spec': 'toolbar_copy_spec', 'Copied!': 'toolbar_copied'};
+  // The page's own name for one of Streamlit's English aria-labels, or undefined.
+  const fixedLabels = {'Link to heading': 'heading_link', 'Help': 'help_button',
+                       'Show password': 'password_show', 'Hide password': 'password_hide'};
+  const pageLabel = (el, label, T) => {
+    if (Object.hasOwn(fixedLabels, label)) return T[fixedLabels[label]];
+    if (label.startsWith('Help for ')) return T.help_for.replace('{label}', label.slice(9));
+    if (label.startsWith('Fullscreen: '))  // an image's button, named after its caption
+      return T.image_fullscreen.replace('{label}', label.slice(12));
+    if (el.getAttribute('aria-haspopup') === 'listbox' && (label === 'Open' || label === 'Close'))
+      return label === 'Open' ? T.list_open : T.list_close;  // a list's arrow
+    if (Object.hasOwn(toolbar, label) && el.closest('[data-testid="stElementToolbar"]'))
+      return T[toolbar[label]];  // a table's or a chart's buttons, shown on hover
+    if ((label === 'Decrement' || label === 'Increment') && el.closest('[data-testid="stNumberInput"]'))
+      return label === 'Decrement' ? T.number_decrement : T.number_increment;
+    return undefined;
+  };
   // Streamlit's own accessibility texts: the skip link, the headings' anchors, the help buttons.
   const relabelPage = () => {
     const T = window.__ramqTexts;
@@ -190,26 +206,10 @@ _SCRIPT = r"""
       if (el.textContent !== T.skip_to_content) el.textContent = T.skip_to_content;
     for (const el of document.querySelectorAll('[aria-label]')) {
       const label = el.getAttribute('aria-label');
-      if (label === 'Link to heading') el.setAttribute('aria-label', T.heading_link);
-      else if (label === 'Help') el.setAttribute('aria-label', T.help_button);
-      else if (label.startsWith('Help for '))
-        el.setAttribute('aria-label', T.help_for.replace('{label}', label.slice(9)));
-      else if (label === 'Show password' || label === 'Hide password') {  // a password field's eye
-        const named = label === 'Show password' ? T.password_show : T.password_hide;
-        if (named !== label) el.setAttribute('aria-label', named);  // in English: the same, left be
-      }
-      else if (label.startsWith('Fullscreen: ')) {  // an image's button, named after its caption
-        const named = T.image_fullscreen.replace('{label}', label.slice(12));
-        if (named !== label) el.setAttribute('aria-label', named);
-      }
-      else if (el.getAttribute('aria-haspopup') === 'listbox' && (label === 'Open' || label === 'Close'))
-        el.setAttribute('aria-label', label === 'Open' ? T.list_open : T.list_close);  // a list's arrow
-      else if (Object.hasOwn(toolbar, label) && el.closest('[data-testid="stElementToolbar"]')) {
-        // a table's or a chart's buttons, shown on hover (in English: the same, left be)
-        if (T[toolbar[label]] !== label) el.setAttribute('aria-label', T[toolbar[label]]);
-      }
-      else if ((label === 'Decrement' || label === 'Increment') && el.closest('[data-testid="stNumberInput"]'))
-        el.setAttribute('aria-label', label === 'Decrement' ? T.number_decrement : T.number_increment);
+      const named = pageLabel(el, label, T);
+      // Never the same text again: in English most names are already ours, and each write
+      // would wake the observer for another.
+      if (named !== undefined && named !== label) el.setAttribute('aria-label', named);
     }
   };
   const run = () => {
