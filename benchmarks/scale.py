@@ -70,7 +70,7 @@ def former_step_durations(f) -> list:
 
     from models.db import read_scope
     from models.enums import AuditEventKind
-    from models.history import DURATIONS, MARKS, STEPS, StepStats, _quantiles, _selected_ids
+    from models.history import DURATIONS, MARKS, STEPS, StepStats, _interpolated_quantiles, _selected_ids
     from models.tables import AuditEvent
 
     with read_scope() as s:
@@ -105,7 +105,7 @@ def former_step_durations(f) -> list:
             return [StepStats(name, int(row[3 * i]), row[3 * i + 1], row[3 * i + 2])
                     for i, name in enumerate(DURATIONS)]
         rows = s.execute(select(*columns).select_from(per_request)).all()
-    return [StepStats(name, len(v), *_quantiles(v))
+    return [StepStats(name, len(v), *_interpolated_quantiles(sorted(v)))
             for i, name in enumerate(DURATIONS) for v in [[float(r[i]) for r in rows if r[i] is not None]]]
 
 

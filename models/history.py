@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, case, cast, exists, func, literal, select, true
+from sqlalchemy import Date, Integer, and_, case, cast, exists, func, literal, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
@@ -152,16 +152,15 @@ def _duration_columns(f: HistoryFilter):
     return columns, per_request
 
 
-def _quantiles(values: list[float]) -> tuple[float | None, float | None]:
-    """Median and 90th percentile, interpolated as PostgreSQL's ``percentile_cont`` does; the
-    values are sorted once for both."""
-    if not values:
+def _interpolated_quantiles(ordered: Sequence[float]) -> tuple[float | None, float | None]:
+    """Median and 90th percentile of sorted values, interpolated as PostgreSQL's
+    ``percentile_cont`` does."""
+    if not ordered:
         return None, None
-    ordered = sorted(values)
     return _interpolated(ordered, 0.5), _interpolated(ordered, 0.9)
 
 
-def _interpolated(ordered: list[float], fraction: float) -> float:
+def _interpolated(ordered: Sequence[float], fraction: float) -> float:
     position = fraction * (len(ordered) - 1)
     below = int(position)
     if below + 1 >= len(ordered):
@@ -186,14 +185,22 @@ def step_durations(f: HistoryFilter) -> list[StepStats]:
         # SQLite has no percentile_cont: each step's durations come back as one text, the
         # values separated by commas (group_concat leaves the NULLs out). 100,000 requests'
         # durations are read in 0.14 s so, where as many rows took 0.4 s through SQLAlchemy.
+        # They are whole milliseconds: a float is written with 15 digits and parsed back, an
+        # integer at a fraction of the cost (0.27 s of CPU for a year of 100,000 requests
+        # became 0.18 s).
         durations = select(*columns).select_from(per_request).subquery()
-        texts = s.execute(select(*(func.group_concat(durations.c[name]) for name in DURATIONS))).one()
+        texts = s.execute(select(*(func.group_concat(cast(func.round(durations.c[name] * 1000), Integer))
+                                   for name in DURATIONS))).one()
     out = []
     for name, text in zip(DURATIONS, texts, strict=True):
-        values = [float(v) for v in text.split(",")] if text else []
-        median, p90 = _quantiles(values)
-        out.append(StepStats(name, len(values), median, p90))
+        values = sorted(map(int, text.split(","))) if text else []
+        median, p90 = _interpolated_quantiles(values)
+        out.append(StepStats(name, len(values), _seconds(median), _seconds(p90)))
     return out
+
+
+def _seconds(ms: float | None) -> float | None:
+    return None if ms is None else ms / 1000
 
 
 def _float(value) -> float | None:
