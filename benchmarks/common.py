@@ -119,6 +119,38 @@ def rss_mb(roots: list[int]) -> float:
     return total / 2**20
 
 
+def pss_mb(roots: list[int]) -> float:
+    """Proportional memory of these trees, summed: a page shared by n processes (a forked
+    flow run and its forkserver) counts 1/n in each, so the sum is what the trees hold."""
+    total = 0
+    for root in roots:
+        for pid in tree(root):
+            try:
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                continue
+            total += next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
+    return total / 1024
+
+
+def settled(roots: list[int], timeout: float = 120.0, steady: float = 2.0, within_mb: float = 1.0) -> float:
+    """Waits until these trees' resident memory has moved less than ``within_mb`` over
+    ``steady`` seconds (a process still importing, like a forkserver loading its preload, is
+    not at rest yet); their memory then."""
+    import time
+
+    started = time.monotonic()
+    window: list[tuple[float, float]] = []
+    while True:
+        now, mem = time.monotonic(), rss_mb(roots)
+        window = [(t, m) for t, m in window if now - t <= steady] + [(now, mem)]
+        if now - window[0][0] >= steady * 0.9 and max(m for _, m in window) - min(m for _, m in window) < within_mb:
+            return mem
+        if now - started > timeout:
+            raise TimeoutError(f"memory still moving after {timeout:.0f} s")
+        time.sleep(0.2)
+
+
 def process_count(roots: list[int]) -> int:
     return sum(len(tree(root)) for root in roots)
 

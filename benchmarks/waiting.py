@@ -17,7 +17,7 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from benchmarks.common import fresh_stack, pct, process_count, row, rss_mb
+from benchmarks.common import fresh_stack, pct, process_count, pss_mb, row, rss_mb, settled
 
 REQUESTS = {False: 1000, True: 10}  # full, quick (a loaded 2-core machine: minutes)
 PAGE = 50  # the run states a screen reads at once
@@ -25,14 +25,19 @@ READS = 100
 GROWTH_MB = 50
 
 
-def _at_rest(roots: list[int], samples: int = 10) -> tuple[float, int]:
-    """(MB, processes) of these trees at their lowest over a few samples."""
-    mem, procs = [], []
+def _at_rest(roots: list[int], samples: int = 10, settle: bool = True) -> tuple[float, int, float]:
+    """(resident MB, processes, proportional MB) of these trees at their lowest over a few
+    samples, once their memory has settled (the forkserver imports its preload after the
+    runner is up: read before, the idle figure would miss it and the growth would count it)."""
+    if settle:
+        settled(roots)
+    mem, procs, prop = [], [], []
     for _ in range(samples):
         mem.append(rss_mb(roots))
         procs.append(process_count(roots))
+        prop.append(pss_mb(roots))
         time.sleep(0.2)
-    return min(mem), min(procs)
+    return min(mem), min(procs), min(prop)
 
 
 def _submit(count: int, run: str) -> list[str]:
@@ -97,7 +102,7 @@ def bench(quick: bool = False, requests: int | None = None) -> dict:
     stack = fresh_stack(RAMQ_SWEEP_EVERY_SECONDS="3600")
     try:
         runner, server = [stack.procs["runner"].pid], [stack.procs["prefect"].pid]
-        idle_mem, idle_procs = _at_rest(runner)
+        idle_mem, idle_procs, idle_pss = _at_rest(runner)
         idle_server = rss_mb(server)
         run = f"w{os.getpid()}."
         first = _submit(page, run + "a")
@@ -107,11 +112,11 @@ def bench(quick: bool = False, requests: int | None = None) -> dict:
         started = time.monotonic()
         settled = _all_suspended(first + rest, timeout=600 + 20 * count)
         settle = time.monotonic() - started
-        right_after = _at_rest(runner)
+        right_after = _at_rest(runner, settle=False)
         # A suspended run's process exits once it has flushed its events and logs: seconds,
         # more on a loaded machine. Measured once they are gone (or after 3 minutes).
         gone = _processes_gone(runner, idle_procs, timeout=180)
-        after_mem, after_procs = _at_rest(runner)
+        after_mem, after_procs, after_pss = _at_rest(runner)
         after_server = rss_mb(server)
         after_ms = _read_p95(first)
         from flows.recovery import read_run_states
@@ -121,14 +126,18 @@ def bench(quick: bool = False, requests: int | None = None) -> dict:
         all_ms = (time.perf_counter() - started) * 1000
     finally:
         stack.stop()
-    growth = after_mem - idle_mem
+    growth, growth_pss = after_mem - idle_mem, after_pss - idle_pss
     return {
         "name": "waiting",
         "cores": os.cpu_count() or 0,
         "rows": [
             row(f"runner memory, {count} requests waiting", after_mem, idle_mem, "MB",
                 f"growth < {GROWTH_MB} MB", growth < GROWTH_MB,
-                f"baseline: the idle runner; growth {growth:+.1f} MB (resident, runner + children, summed)"),
+                f"baseline: the idle runner, warm (its forkserver's imports done); growth {growth:+.1f} MB "
+                "(resident, runner + children, summed: shared pages counted in each)"),
+            row(f"runner memory, proportional, {count} requests waiting", after_pss, idle_pss, "MB",
+                f"growth < {GROWTH_MB} MB", growth_pss < GROWTH_MB,
+                f"growth {growth_pss:+.1f} MB (PSS: a page shared by the forkserver and the runner counts once)"),
             row(f"runner processes, {count} requests waiting", after_procs, idle_procs, "",
                 "no process per waiting request", after_procs <= idle_procs,
                 "baseline: the idle runner (its own process and helpers); runs then: "
@@ -141,7 +150,8 @@ def bench(quick: bool = False, requests: int | None = None) -> dict:
                 f"all {count} states in {all_ms:.0f} ms"),
         ],
         "raw": {"requests": count, "page": page, "idle_mb": idle_mem, "after_mb": after_mem,
-                "idle_processes": idle_procs, "after_processes": after_procs, "server_idle_mb": idle_server,
+                "idle_pss_mb": idle_pss, "after_pss_mb": after_pss, "idle_processes": idle_procs,
+                "after_processes": after_procs, "server_idle_mb": idle_server,
                 "server_after_mb": after_server, "read_p95_before_ms": before_ms, "read_p95_after_ms": after_ms,
                 "read_all_ms": all_ms, "seconds_until_all_suspended": settle, "states": settled,
                 "right_after_suspended_mb_processes": right_after, "seconds_until_processes_gone": gone,

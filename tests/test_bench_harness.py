@@ -5,6 +5,7 @@ around the table stays."""
 from __future__ import annotations
 
 import json
+import os
 
 from benchmarks import all as harness
 
@@ -150,3 +151,56 @@ def test_a_size_that_is_not_a_positive_number_is_refused_before_anything_runs():
         done = subprocess.run([sys.executable, "-m", "benchmarks.all", "--only", "record", "--requests", size],
                               cwd=harness.ROOT, capture_output=True, text=True, timeout=60)
         assert done.returncode == 2 and "--requests" in done.stderr, (size, done.stderr[-300:])
+
+
+_PARENT_WITH_FORKED_CHILD = r"""
+import os, sys, time
+block = bytearray(os.urandom(64 * 2**20))  # 64 MB written once, then shared with the child
+if os.fork() == 0:
+    time.sleep(60)
+    os._exit(0)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_memory_of_a_forked_tree_counts_shared_pages_once():
+    """A forked child shares its parent's pages: the resident sum counts them twice, the
+    proportional sum once (what the waiting benchmark's growth is read from)."""
+    import subprocess
+    import sys
+
+    from benchmarks.common import pss_mb, rss_mb, tree
+    from flows.stack import wait_until
+
+    proc = subprocess.Popen([sys.executable, "-c", _PARENT_WITH_FORKED_CHILD], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout and proc.stdout.readline().strip() == "ready"
+        wait_until(lambda: len(tree(proc.pid)) == 2, timeout=10, what="the forked child")
+        resident, proportional = rss_mb([proc.pid]), pss_mb([proc.pid])
+        assert resident > 2 * 64
+        assert 64 < proportional < resident - 48
+    finally:
+        for pid in tree(proc.pid):
+            os.kill(pid, 9)
+        proc.wait()
+
+
+def test_a_tree_at_rest_is_read_once_it_stops_growing():
+    """The idle runner's forkserver imports Prefect after the runner is up: the idle figure is
+    read once the tree's memory has settled, not while it is still growing."""
+    import subprocess
+    import sys
+
+    from benchmarks.common import rss_mb, settled
+
+    grower = ("import time\nblocks = []\n"
+              "for _ in range(6):\n    blocks.append(b'x' * (16 * 2**20))\n    time.sleep(0.4)\n"
+              "time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", grower])
+    try:
+        settled([proc.pid], timeout=30)
+        assert rss_mb([proc.pid]) > 6 * 16
+    finally:
+        proc.kill()
+        proc.wait()
