@@ -13,8 +13,10 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv
 
-.venv/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen
+# Compiled to bytecode once here: a machine that writes none at import (PYTHONDONTWRITEBYTECODE)
+# would otherwise compile every imported source again in every process (each flow run's).
+.venv/.installed: $(UV) pyproject.toml uv.lock Makefile
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 install: .venv/.installed
