@@ -28,6 +28,7 @@ import logging
 import multiprocessing
 import multiprocessing.context
 import os
+import sys
 from typing import Any
 
 # What the forkserver imports once, before any fork: Prefect's engine and everything a run of
@@ -60,6 +61,17 @@ PRELOAD = (
     "models.security",
     "prefect.transactions",
     "prefect.runtime.flow_run",
+    "prefect.utilities.visualization",  # graphviz, behind every task call
+    "sqlalchemy.dialects.sqlite",  # the dialects, loaded at an engine's first use
+    "sqlalchemy.dialects.sqlite.aiosqlite",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "cryptography.hazmat.backends.openssl",
+    "encodings.idna",
+    "encodings.unicode_escape",
+    "anyio._backends._asyncio",  # anyio's event loop and streams, at a run's first async call
+    "anyio.streams.memory",
+    "anyio.streams.stapled",
+    "anyio.streams.tls",
 )
 
 # Set in the forked child by the bootstrap below: a test reads it to prove the run came this way.
@@ -190,10 +202,21 @@ def _bootstrap(payload: bytes, startup_env: dict[str, str] | None) -> Any:
     """The forked child's entry: marks the process, then runs Prefect's own bootstrap."""
     from prefect.flow_engine import _run_serialized_call_with_control_bootstrap
 
+    global _FORKED_WITH
+    _FORKED_WITH = frozenset(sys.modules)
     os.environ[MARKER_ENV] = "1"
     _end_without_awaiting_heartbeats()
     _no_outside_suspension_watch()
     return _run_serialized_call_with_control_bootstrap(payload, startup_env)
+
+
+_FORKED_WITH: frozenset[str] = frozenset()
+
+
+def imported_since_fork() -> set[str]:
+    """The modules this forked run imported itself (the forkserver had not): each is paid again
+    at every execution."""
+    return set(sys.modules) - _FORKED_WITH if _FORKED_WITH else set()
 
 
 def _end_without_awaiting_heartbeats() -> None:

@@ -11,16 +11,30 @@ import sys
 import time
 from pathlib import Path
 
-from prefect import flow
+from prefect import flow, task
 from prefect.flow_runs import suspend_flow_run
 
 from flows import fast_start
 
 
+@task
+def probe_step() -> int:
+    """A step as ours are: a task that reads the application database."""
+    from sqlalchemy import text
+
+    from models.db import read_scope
+
+    with read_scope() as s:
+        return int(s.execute(text("SELECT 1")).scalar_one())
+
+
 @flow(name="fast-start-probe")
 def probe(out: str) -> None:
-    """Writes how this run's process came to be: its pid, its parent's, the fast path's marker."""
+    """Writes how this run's process came to be: its pid, its parent's, the fast path's marker,
+    and the modules it had to import itself after one step (the forkserver had not)."""
+    probe_step()
     Path(out).write_text(json.dumps({
+        "imported_after_fork": sorted(fast_start.imported_since_fork()),
         "pid": os.getpid(), "ppid": os.getppid(), "marker": os.environ.get(fast_start.MARKER_ENV),
         "streamlit": "streamlit" in sys.modules, "pandas": "pandas" in sys.modules,
         "heartbeats_awaited_on_exit": fast_start.heartbeats_awaited_on_exit(),

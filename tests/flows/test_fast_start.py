@@ -94,6 +94,13 @@ def test_runs_are_forked_from_the_warm_forkserver(probe_runner, tmp_path):
     cmdline = Path(f"/proc/{seen['ppid']}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     assert "forkserver" in cmdline, cmdline
     assert not seen["streamlit"] and not seen["pandas"]  # no UI library in a flow run's process
+    # What a run needs was imported once by the forkserver: a run that imports a library itself
+    # pays it at every execution (graphviz, behind Prefect's task calls, and SQLAlchemy's
+    # dialects were a third of a run's CPU).
+    heavy = {"prefect", "sqlalchemy", "graphviz", "pydantic", "pydantic_settings", "cryptography", "httpx",
+             "models", "flows", "notifications", "jinja2", "anyio"}
+    imported = [m for m in seen["imported_after_fork"] if m.split(".")[0] in heavy]
+    assert not imported, ", ".join(imported)
     # A run's process ends as soon as its flow has: it does not sit out the heartbeat thread's
     # one-second naps (the runner starts a resumed run only once the last execution's process is gone).
     assert seen["heartbeats_awaited_on_exit"] is False
