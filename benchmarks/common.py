@@ -14,6 +14,8 @@ import signal
 import statistics
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -107,38 +109,39 @@ def cpu_seconds(roots: list[int]) -> float:
     return total / CLK_TCK
 
 
-def rss_mb(roots: list[int]) -> float:
-    """Resident memory of these trees, summed (shared pages counted in each process: an upper bound)."""
+def _summed_kb(roots: list[int], kb_of: Callable[[int], int]) -> int:
+    """``kb_of(pid)`` summed over every live process of these trees (one that ends between the
+    listing and the read counts 0)."""
     total = 0
     for root in roots:
         for pid in tree(root):
             try:
-                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-            except (OSError, IndexError):
+                total += kb_of(pid)
+            except (OSError, IndexError, StopIteration):
                 pass
-    return total / 2**20
+    return total
+
+
+def rss_mb(roots: list[int]) -> float:
+    """Resident memory of these trees, summed (shared pages counted in each process: an upper bound)."""
+    return _summed_kb(roots, lambda pid: int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE // 1024) / 1024
 
 
 def pss_mb(roots: list[int]) -> float:
     """Proportional memory of these trees, summed: a page shared by n processes (a forked
     flow run and its forkserver) counts 1/n in each, so the sum is what the trees hold."""
-    total = 0
-    for root in roots:
-        for pid in tree(root):
-            try:
-                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-            except OSError:
-                continue
-            total += next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
-    return total / 1024
+    def pss_kb(pid: int) -> int:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        return next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
+
+    return _summed_kb(roots, pss_kb) / 1024
 
 
-def settled(roots: list[int], timeout: float = 120.0, steady: float = 2.0, within_mb: float = 1.0) -> float:
+def wait_until_memory_settles(roots: list[int], timeout: float = 120.0, steady: float = 2.0,
+                              within_mb: float = 1.0) -> float:
     """Waits until these trees' resident memory has moved less than ``within_mb`` over
     ``steady`` seconds (a process still importing, like a forkserver loading its preload, is
     not at rest yet); their memory then."""
-    import time
-
     started = time.monotonic()
     window: list[tuple[float, float]] = []
     while True:

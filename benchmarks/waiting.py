@@ -17,7 +17,7 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from benchmarks.common import fresh_stack, pct, process_count, pss_mb, row, rss_mb, settled
+from benchmarks.common import fresh_stack, pct, process_count, pss_mb, row, rss_mb, wait_until_memory_settles
 
 REQUESTS = {False: 1000, True: 10}  # full, quick (a loaded 2-core machine: minutes)
 PAGE = 50  # the run states a screen reads at once
@@ -30,7 +30,7 @@ def _at_rest(roots: list[int], samples: int = 10, settle: bool = True) -> tuple[
     samples, once their memory has settled (the forkserver imports its preload after the
     runner is up: read before, the idle figure would miss it and the growth would count it)."""
     if settle:
-        settled(roots)
+        wait_until_memory_settles(roots)
     mem, procs, prop = [], [], []
     for _ in range(samples):
         mem.append(rss_mb(roots))
@@ -113,7 +113,7 @@ def bench(quick: bool = False, requests: int | None = None) -> dict:
         before_ms = _read_p95(first)
         rest = _submit(count - page, run + "b")
         started = time.monotonic()
-        settled = _all_suspended(first + rest, timeout=600 + 20 * count)
+        states = _all_suspended(first + rest, timeout=600 + 20 * count)
         settle = time.monotonic() - started
         right_after = _at_rest(runner, settle=False)
         # A suspended run's process exits once it has flushed its events and logs: seconds,
@@ -130,6 +130,7 @@ def bench(quick: bool = False, requests: int | None = None) -> dict:
     finally:
         stack.stop()
     growth, growth_pss = after_mem - idle_mem, after_pss - idle_pss
+    started_runs = len(first) + len(rest)
     return {
         "name": "waiting",
         "cores": os.cpu_count() or 0,
@@ -144,9 +145,9 @@ def bench(quick: bool = False, requests: int | None = None) -> dict:
             row(f"runner processes, {count} requests waiting", after_procs, idle_procs, "",
                 "no process per waiting request", after_procs <= idle_procs,
                 "baseline: the idle runner (its own process and helpers); runs then: "
-                + ", ".join(f"{n} {state}" for state, n in sorted(settled.items()))
-                + (f"; {count - len(first) - len(rest)} submission(s) stored without a run, left to the sweeper "
-                   "(Prefect busy)" if len(first) + len(rest) < count else "")),
+                + ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+                + (f"; {count - started_runs} submission(s) stored without a run, left to the sweeper "
+                   "(Prefect busy)" if started_runs < count else "")),
             row(f"Prefect server memory, {count} requests waiting", after_server, idle_server, "MB", None, None,
                 "baseline: the idle server"),
             row(f"Prefect read of a page of {page} run states, p95", after_ms, before_ms, "ms",
@@ -158,8 +159,8 @@ def bench(quick: bool = False, requests: int | None = None) -> dict:
                 "idle_pss_mb": idle_pss, "after_pss_mb": after_pss, "idle_processes": idle_procs,
                 "after_processes": after_procs, "server_idle_mb": idle_server,
                 "server_after_mb": after_server, "read_p95_before_ms": before_ms, "read_p95_after_ms": after_ms,
-                "read_all_ms": all_ms, "seconds_until_all_suspended": settle, "states": settled,
-                "runs_started": len(first) + len(rest),
+                "read_all_ms": all_ms, "seconds_until_all_suspended": settle, "states": states,
+                "runs_started": started_runs,
                 "right_after_suspended_mb_processes": right_after, "seconds_until_processes_gone": gone,
                 "quick": quick},
     }

@@ -198,6 +198,16 @@ async def start_runs_on_events(runner: Any) -> None:
         asker.cancel()
 
 
+# The modules the forkserver had when this process was forked from it (empty elsewhere).
+_FORKED_WITH: frozenset[str] = frozenset()
+
+
+def imported_since_fork() -> set[str]:
+    """The modules this forked run imported itself (the forkserver had not): each is paid again
+    at every execution."""
+    return set(sys.modules) - _FORKED_WITH if _FORKED_WITH else set()
+
+
 def _bootstrap(payload: bytes, startup_env: dict[str, str] | None) -> Any:
     """The forked child's entry: marks the process, then runs Prefect's own bootstrap."""
     from prefect.flow_engine import _run_serialized_call_with_control_bootstrap
@@ -208,15 +218,6 @@ def _bootstrap(payload: bytes, startup_env: dict[str, str] | None) -> Any:
     _end_without_awaiting_heartbeats()
     _no_outside_suspension_watch()
     return _run_serialized_call_with_control_bootstrap(payload, startup_env)
-
-
-_FORKED_WITH: frozenset[str] = frozenset()
-
-
-def imported_since_fork() -> set[str]:
-    """The modules this forked run imported itself (the forkserver had not): each is paid again
-    at every execution."""
-    return set(sys.modules) - _FORKED_WITH if _FORKED_WITH else set()
 
 
 def _end_without_awaiting_heartbeats() -> None:

@@ -192,14 +192,14 @@ def test_a_tree_at_rest_is_read_once_it_stops_growing():
     import subprocess
     import sys
 
-    from benchmarks.common import rss_mb, settled
+    from benchmarks.common import rss_mb, wait_until_memory_settles
 
     grower = ("import time\nblocks = []\n"
               "for _ in range(6):\n    blocks.append(b'x' * (16 * 2**20))\n    time.sleep(0.4)\n"
               "time.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", grower])
     try:
-        settled([proc.pid], timeout=30)
+        wait_until_memory_settles([proc.pid], timeout=30)
         assert rss_mb([proc.pid]) > 6 * 16
     finally:
         proc.kill()
