@@ -41,3 +41,20 @@ def test_french_and_english_differ_where_a_person_reads(monkeypatch):
     assert french["date_previous_month"] == "Mois précédent"
     assert english["date_previous_month"] == "Previous month"
     assert french["date_locale"] == "fr-CA"
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_no_label_the_script_gives_streamlit_is_also_one_of_ours(language):
+    """A label given to Streamlit's own controls (a table's toolbar, a date picker) must not be
+    the label of one of our fields: on « Rechercher une demande » the results table's search
+    button and the search box were both « Rechercher », so a screen reader announced two
+    controls by one name, and the browser test typed into the button when the table came first."""
+    from models.i18n import catalogue
+    from ui.streamlit_texts import _PLAIN_KEYS
+
+    texts = catalogue(language)  # keys with their file's name: « ui.search_box »
+    streamlits = {f"ui.{key}" for key in _PLAIN_KEYS}
+    theirs = {texts[key]: key for key in streamlits if key.startswith("ui.toolbar_")}
+    ours = {key: text for key, text in texts.items() if key not in streamlits}
+    collisions = sorted((theirs[text], key) for key, text in ours.items() if text in theirs)
+    assert not collisions, collisions
