@@ -72,6 +72,14 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting for its parent to reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def written(out: Path) -> dict:
     return json.loads(wait_until(lambda: out.exists() and out.read_text(), timeout=120, what=str(out)))
 
@@ -145,6 +153,20 @@ def test_a_run_whose_process_is_killed_leaves_the_runner_serving(probe_runner, t
     os.kill(pid, signal.SIGKILL)
     assert wait_state(run_id, "CRASHED", "FAILED", "COMPLETED", "CANCELLED").type.value == "CRASHED"
     assert assert_runner_serves(probe_runner, tmp_path)["marker"] == "1"
+
+
+def test_a_killed_forkserver_is_started_again_warm_and_the_next_run_forked_from_it(probe_runner, tmp_path):
+    """The forkserver killed between two runs (the OOM killer, an operator's kill): the next run
+    still starts, forked from a new forkserver that has imported the preload again."""
+    first = assert_runner_serves(probe_runner, tmp_path)
+    os.kill(first["ppid"], signal.SIGKILL)
+    wait_until(lambda: not running(first["ppid"]), timeout=30, what="the forkserver to die")
+    seen = assert_runner_serves(probe_runner, tmp_path)
+    assert seen["marker"] == "1" and seen["ppid"] != first["ppid"]
+    cmdline = Path(f"/proc/{seen['ppid']}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    assert "forkserver" in cmdline, cmdline
+    heavy = {"prefect", "sqlalchemy", "graphviz", "models", "flows"}
+    assert not [m for m in seen["imported_after_fork"] if m.split(".")[0] in heavy]
 
 
 def test_cancelling_a_run_ends_its_process(probe_runner, tmp_path):
