@@ -41,7 +41,20 @@ def open_review(at, task_id):
 
 
 def prefix() -> str:
-    return f"{uuid.uuid4().int % 9000 + 1000:04d}"
+    """Four digits no stored request's establishment number starts with: the filter matches by
+    prefix, and the session's database holds other tests' requests (a random prefix alone
+    matched one of them now and then, and the queue showed a request the test had not made)."""
+    from sqlmodel import col, select
+
+    from models.tables import AccessRequest
+
+    while True:
+        candidate = f"{uuid.uuid4().int % 9000 + 1000:04d}"
+        with session_scope() as s:
+            taken = s.exec(select(AccessRequest.id).where(
+                col(AccessRequest.establishment_number).startswith(candidate)).limit(1)).first()
+        if taken is None:
+            return candidate
 
 
 def test_the_queue_is_not_reachable_without_a_respondent_login(app):
