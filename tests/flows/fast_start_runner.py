@@ -13,8 +13,10 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.flow_runs import suspend_flow_run
+from prefect.settings import get_current_settings
 
 from flows import fast_start
+from tests.flows import settings_counter
 
 
 @task
@@ -38,7 +40,9 @@ def probe(out: str) -> None:
         "pid": os.getpid(), "ppid": os.getppid(), "marker": os.environ.get(fast_start.MARKER_ENV),
         "streamlit": "streamlit" in sys.modules, "pandas": "pandas" in sys.modules,
         "heartbeats_awaited_on_exit": fast_start.heartbeats_awaited_on_exit(),
-        "outside_suspension_watched": fast_start.outside_suspension_watched()}))
+        "outside_suspension_watched": fast_start.outside_suspension_watched(),
+        "prefect_settings_built": settings_counter.built_since_fork(),
+        "api_url": get_current_settings().api.url}))
 
 
 @flow(name="fast-start-crash")
@@ -65,6 +69,7 @@ def wait(out: str) -> None:
 
 def main() -> None:
     suffix = os.environ["RAMQ_TEST_FAST_START_SUFFIX"]
+    fast_start.PRELOAD += ("tests.flows.settings_counter",)  # counts the forked runs' builds
     assert fast_start.install()
     fast_start.serve(*((f, {"name": suffix}) for f in (probe, crash, suspend_once, wait)))
 
