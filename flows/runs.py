@@ -128,6 +128,8 @@ def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
                     if answer.status == SetStateStatus.ACCEPT:  # a REJECT also comes back as HTTP 200
                         _mark_resumed(decision_id)
                         return True
+                    if _restore_lost_input_schema(client, run):
+                        continue  # Prefect can take the resume now
                 elif run.state and run.state.is_final():
                     return False
         except Exception:  # Prefect unreachable: the sweeper retries
@@ -136,6 +138,44 @@ def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
             return False
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
+
+
+# A live execution stores the schema of its input milliseconds after it is suspended: a run
+# suspended this long without it is one whose process was killed in between.
+LOST_SCHEMA_AFTER_SECONDS = 5.0
+
+
+def _restore_lost_input_schema(client: Any, run: Any) -> bool:
+    """Stores the input schema a suspended run's process was killed before storing; True if
+    it did (or another caller just had).
+
+    Prefect's ``suspend_flow_run`` sets the run ``Suspended`` and then, in a second call, stores
+    the schema of the input it waits for; the server refuses every resume of a run whose schema
+    is missing (« Run input schema not found », a REJECT). A runner killed with its runs between
+    the two calls left such a run: its decision stored, and never acted upon. The schema written
+    here is the one the run would have written (``DecisionInput``'s, under the state's keys)."""
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    from flows.access_request import DecisionInput
+
+    state = run.state
+    keyset = state.state_details.run_input_keyset
+    if not keyset or state.timestamp is None:
+        return False
+    if (utcnow() - state.timestamp).total_seconds() < LOST_SCHEMA_AFTER_SECONDS:
+        return False  # its execution may still be storing it
+    try:
+        client.read_flow_run_input(run.id, keyset["schema"])
+        return False  # there: the refusal had another cause
+    except (ObjectNotFound, httpx.HTTPStatusError) as exc:
+        if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code != 404:
+            raise
+    try:
+        DecisionInput.save(keyset, flow_run_id=run.id)
+    except (ObjectAlreadyExists, httpx.HTTPStatusError) as exc:
+        if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code != 409:
+            raise
+    return True
 
 
 def resume_soon(decision_id: int, flow_run_id: str | None) -> threading.Thread | None:

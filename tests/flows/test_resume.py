@@ -154,3 +154,35 @@ def test_two_starts_of_one_request_at_once_make_one_run(live):
     # reference: only this test's runs are counted.
     ours = [str(r.id) for r in named if r.created is not None and r.created >= began]
     assert ours == [started[0]]
+
+
+def test_a_run_killed_between_its_suspension_and_its_input_schema_is_resumed(live, smtp_server, monkeypatch):
+    """Prefect's ``suspend_flow_run`` sets the run ``Suspended``, then stores the schema of the
+    input it waits for: a process killed between the two calls (the runner killed with its runs,
+    as in tests/faults/test_runner_killed.py) leaves a run whose every resume Prefect refuses
+    (« Run input schema not found », a REJECT). The decision was stored and would never have
+    been acted upon; the schema is written again (what the run would have written) and the
+    resume goes through."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    data = unique_request()
+    sub = api.submit_request(data, actor="test")
+    with session_scope() as s:
+        run_id = s.get(AccessRequest, sub.request_id).flow_run_id
+    token = token_in(mail(smtp_server, data["authorizer"]["email"], "autorisation est requise",
+                          timeout=STEP)[-1])
+    wait_until(lambda: read_run_states([run_id])[run_id].state_type == "PAUSED", timeout=STEP,
+               what="the run waits for its authorizer")
+    with get_client(sync_client=True) as client:
+        keyset = client.read_flow_run(UUID(run_id)).state.state_details.run_input_keyset
+        client.delete_flow_run_input(UUID(run_id), keyset["schema"])  # as if killed before it
+
+    monkeypatch.setattr(runs, "resume_soon", lambda decision_id, flow_run_id: None)
+    decision_id = api.authorizer_decide(token, outcome="authorize", section3=section3(data))
+    # What the screen's resume does (it tries for 15 s; the sweeper tries again later).
+    assert runs.resume(decision_id) is True
+    with session_scope() as s:
+        assert s.get(Decision, decision_id).resumed_at is not None
+    open_task(sub.request_id, "respondent", timeout=STEP)  # the run went on with the decision
