@@ -31,6 +31,8 @@ import os
 import sys
 from typing import Any
 
+from flows import prefect_tls
+
 # What the forkserver imports once, before any fork: Prefect's engine and everything a run of
 # ours imports on its way (database drivers, email rendering and sending). Streamlit, pandas,
 # PIL and the PDF libraries stay out: no flow run needs them.
@@ -47,6 +49,7 @@ PRELOAD = (
     "prefect.logging.handlers",
     "prefect.client.orchestration",
     "flows.fast_start",
+    "flows.prefect_tls",  # builds the TLS context every forked run's clients share
     "flows.access_request",
     "flows.sweeper",
     "flows.steps",
@@ -208,15 +211,24 @@ def imported_since_fork() -> set[str]:
     return set(sys.modules) - _FORKED_WITH if _FORKED_WITH else set()
 
 
-def _bootstrap(payload: bytes, startup_env: dict[str, str] | None) -> Any:
-    """The forked child's entry: marks the process, then runs Prefect's own bootstrap."""
+def _bootstrap(payload: bytes, startup_env: dict[str, str] | None,
+               checked_servers: list[tuple[str, str]] | None = None) -> Any:
+    """The forked child's entry: marks the process, then runs Prefect's own bootstrap.
+    ``checked_servers``: the (API, Prefect version) pairs whose compatibility the runner
+    checked; the run's clients would check them again, a round trip before its first step."""
+    from prefect._internal import version_checking
     from prefect.flow_engine import _run_serialized_call_with_control_bootstrap
 
+    with version_checking._API_VERSION_CHECK_CACHE_LOCK:
+        for api_url, version in checked_servers or ():  # Prefect's clients key it with and without a final /
+            version_checking._API_VERSION_CHECK_CACHE.update(
+                {(api_url.rstrip("/"), version), (api_url.rstrip("/") + "/", version)})
     global _FORKED_WITH
     _FORKED_WITH = frozenset(sys.modules)
     os.environ[MARKER_ENV] = "1"
     _end_without_awaiting_heartbeats()
     _no_outside_suspension_watch()
+    prefect_tls.share_with_prefect_clients()
     return _run_serialized_call_with_control_bootstrap(payload, startup_env)
 
 
@@ -263,6 +275,14 @@ def heartbeats_awaited_on_exit() -> bool:
 
     sender = engine._send_heartbeats
     return not (isinstance(sender, functools.partial) and sender.keywords.get("join_on_exit") is False)
+
+
+def servers_checked_here() -> list[tuple[str, str]]:
+    """The (API, Prefect version) pairs this process's clients found compatible."""
+    from prefect._internal import version_checking
+
+    with version_checking._API_VERSION_CHECK_CACHE_LOCK:
+        return sorted(version_checking._API_VERSION_CHECK_CACHE)
 
 
 def run_flow_in_forkserver(flow: Any, flow_run: Any = None, parameters: dict[str, Any] | None = None,
@@ -314,7 +334,7 @@ def run_flow_in_forkserver(flow: Any, flow_run: Any = None, parameters: dict[str
         remove_env={k for k, v in merged_env.items() if v is None},
         flow=flow, flow_run=flow_run, parameters=parameters, wait_for=wait_for, context=context)
     payload = wrapped_call.args[0]  # type: ignore[attr-defined]  # a functools.partial
-    process = forkserver_context().Process(target=_bootstrap, args=(payload, startup_env))
+    process = forkserver_context().Process(target=_bootstrap, args=(payload, startup_env, servers_checked_here()))
     process.start()
     return process
 

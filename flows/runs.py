@@ -14,6 +14,7 @@ the decision id as resume input.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -29,14 +30,19 @@ from models.tables import AccessRequest, Decision, utcnow
 
 # The state name of a dead run scheduled again (shown in Prefect's UI).
 RESTART_STATE_NAME = "AwaitingRestart"
+# The state name of a resumed run, Prefect's own (the runner starts runs on its event).
+RESUMING_STATE_NAME = "Resuming"
 # What Prefect's server answers when it could not take a call now and it may be made again.
 SERVER_BUSY = frozenset({429, 502, 503})
 # How long a call answered busy is tried again here before Prefect's client has the answer.
 BUSY_PATIENCE_SECONDS = 10.0
+# The first wait before a busy call, or a resume Prefect could not take yet, is tried again
+# (then twice as long each time, at most 0.5 s).
+FIRST_RETRY_SECONDS = 0.025
 
 
 class _BusyAnswersTriedAgain(httpx.HTTPTransport):
-    """Sends a call again 50 ms after the server answered it busy (then 100, 200…, at most
+    """Sends a call again 25 ms after the server answered it busy (then 50, 100…, at most
     0.5 s apart, for :data:`BUSY_PATIENCE_SECONDS`), before Prefect's client sees the answer.
 
     Prefect's client tries a busy answer again by itself, but only after 2 s (then 4, 8, 16,
@@ -48,7 +54,7 @@ class _BusyAnswersTriedAgain(httpx.HTTPTransport):
     back, so sending it again is safe (Prefect's client does the same, later)."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        delay, deadline = 0.05, time.monotonic() + BUSY_PATIENCE_SECONDS
+        delay, deadline = FIRST_RETRY_SECONDS, time.monotonic() + BUSY_PATIENCE_SECONDS
         while True:
             response = super().handle_request(request)
             if (response.status_code not in SERVER_BUSY or "retry-after" in response.headers
@@ -62,10 +68,16 @@ class _BusyAnswersTriedAgain(httpx.HTTPTransport):
 
 def prefect_client() -> Any:
     """Prefect's sync client, whose calls answered busy are tried again at once
-    (:class:`_BusyAnswersTriedAgain`): the one every change of a run made here goes through."""
+    (:class:`_BusyAnswersTriedAgain`): the one every change of a run made here goes through.
+    It takes the process's one TLS context (``flows.prefect_tls``): it is made for every start
+    and resume, and would otherwise load the trust store twice before its first call."""
     from prefect.client.orchestration import get_client
 
-    return get_client(httpx_settings={"transport": _BusyAnswersTriedAgain(retries=3)}, sync_client=True)
+    from flows import prefect_tls
+
+    tls = prefect_tls.shared_context()
+    transport = _BusyAnswersTriedAgain(retries=3, verify=tls if tls is not None else True)
+    return get_client(httpx_settings=prefect_tls.httpx_settings(transport=transport), sync_client=True)
 
 
 def start_flow(request_id: int) -> str | None:
@@ -108,74 +120,62 @@ def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
     on its way (and marks it), or it suspends and this resumes it. Anything left is the sweeper's.
     """
     from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.responses import SetStateStatus
 
     deadline = time.monotonic() + wait_seconds
-    delay = 0.05
-    while True:
-        with session_scope() as s:
-            decision = get_row(s, Decision, decision_id)
-            if decision.resumed_at is not None:
-                return True
-            flow_run_id = get_row(s, AccessRequest, decision.request_id).flow_run_id
-        if not flow_run_id:
-            return False  # the run is not started yet: it will read the decision when it is
-        try:
-            with prefect_client() as client:
+    # Tried again soon: the run may still be on its way to its suspension (the person acted
+    # on its email at once), or just suspended with its input schema still being stored.
+    delay = FIRST_RETRY_SECONDS
+    try:
+        with prefect_client() as client:  # one client for every try
+            while True:
+                with session_scope() as s:
+                    decision = get_row(s, Decision, decision_id)
+                    if decision.resumed_at is not None:
+                        return True
+                    flow_run_id = get_row(s, AccessRequest, decision.request_id).flow_run_id
+                if not flow_run_id:
+                    return False  # the run is not started yet: it will read the decision when it is
                 run = client.read_flow_run(UUID(flow_run_id))
                 if run.state and run.state.type == StateType.PAUSED:
-                    answer = client.resume_flow_run(UUID(flow_run_id), run_input={"decision_id": decision_id})
-                    if answer.status == SetStateStatus.ACCEPT:  # a REJECT also comes back as HTTP 200
+                    if _resume_paused(client, run, decision_id):
                         _mark_resumed(decision_id)
                         return True
-                    if _restore_lost_input_schema(client, run):
-                        continue  # Prefect can take the resume now
                 elif run.state and run.state.is_final():
                     return False
-        except Exception:  # Prefect unreachable: the sweeper retries
-            return False
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
-
-
-# A live execution stores the schema of its input milliseconds after it is suspended: a run
-# suspended this long without it is one whose process was killed in between.
-LOST_SCHEMA_AFTER_SECONDS = 5.0
-
-
-def _restore_lost_input_schema(client: Any, run: Any) -> bool:
-    """Stores the input schema a suspended run's process was killed before storing; True if
-    it did (or another caller just had).
-
-    Prefect's ``suspend_flow_run`` sets the run ``Suspended`` and then, in a second call, stores
-    the schema of the input it waits for; the server refuses every resume of a run whose schema
-    is missing (« Run input schema not found », a REJECT). A runner killed with its runs between
-    the two calls left such a run: its decision stored, and never acted upon. The schema written
-    here is the one the run would have written (``DecisionInput``'s, under the state's keys)."""
-    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-
-    from flows.access_request import DecisionInput
-
-    state = run.state
-    keyset = state.state_details.run_input_keyset
-    if not keyset or state.timestamp is None:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+    except Exception:  # Prefect unreachable: the sweeper retries
         return False
-    if (utcnow() - state.timestamp).total_seconds() < LOST_SCHEMA_AFTER_SECONDS:
-        return False  # its execution may still be storing it
-    try:
-        client.read_flow_run_input(run.id, keyset["schema"])
-        return False  # there: the refusal had another cause
-    except (ObjectNotFound, httpx.HTTPStatusError) as exc:
-        if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code != 404:
-            raise
-    try:
-        DecisionInput.save(keyset, flow_run_id=run.id)
-    except (ObjectAlreadyExists, httpx.HTTPStatusError) as exc:
-        if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code != 409:
-            raise
-    return True
+
+
+def _resume_paused(client: Any, run: Any, decision_id: int) -> bool:
+    """Resumes a suspended run with the decision's id as its input; True if Prefect took it.
+
+    These are the two changes Prefect's ``/resume`` makes (the input stored under the
+    suspension's response key, then the run scheduled again as « Resuming »), each made by a
+    call that waits for the server's write lock. ``/resume`` makes them in one transaction that
+    reads first, which SQLite refuses (« database is locked », 503) when another write commits
+    in between: the steps' events of the execution that has just suspended did, at most resumes
+    of an idle stack, each refusal a try and a wait more.
+
+    What ``/resume`` checks besides is not needed here: the input is the application's own (and
+    only a hint, the flow reads the decision from the database), and its schema, which the run
+    stores just after suspending, is not required (a run killed before storing it, which
+    ``/resume`` refused for ever, is resumed too)."""
+    from prefect.client.schemas.responses import SetStateStatus
+    from prefect.states import Scheduled
+
+    keyset = run.state.state_details.run_input_keyset
+    if keyset:
+        try:
+            client.create_flow_run_input(run.id, key=keyset["response"], value=json.dumps({"decision_id": decision_id}))
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code != 409:  # 409: another resume of this suspension stored one
+                raise
+    answer = client.set_flow_run_state(run.id, Scheduled(name=RESUMING_STATE_NAME))
+    return answer.status == SetStateStatus.ACCEPT
 
 
 def resume_soon(decision_id: int, flow_run_id: str | None) -> threading.Thread | None:

@@ -134,6 +134,10 @@ class Stack:
             # The server refuses any client without this; every component is a client.
             "PREFECT_API_AUTH_STRING": self.auth or "",
             "PREFECT_SERVER_API_AUTH_STRING": self.auth or "",
+            # The embedded server has no CSRF protection unless it is turned on: a client would
+            # otherwise ask it for a token (a round trip, answered 422) before its first change,
+            # once per client, and the application and every run's execution make new ones.
+            "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "true" if _server_csrf_protected(env) else "false",
             # Heartbeats let the zombie automation mark a run whose process died as Crashed.
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": env.get(
                 "PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(_setting("flow_heartbeat_seconds", 30))),
@@ -299,6 +303,15 @@ class Stack:
         with open(self.log("supervisor"), "ab") as log:
             return subprocess.run([sys.executable, *args], env=self.env, cwd=PROJECT_ROOT, stdout=log,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout).returncode
+
+
+def _server_csrf_protected(env: dict[str, str]) -> bool:
+    """Whether the Prefect server started with ``env`` asks its clients for CSRF tokens (off by
+    default; the stack's Prefect home is its own, so only the environment can turn it on). Read
+    from the environment, not Prefect's settings: importing Prefect here would fix this
+    process's Prefect settings before the stack's environment is applied to it."""
+    value = env.get("PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED", env.get("PREFECT_SERVER_CSRF_PROTECTION_ENABLED", ""))
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def _setting(name: str, default):

@@ -16,7 +16,7 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.settings import get_current_settings
 
 from flows import fast_start
-from tests.flows import settings_counter
+from tests.flows import execution_counters
 
 
 @task
@@ -41,7 +41,10 @@ def probe(out: str) -> None:
         "streamlit": "streamlit" in sys.modules, "pandas": "pandas" in sys.modules,
         "heartbeats_awaited_on_exit": fast_start.heartbeats_awaited_on_exit(),
         "outside_suspension_watched": fast_start.outside_suspension_watched(),
-        "prefect_settings_built": settings_counter.built_since_fork(),
+        "prefect_settings_built": execution_counters.built_since_fork(),
+        "tls_trust_stores_loaded": execution_counters.trust_stores_since_fork(),
+        "csrf_tokens_asked": execution_counters.csrf_asks_since_fork(),
+        "server_version_checks": execution_counters.version_checks_since_fork(),
         "api_url": get_current_settings().api.url}))
 
 
@@ -69,7 +72,7 @@ def wait(out: str) -> None:
 
 def main() -> None:
     suffix = os.environ["RAMQ_TEST_FAST_START_SUFFIX"]
-    fast_start.PRELOAD += ("tests.flows.settings_counter",)  # counts the forked runs' builds
+    fast_start.PRELOAD += ("tests.flows.execution_counters",)  # counts what the forked runs pay
     assert fast_start.install()
     fast_start.serve(*((f, {"name": suffix}) for f in (probe, crash, suspend_once, wait)))
 

@@ -119,6 +119,15 @@ def test_runs_are_forked_from_the_warm_forkserver(probe_runner, tmp_path):
     # the run (Prefect's own start builds them again from the runner's serialized copy: the same
     # values, some 50 ms of CPU more at every execution).
     assert seen["prefect_settings_built"] == 1
+    # Nor does it load a trust store into a TLS context of its own for each of Prefect's clients
+    # (about 20 ms of CPU each, twice per execution): the forkserver built one, the run shares it.
+    assert seen["tls_trust_stores_loaded"] == 0
+    # Nor ask the embedded server, which has no CSRF protection, for a CSRF token before its
+    # first change (a round trip, answered 422, per client).
+    assert seen["csrf_tokens_asked"] == 0
+    # Nor check again the server's version, which the runner that started it checked already
+    # with this very Prefect (a round trip, and a TLS context of its own).
+    assert seen["server_version_checks"] == 0
     assert seen["api_url"] == stack.api_url
 
 
@@ -199,3 +208,19 @@ def test_the_engine_names_the_fast_path_replaces_are_still_prefects():
     assert "join_on_exit" in inspect.signature(engine._send_heartbeats).parameters
     uses = inspect.getsource(engine.FlowRunEngine) + inspect.getsource(engine.BaseFlowRunEngine)
     assert "_send_heartbeats(" in uses and "observe_flow_run_suspension(" in uses
+
+
+def test_the_client_names_the_fast_path_relies_on_are_still_prefects():
+    """The forked child gives Prefect's clients one TLS context (their ``httpx_settings``'
+    ``verify``) and the runner's checked servers (the version check's cache); an upgrade of
+    Prefect that renamed these would silently bring the costs back (the probe test above
+    counts them)."""
+    import inspect
+
+    import prefect._internal.version_checking as version_checking
+    from prefect.client.orchestration import PrefectClient, SyncPrefectClient
+
+    assert isinstance(version_checking._API_VERSION_CHECK_CACHE, set)
+    for cls in (PrefectClient, SyncPrefectClient):
+        source = inspect.getsource(cls.__init__)
+        assert 'httpx_settings.get("verify")' in source and "isinstance(tls_verify, ssl.SSLContext)" in source

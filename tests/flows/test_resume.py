@@ -25,7 +25,7 @@ pytestmark = pytest.mark.workflow
 STEP = 240
 
 
-BUSY_ONCE = ("/create_flow_run", "/resume")  # the calls answered busy the first time
+BUSY_ONCE = ("/create_flow_run", "/set_state")  # the calls answered busy the first time (a start, a resume)
 
 
 class BusyOnce(ThreadingHTTPServer):
@@ -34,10 +34,12 @@ class BusyOnce(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, upstream: str):
+    def __init__(self, upstream: str, busy_once: tuple[str, ...] = BUSY_ONCE):
         self.upstream = upstream.rstrip("/")
+        self.busy_once = busy_once
+        self.answers: list[tuple[str, str, int]] = []  # (method, path, status) of every call forwarded
         self.refused: dict[str, float] = {}  # call → when it was answered busy
-        self.passed: dict[str, list[tuple[float, int]]] = {call: [] for call in BUSY_ONCE}
+        self.passed: dict[str, list[tuple[float, int]]] = {call: [] for call in busy_once}
         super().__init__(("127.0.0.1", 0), _Forward)
 
     @property
@@ -61,7 +63,7 @@ class _Forward(BaseHTTPRequestHandler):
 
     def _forward(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        call = next((c for c in BUSY_ONCE if self.command == "POST" and self.path.endswith(c)), None)
+        call = next((c for c in self.server.busy_once if self.command == "POST" and self.path.endswith(c)), None)
         if call and call not in self.server.refused:
             self.server.refused[call] = time.monotonic()
             self._answer(503, b'{"exception_message": "Service Unavailable"}')
@@ -76,6 +78,7 @@ class _Forward(BaseHTTPRequestHandler):
                 status, data, kind = answer.status, answer.read(), answer.headers.get("Content-Type", "")
         except urllib.error.HTTPError as refused:
             status, data, kind = refused.code, refused.read(), refused.headers.get("Content-Type", "")
+        self.server.answers.append((self.command, path, status))
         if call:
             self.server.passed[call].append((time.monotonic(), status))
         self._answer(status, data, kind or "application/json")
@@ -116,7 +119,7 @@ def test_a_start_and_a_resume_the_server_answers_busy_are_tried_again_at_once(li
     decision_id = api.authorizer_decide(token, outcome="authorize", section3=section3(data))
     with temporary_settings({PREFECT_API_URL: busy_once.url}):
         assert runs.resume(decision_id) is True
-    assert_tried_again_at_once(busy_once, "/resume")
+    assert_tried_again_at_once(busy_once, "/set_state")
     with session_scope() as s:
         assert s.get(Decision, decision_id).resumed_at is not None
     open_task(sub.request_id, "respondent", timeout=STEP)  # the run went on with the decision
@@ -161,8 +164,7 @@ def test_a_run_killed_between_its_suspension_and_its_input_schema_is_resumed(liv
     input it waits for: a process killed between the two calls (the runner killed with its runs,
     as in tests/faults/test_runner_killed.py) leaves a run whose every resume Prefect refuses
     (« Run input schema not found », a REJECT). The decision was stored and would never have
-    been acted upon; the schema is written again (what the run would have written) and the
-    resume goes through."""
+    been acted upon; the resume no longer needs the schema, and goes through."""
     from uuid import UUID
 
     from prefect.client.orchestration import get_client
@@ -185,4 +187,105 @@ def test_a_run_killed_between_its_suspension_and_its_input_schema_is_resumed(liv
     assert runs.resume(decision_id) is True
     with session_scope() as s:
         assert s.get(Decision, decision_id).resumed_at is not None
+    open_task(sub.request_id, "respondent", timeout=STEP)  # the run went on with the decision
+
+
+def test_the_applications_prefect_clients_share_one_tls_context(monkeypatch):
+    """A resume makes a Prefect client (and a start, and every try of a resume while the run
+    is not yet suspended); each used to load certifi's whole trust store twice (about 40 ms of
+    CPU before its first call), even for the embedded plain-HTTP API."""
+    import ssl
+
+    first = runs.prefect_client()  # the imports' own contexts (Prefect's modules make some) are paid once
+    loaded: list[object] = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counting(self, *args, **kwargs):
+        loaded.append(args or kwargs)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    clients = [first] + [runs.prefect_client() for _ in range(3)]
+    assert loaded == []
+    assert len({id(c._client._transport._pool._ssl_context) for c in clients}) == 1  # one context, shared
+
+
+def test_the_stack_tells_its_clients_whether_its_server_asks_for_csrf_tokens(tmp_path, monkeypatch):
+    """Prefect's server has no CSRF protection unless it is turned on; a client that does not
+    know asks it for a token (a round trip, answered 422) before its first change."""
+    import subprocess
+    import sys
+
+    from flows.stack import Stack
+
+    def stack_env() -> dict[str, str]:
+        return Stack(var_dir=tmp_path, prefect_port=1, smtp_port=2, ui_port=3).env
+
+    assert stack_env()["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"] == "false"
+    monkeypatch.setenv("PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED", "true")
+    assert stack_env()["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"] == "true"
+    # The stack's environment is made before Prefect is imported (a process that plays people
+    # applies it to itself first): making it must not import Prefect, whose settings would then
+    # be fixed from the environment before.
+    probe = ("import sys, tempfile; from pathlib import Path; from flows.stack import Stack; "
+             "Stack(var_dir=Path(tempfile.mkdtemp()), prefect_port=1, smtp_port=2, ui_port=3).env; "
+             "print('prefect' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+
+
+def test_a_resume_waits_for_the_servers_write_lock_instead_of_being_refused(live, smtp_server, prefect_server,
+                                                                           monkeypatch):
+    """Prefect's ``/resume`` reads, then writes, in a transaction that SQLite refuses (« database
+    is locked », 503) when another write commits in between: the writes of the execution that
+    has just suspended (its steps' events) did, at most resumes of an idle stack, and each
+    refusal cost a try and a wait. The resume is now made of the two changes Prefect's resume
+    makes, each of which waits for the write lock. Here another connection holds that lock
+    while the resume is made, and writes, as the server's event recorder does."""
+    import sqlite3
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    database = prefect_server.var_dir / "prefect" / "prefect.db"
+    assert database.exists()
+    data = unique_request()
+    sub = api.submit_request(data, actor="test")
+    token = token_in(mail(smtp_server, data["authorizer"]["email"], "autorisation est requise",
+                          timeout=STEP)[-1])
+    with session_scope() as s:
+        run_id = s.get(AccessRequest, sub.request_id).flow_run_id
+    wait_until(lambda: read_run_states([run_id])[run_id].state_type == "PAUSED", timeout=STEP,
+               what="the run waits for its authorizer")
+    monkeypatch.setattr(runs, "resume_soon", lambda decision_id, flow_run_id: None)
+    decision_id = api.authorizer_decide(token, outcome="authorize", section3=section3(data))
+
+    proxy = BusyOnce(prefect_server.api_url, busy_once=())  # forwards and records, refuses nothing
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_write_lock() -> None:
+        db = sqlite3.connect(database, isolation_level=None, timeout=30)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("UPDATE flow_run SET tags = tags WHERE id = (SELECT id FROM flow_run LIMIT 1)")
+            locked.set()
+            release.wait(10)
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        threading.Timer(0.5, release.set).start()  # the other write commits while the resume is under way
+        with temporary_settings({PREFECT_API_URL: proxy.url}):
+            assert runs.resume(decision_id, wait_seconds=60) is True
+    finally:
+        release.set()
+        holder.join()
+        proxy.shutdown()
+        proxy.server_close()
+    refused = [answer for answer in proxy.answers if answer[2] in runs.SERVER_BUSY]
+    assert not refused, refused
     open_task(sub.request_id, "respondent", timeout=STEP)  # the run went on with the decision
