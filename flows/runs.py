@@ -168,14 +168,34 @@ def _resume_paused(client: Any, run: Any, decision_id: int) -> bool:
     from prefect.states import Scheduled
 
     keyset = run.state.state_details.run_input_keyset
-    if keyset:
-        try:
-            client.create_flow_run_input(run.id, key=keyset["response"], value=json.dumps({"decision_id": decision_id}))
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code != 409:  # 409: another resume of this suspension stored one
-                raise
+    if keyset and not _claim_suspension(client, run.id, keyset["response"], decision_id):
+        return False
     answer = client.set_flow_run_state(run.id, Scheduled(name=RESUMING_STATE_NAME))
     return answer.status == SetStateStatus.ACCEPT
+
+
+# A suspension whose input another resume stored this long ago without scheduling the run
+# again: that resume was cut short between its two calls (its process died).
+UNFINISHED_RESUME_SECONDS = 5.0
+
+
+def _claim_suspension(client: Any, flow_run_id: UUID, key: str, decision_id: int) -> bool:
+    """Stores the decision's id as the suspension's input; True if this resume may schedule the
+    run again: it stored it, or the one that did was cut short.
+
+    The store is the claim: Prefect keeps one input per key, so of two resumes of one
+    suspension at once (the screen's and the sweeper's) only one schedules the run again. Two
+    would be harm, not waste: the second, a moment later, would find the run started, and
+    Prefect lets a running run be scheduled again."""
+    try:
+        client.create_flow_run_input(flow_run_id, key=key, value=json.dumps({"decision_id": decision_id}))
+        return True
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code != 409:  # 409: another resume of this suspension stored it
+            raise
+    stored = [i for i in client.filter_flow_run_input(flow_run_id, key_prefix=key, limit=10, exclude_keys=set())
+              if i.key == key]
+    return bool(stored) and (utcnow() - stored[0].created).total_seconds() >= UNFINISHED_RESUME_SECONDS
 
 
 def resume_soon(decision_id: int, flow_run_id: str | None) -> threading.Thread | None:

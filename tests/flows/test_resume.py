@@ -248,16 +248,7 @@ def test_a_resume_waits_for_the_servers_write_lock_instead_of_being_refused(live
 
     database = prefect_server.var_dir / "prefect" / "prefect.db"
     assert database.exists()
-    data = unique_request()
-    sub = api.submit_request(data, actor="test")
-    token = token_in(mail(smtp_server, data["authorizer"]["email"], "autorisation est requise",
-                          timeout=STEP)[-1])
-    with session_scope() as s:
-        run_id = s.get(AccessRequest, sub.request_id).flow_run_id
-    wait_until(lambda: read_run_states([run_id])[run_id].state_type == "PAUSED", timeout=STEP,
-               what="the run waits for its authorizer")
-    monkeypatch.setattr(runs, "resume_soon", lambda decision_id, flow_run_id: None)
-    decision_id = api.authorizer_decide(token, outcome="authorize", section3=section3(data))
+    request_id, decision_id, _ = _paused_with_a_decision(smtp_server, monkeypatch)
 
     proxy = BusyOnce(prefect_server.api_url, busy_once=())  # forwards and records, refuses nothing
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
@@ -288,4 +279,56 @@ def test_a_resume_waits_for_the_servers_write_lock_instead_of_being_refused(live
         proxy.server_close()
     refused = [answer for answer in proxy.answers if answer[2] in runs.SERVER_BUSY]
     assert not refused, refused
-    open_task(sub.request_id, "respondent", timeout=STEP)  # the run went on with the decision
+    open_task(request_id, "respondent", timeout=STEP)  # the run went on with the decision
+
+
+def _paused_with_a_decision(smtp_server, monkeypatch) -> tuple[int, int, str]:
+    """A request whose run waits for its authorizer, and the authorizer's decision stored
+    without its resume: (request id, decision id, run id)."""
+    data = unique_request()
+    sub = api.submit_request(data, actor="test")
+    token = token_in(mail(smtp_server, data["authorizer"]["email"], "autorisation est requise",
+                          timeout=STEP)[-1])
+    with session_scope() as s:
+        run_id = s.get(AccessRequest, sub.request_id).flow_run_id
+    wait_until(lambda: read_run_states([run_id])[run_id].state_type == "PAUSED", timeout=STEP,
+               what="the run waits for its authorizer")
+    monkeypatch.setattr(runs, "resume_soon", lambda decision_id, flow_run_id: None)
+    return sub.request_id, api.authorizer_decide(token, outcome="authorize", section3=section3(data)), run_id
+
+
+def test_two_resumes_of_one_suspension_at_once_schedule_the_run_once(live, smtp_server, monkeypatch):
+    """The screen's resume and the sweeper's may both find the run suspended. Only the one
+    that stores the suspension's input schedules it again: a second « Resuming » a moment later
+    would find the run started, and Prefect lets a running run be scheduled again."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    request_id, decision_id, run_id = _paused_with_a_decision(smtp_server, monkeypatch)
+    with runs.prefect_client() as client:
+        suspended = client.read_flow_run(UUID(run_id))  # what both read
+        assert runs._resume_paused(client, suspended, decision_id) is True
+        assert runs._resume_paused(client, suspended, decision_id) is False
+    with get_client(sync_client=True) as client:
+        names = [state.name for state in client.read_flow_run_states(UUID(run_id))]
+    assert names.count(runs.RESUMING_STATE_NAME) == 1, names
+    open_task(request_id, "respondent", timeout=STEP)  # the run went on with the decision
+
+
+def test_a_resume_cut_short_after_storing_the_input_is_finished_by_the_next(live, smtp_server, monkeypatch):
+    """A resume whose process died between its two calls left the suspension's input stored
+    and the run suspended: the next resume (the sweeper's), finding the input a while old,
+    schedules the run again."""
+    import json
+    from uuid import UUID
+
+    request_id, decision_id, run_id = _paused_with_a_decision(smtp_server, monkeypatch)
+    with runs.prefect_client() as client:
+        keyset = client.read_flow_run(UUID(run_id)).state.state_details.run_input_keyset
+        client.create_flow_run_input(UUID(run_id), key=keyset["response"],
+                                     value=json.dumps({"decision_id": decision_id}))
+    assert runs.resume(decision_id, wait_seconds=0) is False  # just stored: the other resume may be under way
+    monkeypatch.setattr(runs, "UNFINISHED_RESUME_SECONDS", 0.0)  # as when that input is old
+    assert runs.resume(decision_id) is True
+    open_task(request_id, "respondent", timeout=STEP)
