@@ -216,13 +216,9 @@ def _bootstrap(payload: bytes, startup_env: dict[str, str] | None,
     """The forked child's entry: marks the process, then runs Prefect's own bootstrap.
     ``checked_servers``: the (API, Prefect version) pairs whose compatibility the runner
     checked; the run's clients would check them again, a round trip before its first step."""
-    from prefect._internal import version_checking
     from prefect.flow_engine import _run_serialized_call_with_control_bootstrap
 
-    with version_checking._API_VERSION_CHECK_CACHE_LOCK:
-        for api_url, version in checked_servers or ():  # Prefect's clients key it with and without a final /
-            version_checking._API_VERSION_CHECK_CACHE.update(
-                {(api_url.rstrip("/"), version), (api_url.rstrip("/") + "/", version)})
+    _take_checked_servers(checked_servers or [])
     global _FORKED_WITH
     _FORKED_WITH = frozenset(sys.modules)
     os.environ[MARKER_ENV] = "1"
@@ -283,6 +279,17 @@ def servers_checked_here() -> list[tuple[str, str]]:
 
     with version_checking._API_VERSION_CHECK_CACHE_LOCK:
         return sorted(version_checking._API_VERSION_CHECK_CACHE)
+
+
+def _take_checked_servers(checked: list[tuple[str, str]]) -> None:
+    """Marks these (API, Prefect version) pairs as checked in this process, as Prefect's
+    clients key them: with and without a final slash."""
+    from prefect._internal import version_checking
+
+    with version_checking._API_VERSION_CHECK_CACHE_LOCK:
+        for api_url, version in checked:
+            base = api_url.rstrip("/")
+            version_checking._API_VERSION_CHECK_CACHE.update({(base, version), (base + "/", version)})
 
 
 def run_flow_in_forkserver(flow: Any, flow_run: Any = None, parameters: dict[str, Any] | None = None,

@@ -71,8 +71,3 @@ def share_with_prefect_clients() -> None:
         setattr(init, _PATCHED, True)
         cls.__init__ = init  # type: ignore[method-assign]
 
-
-def shared_with_prefect_clients() -> bool:
-    from prefect.client.orchestration import PrefectClient, SyncPrefectClient
-
-    return all(getattr(cls.__init__, _PATCHED, False) for cls in (PrefectClient, SyncPrefectClient))

@@ -75,8 +75,7 @@ def prefect_client() -> Any:
 
     from flows import prefect_tls
 
-    tls = prefect_tls.shared_context()
-    transport = _BusyAnswersTriedAgain(retries=3, verify=tls if tls is not None else True)
+    transport = _BusyAnswersTriedAgain(retries=3, verify=prefect_tls.shared_context() or True)
     return get_client(httpx_settings=prefect_tls.httpx_settings(transport=transport), sync_client=True)
 
 
@@ -146,7 +145,7 @@ def resume(decision_id: int, *, wait_seconds: float = 15.0) -> bool:
                     return False
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
-    except Exception:  # Prefect unreachable: the sweeper retries
+    except Exception:  # Prefect or the database unreachable: the sweeper retries
         return False
 
 

@@ -169,25 +169,16 @@ def test_a_run_killed_between_its_suspension_and_its_input_schema_is_resumed(liv
 
     from prefect.client.orchestration import get_client
 
-    data = unique_request()
-    sub = api.submit_request(data, actor="test")
-    with session_scope() as s:
-        run_id = s.get(AccessRequest, sub.request_id).flow_run_id
-    token = token_in(mail(smtp_server, data["authorizer"]["email"], "autorisation est requise",
-                          timeout=STEP)[-1])
-    wait_until(lambda: read_run_states([run_id])[run_id].state_type == "PAUSED", timeout=STEP,
-               what="the run waits for its authorizer")
+    request_id, decision_id, run_id = _paused_with_a_decision(smtp_server, monkeypatch)
     with get_client(sync_client=True) as client:
         keyset = client.read_flow_run(UUID(run_id)).state.state_details.run_input_keyset
         client.delete_flow_run_input(UUID(run_id), keyset["schema"])  # as if killed before it
 
-    monkeypatch.setattr(runs, "resume_soon", lambda decision_id, flow_run_id: None)
-    decision_id = api.authorizer_decide(token, outcome="authorize", section3=section3(data))
     # What the screen's resume does (it tries for 15 s; the sweeper tries again later).
     assert runs.resume(decision_id) is True
     with session_scope() as s:
         assert s.get(Decision, decision_id).resumed_at is not None
-    open_task(sub.request_id, "respondent", timeout=STEP)  # the run went on with the decision
+    open_task(request_id, "respondent", timeout=STEP)  # the run went on with the decision
 
 
 def test_the_applications_prefect_clients_share_one_tls_context(monkeypatch):
