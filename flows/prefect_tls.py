@@ -8,14 +8,16 @@ imported, so the runner's forkserver, which imports it before any fork, builds i
 every forked run inherits it.
 
 The shared context is the one Prefect would build (``PREFECT_API_SSL_CERT_FILE``, else
-certifi's bundle); when that setting has changed since, or ``PREFECT_API_TLS_INSECURE_SKIP_VERIFY``
-is on, Prefect builds its own as before.
+certifi's bundle), loaded again when that setting or the file changes; when
+``PREFECT_API_TLS_INSECURE_SKIP_VERIFY`` is on, Prefect builds its own as before.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import ssl
+import threading
 from typing import Any
 
 import certifi
@@ -33,17 +35,31 @@ def _trust_store() -> str | None:
     return api.ssl_cert_file or certifi.where()
 
 
-def _build() -> tuple[str | None, ssl.SSLContext | None]:
-    store = _trust_store()
-    return store, ssl.create_default_context(cafile=store) if store else None
-
-
-_BUILT_FOR, _CONTEXT = _build()
+# The context and what it was loaded from: (path, modification time, size) of the trust store.
+_built: tuple[tuple[str, int, int], ssl.SSLContext] | None = None
+_lock = threading.Lock()
 
 
 def shared_context() -> ssl.SSLContext | None:
-    """The context built at import, if Prefect's settings still ask for that trust store."""
-    return _CONTEXT if _trust_store() == _BUILT_FOR else None
+    """The context for the trust store Prefect's settings name now, loaded again when that file
+    has changed since (a CA bundle updated in place); None if the clients verify nothing or the
+    store cannot be read (Prefect's own client then says why)."""
+    global _built
+    store = _trust_store()
+    if store is None:
+        return None
+    try:
+        stat = os.stat(store)
+    except OSError:
+        return None
+    loaded_from = (store, stat.st_mtime_ns, stat.st_size)
+    with _lock:
+        if _built is None or _built[0] != loaded_from:
+            _built = (loaded_from, ssl.create_default_context(cafile=store))
+        return _built[1]
+
+
+shared_context()  # at import: the forkserver loads it once, before any fork
 
 
 def httpx_settings(**settings: Any) -> dict[str, Any]:

@@ -127,10 +127,13 @@ def test_a_start_and_a_resume_the_server_answers_busy_are_tried_again_at_once(li
 
 def assert_tried_again_at_once(proxy: BusyOnce, call: str) -> None:
     assert call in proxy.refused, f"the proxy never saw {call}"
-    (passed_at, status), = proxy.passed[call]
-    assert status in (200, 201)
+    # The real server behind the proxy may answer busy too (then that answer is tried again
+    # as well): what counts is that the first try after the refusal came at once, and the last
+    # one went through.
+    passed = proxy.passed[call]
+    assert passed and passed[-1][1] in (200, 201), passed
     # Prefect's client would have waited about 2 s (1.6 to 2.4 with its jitter) before the retry.
-    assert passed_at - proxy.refused[call] < 1.0
+    assert passed[0][0] - proxy.refused[call] < 1.0
 
 
 def test_two_starts_of_one_request_at_once_make_one_run(live):
